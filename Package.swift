@@ -1,0 +1,73 @@
+// swift-tools-version:6.0
+// Glossa: a registry, composer and runtime for LoRA language experts on Whisper.
+//
+// Layers (dependencies point down only):
+//   glossa (CLI)        argv, output, exit codes
+//   Glossa (facade)     registry, composer, bundles: wires the layers below
+//   OCI                 remote registry driver (OCI distribution protocol)
+//   Store               content-addressed blob store + SQLite catalog
+//   Eval                normalisers, WER/CER, reports
+//   Training, Compose   LoRA training and merge math
+//   Whisper             audio front end, tokenizer, model, decoding
+//   TensorIO            safetensors, CTranslate2, PEFT, HF folders <-> TensorData
+//   Tensor              f32 dense tensors and ops; the only module that calls BLAS
+//   GlossaCore          pure value types: digests, dtypes, manifests, errors
+//   CBLAS CZstd CSndFile CSoxr   C headers of Debian libraries
+import PackageDescription
+
+let package = Package(
+    name: "Glossa",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "glossa", targets: ["glossa"]),
+        .library(name: "Glossa", targets: ["Glossa"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // C libraries from Debian. OpenBLAS is loaded with dlopen by Tensor (see
+        // Tensor/BLASLibrary.swift) so the core type can be chosen before it initialises;
+        // its module map therefore names headers only.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CSndFile", path: "Sources/CSndFile", providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(name: "CSoxr", path: "Sources/CSoxr", providers: [.apt(["libsoxr-dev"])]),
+
+        .target(name: "GlossaCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Tensor", dependencies: ["GlossaCore", "CBLAS"]),
+        .target(name: "TensorIO", dependencies: ["GlossaCore"]),
+        .target(name: "Whisper", dependencies: ["GlossaCore", "Tensor", "TensorIO", "CSndFile", "CSoxr"]),
+        .target(name: "Training", dependencies: ["GlossaCore", "Tensor", "Whisper"]),
+        .target(name: "Compose", dependencies: ["GlossaCore", "Tensor"]),
+        .target(name: "Store", dependencies: [
+            "GlossaCore", "CZstd",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "OCI", dependencies: ["GlossaCore", "Store", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Eval", dependencies: ["GlossaCore"]),
+        .target(name: "Glossa", dependencies: [
+            "GlossaCore", "Tensor", "TensorIO", "Whisper", "Training", "Compose", "Store", "OCI", "Eval",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "glossa", dependencies: [
+            "Glossa",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "GlossaCoreTests", dependencies: ["GlossaCore"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"], resources: [.copy("Golden")]),
+        .testTarget(name: "WhisperTests", dependencies: ["Whisper"], resources: [.copy("Golden")]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "OCITests", dependencies: ["OCI", "Store"]),
+        .testTarget(name: "EvalTests", dependencies: ["Eval"]),
+        .testTarget(name: "GlossaTests", dependencies: ["Glossa"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

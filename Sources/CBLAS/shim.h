@@ -1,0 +1,2 @@
+// Types and prototypes only: the library is opened at run time by Tensor/BLASLibrary.swift.
+#include <cblas.h>

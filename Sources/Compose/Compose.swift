@@ -1,0 +1,1 @@
+// Compose module: see Package.swift for its place in the layers.

@@ -1,0 +1,1 @@
+// Eval module: see Package.swift for its place in the layers.

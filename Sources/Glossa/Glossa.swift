@@ -1,0 +1,1 @@
+// Glossa module: see Package.swift for its place in the layers.

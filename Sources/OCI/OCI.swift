@@ -1,0 +1,1 @@
+// OCI module: see Package.swift for its place in the layers.

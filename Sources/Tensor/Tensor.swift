@@ -1,0 +1,1 @@
+// Tensor module: see Package.swift for its place in the layers.

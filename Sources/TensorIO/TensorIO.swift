@@ -1,0 +1,1 @@
+// TensorIO module: see Package.swift for its place in the layers.

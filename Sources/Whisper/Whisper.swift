@@ -1,0 +1,1 @@
+// Whisper module: see Package.swift for its place in the layers.

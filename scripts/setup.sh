@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs everything Glossa's build, tests, demo and benchmarks need on Debian.
+# Idempotent: re-running it is cheap once everything is present.
+#   scripts/setup.sh          C libraries, espeak-ng, docker-registry, Python peers for tests
+#   scripts/setup.sh --bench  also the heavier peers used only by bench/ and golden regeneration
+set -euo pipefail
+
+APT_PACKAGES=(
+  libopenblas-dev libsqlite3-dev libzstd-dev libsndfile1-dev libsoxr-dev  # linked C libraries
+  espeak-ng sox                                                          # speech synthesis for corpora
+  docker-registry skopeo                                                 # OCI peers for remote tests
+  zstd pkg-config
+)
+# Peers used by tests (golden checks, interop) and the model fetch.
+PIP_PACKAGES=(safetensors jiwer oras numpy)
+# Peers used only by benchmarks and by scripts that regenerate golden values.
+PIP_BENCH_PACKAGES=(faster-whisper ctranslate2 zipnn transformers)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+PY=${PYTHON:-python3}
+pip_install() {
+  local need=()
+  for p in "$@"; do $PY -m pip show -q "$p" >/dev/null 2>&1 || need+=("$p"); done
+  if ((${#need[@]})); then
+    echo "setup: installing Python packages: ${need[*]}" >&2
+    $PY -m pip install -q "${need[@]}" >&2
+  fi
+}
+pip_install "${PIP_PACKAGES[@]}"
+if [[ "${1:-}" == "--bench" ]]; then pip_install "${PIP_BENCH_PACKAGES[@]}"; fi
+echo "setup: ok" >&2
