@@ -9,8 +9,13 @@ import Darwin
 ///
 /// The mapping lives as long as this object; `data(in:)` hands out `Data` values that wrap
 /// the mapped bytes without copying and each hold a strong reference to the mapping, so
-/// tensors read from a file stay valid after the reader is gone. The bytes are immutable
-/// (PROT_READ, MAP_PRIVATE), which makes sharing across threads safe.
+/// tensors read from a file stay valid after the reader is gone.
+///
+/// The mapping is private and writable (MAP_PRIVATE, PROT_READ | PROT_WRITE): `Data`
+/// treats no-copy storage it uniquely owns as mutable and writes into it in place, so a
+/// read-only mapping would crash the first caller that mutates a tensor. With a private
+/// mapping the kernel copies a page on its first write; the file itself never changes
+/// and untouched pages stay shared with the page cache.
 final class MappedFile: @unchecked Sendable {
     let path: String
     /// Start of the mapping; nil for an empty file (mmap rejects length 0).
@@ -32,7 +37,7 @@ final class MappedFile: @unchecked Sendable {
             base = nil
             return
         }
-        let p = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0)
+        let p = mmap(nil, count, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)
         guard let p, p != MAP_FAILED else {
             throw .fileSystem(path: path, operation: "mmap", message: Self.errnoText())
         }

@@ -226,3 +226,22 @@ final class SafeTensorsTests: XCTestCase {
         }
     }
 }
+
+extension SafeTensorsTests {
+    /// Mutating a tensor read from a mapped file must not crash nor change the file.
+    func testMutatingAMappedTensorLeavesTheFileIntact() throws {
+        let dir = try TestPaths.tempDir(self)
+        let url = dir.appendingPathComponent("w.safetensors")
+        try SafeTensors.write(["x": .f32([4], [1, 2, 3, 4])], to: url)
+        let before = try Data(contentsOf: url)
+        var t = try SafeTensors.read(url)["x"]!
+        let shared = t
+        t.bytes[0] = 0xAB
+        XCTAssertEqual(t.bytes[0], 0xAB)
+        XCTAssertEqual(shared.doubles, [1, 2, 3, 4])
+        XCTAssertEqual(try Data(contentsOf: url), before)
+        var u = try SafeTensors.read(url)["x"]!  // uniquely owned: written in place
+        u.bytes[1] = 0xCD
+        XCTAssertEqual(try Data(contentsOf: url), before)
+    }
+}
