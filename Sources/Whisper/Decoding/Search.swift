@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// Search settings shared by greedy, beam and sampling (semantics of CTranslate2's
 /// `Whisper.generate`, which faster-whisper calls).
@@ -58,7 +59,7 @@ public enum Search {
         var m = -Float.infinity
         for v in row { m = max(m, v) }
         var s = 0.0
-        for v in row { s += Foundation.exp(Double(v - m)) }
+        for v in row { s += Double(FastMath.exp(v - m)) }
         let lse = m + Float(Foundation.log(s))
         for i in 0..<row.count { row[i] -= lse }
     }

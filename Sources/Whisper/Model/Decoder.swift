@@ -48,23 +48,41 @@ public struct DecoderState: Sendable {
     }
 
     /// Re-orders (and grows or shrinks) the beams: new beam i continues old beam `from[i]`.
-    /// Used after each beam-search step and to fan the prompt out to all beams.
+    /// Used after each beam-search step and to fan the prompt out to all beams. Only the
+    /// `length` cached rows of beams that change are copied (through a scratch copy of
+    /// their sources), so a step with stable beams costs nothing.
     public mutating func selectBeams(_ from: [Int]) {
         precondition(from.allSatisfy { $0 >= 0 && $0 < beams }, "beam index out of range")
         if from == Array(0..<beams) { return }
-        let d = dModel, cap = capacity, len = length
-        for l in 0..<selfK.count {
-            for which in 0..<2 {
-                let old = which == 0 ? selfK[l] : selfV[l]
-                var next = [Float](repeating: 0, count: from.count * cap * d)
-                if len > 0 {
-                    next.withUnsafeMutableBufferPointer { n in old.withUnsafeBufferPointer { o in
-                        for (i, src) in from.enumerated() {
-                            (n.baseAddress! + i * cap * d).update(from: o.baseAddress! + src * cap * d, count: len * d)
-                        }
-                    } }
+        let d = dModel, len = length, rowsPerBeam = len * d
+        if from.count > beams {
+            // Grow storage to the new beam count first (same capacity, beams appended).
+            for l in 0..<selfK.count {
+                selfK[l] += [Float](repeating: 0, count: (from.count - beams) * capacity * d)
+                selfV[l] += [Float](repeating: 0, count: (from.count - beams) * capacity * d)
+            }
+        }
+        let sources = Array(Set(from.enumerated().filter { $0.offset != $0.element }.map(\.element))).sorted()
+        let slot = Dictionary(uniqueKeysWithValues: sources.enumerated().map { ($0.element, $0.offset) })
+        var scratch = [Float](repeating: 0, count: max(1, sources.count * rowsPerBeam))
+        let cap = capacity
+        func permute(_ cache: inout [Float]) {
+            cache.withUnsafeMutableBufferPointer { c in scratch.withUnsafeMutableBufferPointer { s in
+                for (k, src) in sources.enumerated() {
+                    (s.baseAddress! + k * rowsPerBeam).update(from: c.baseAddress! + src * cap * d, count: rowsPerBeam)
                 }
-                if which == 0 { selfK[l] = next } else { selfV[l] = next }
+                for (i, src) in from.enumerated() where i != src {
+                    (c.baseAddress! + i * cap * d).update(from: s.baseAddress! + slot[src]! * rowsPerBeam, count: rowsPerBeam)
+                }
+            } }
+        }
+        if len > 0 {
+            for l in 0..<selfK.count { permute(&selfK[l]); permute(&selfV[l]) }
+        }
+        if from.count < beams {
+            for l in 0..<selfK.count {
+                selfK[l].removeLast((beams - from.count) * cap * d)
+                selfV[l].removeLast((beams - from.count) * cap * d)
             }
         }
         beams = from.count

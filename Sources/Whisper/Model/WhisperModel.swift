@@ -83,7 +83,8 @@ public struct WhisperModel: Sendable {
         }
 
         func linear(_ p: String, out: Int, in: Int, shape: [Int]? = nil) throws(WhisperModelError) -> LinearWeights {
-            LinearWeights(weight: try floats(p + ".weight", shape ?? [out, `in`]), bias: try optionalFloats(p + ".bias", [out]),
+            // Every Whisper linear and conv has a bias except k_proj (handled in `fused`).
+            LinearWeights(weight: try floats(p + ".weight", shape ?? [out, `in`]), bias: try floats(p + ".bias", [out]),
                           inFeatures: `in`, outFeatures: out)
         }
 
