@@ -60,6 +60,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Runtime benchmark harness (bench/transcribe/run.sh); not a product.
+        .executableTarget(name: "WhisperBench", dependencies: ["Whisper", "TensorIO", "Tensor", "GlossaCore"],
+                          path: "bench/transcribe/WhisperBench"),
+
         .testTarget(name: "GlossaCoreTests", dependencies: ["GlossaCore"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"], resources: [.copy("Golden")]),
