@@ -210,13 +210,13 @@ struct TokenizerFile: Decodable {
             if let s = try? c.decode(String.self) {
                 let parts = s.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
                 guard parts.count == 2 else {
-                    throw DecodingError.dataCorruptedError(in: c, debugDescription: "merge '\(s)' is not two tokens")
+                    throw Swift.DecodingError.dataCorruptedError(in: c, debugDescription: "merge '\(s)' is not two tokens")
                 }
                 left = String(parts[0]); right = String(parts[1])
             } else {
                 let pair = try c.decode([String].self)
                 guard pair.count == 2 else {
-                    throw DecodingError.dataCorruptedError(in: c, debugDescription: "merge \(pair) is not two tokens")
+                    throw Swift.DecodingError.dataCorruptedError(in: c, debugDescription: "merge \(pair) is not two tokens")
                 }
                 left = pair[0]; right = pair[1]
             }
