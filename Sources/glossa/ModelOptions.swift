@@ -20,6 +20,8 @@ struct ModelOptions: ParsableArguments {
         var speech: SpeechModel
         var router: ExpertRouter
         var modelID: String
+        /// Registry digest of the base (nil for folders).
+        var modelDigest: String?
     }
 
     func load(compute: Compute) throws -> Loaded {
@@ -27,7 +29,7 @@ struct ModelOptions: ParsableArguments {
         let speech = try SpeechModel(checkpoint: checkpoint, compute: compute, origin: origin)
         let experts = try expert.map { try ModelSourceResolver(registryPath: registry.path).expert($0, base: checkpoint) }
         let router = try ExpertRouter(experts: experts, routing: route, model: speech.model)
-        return Loaded(speech: speech, router: router, modelID: origin)
+        return Loaded(speech: speech, router: router, modelID: origin, modelDigest: origin.hasPrefix("sha256:") ? origin : nil)
     }
 }
 
