@@ -68,6 +68,9 @@ let package = Package(
         // multi-process stress tool the trust tests spawn.
         .target(name: "StoreTesting", dependencies: ["Store", "GlossaCore"], path: "Tests/StoreTesting"),
         .executableTarget(name: "glossa-store-stress", dependencies: ["Store", "GlossaCore"], path: "Tests/StoreStress"),
+        // Benchmarks (bench/*/run.sh builds and runs them in release).
+        .executableTarget(name: "glossa-bench-codec", dependencies: ["Store", "GlossaCore"], path: "bench/codec/Sources"),
+        .executableTarget(name: "glossa-bench-catalog", dependencies: ["Store", "GlossaCore"], path: "bench/catalog/Sources"),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreTesting", "GlossaCore"]),
         .testTarget(name: "OCITests", dependencies: ["OCI", "Store"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
