@@ -32,6 +32,13 @@ public protocol BlobDriver: Sendable {
     /// Every digest in the manifest index, sorted.
     func indexedManifests() throws(StoreError) -> [Digest]
 
+    /// Points tag `name:tag` at `digest` (atomically replacing any previous target).
+    func setTag(name: String, tag: String, digest: Digest) throws(StoreError)
+    /// Removes a tag; absent is not an error.
+    func removeTag(name: String, tag: String) throws(StoreError)
+    /// Every tag, sorted by name then tag.
+    func tags() throws(StoreError) -> [TagRecord]
+
     /// Temporary objects left by interrupted writes that are older than `date`.
     func staleTemporaries(olderThan date: Date) throws(StoreError) -> [TemporaryObject]
     /// Removes a temporary object.
@@ -72,11 +79,22 @@ extension BlobDriver {
     }
 }
 
-/// Size of a stored blob.
+/// Size and age of a stored blob.
 public struct BlobStat: Sendable, Equatable {
     /// Stored (encoded) bytes.
     public var size: Int
-    public init(size: Int) { self.size = size }
+    /// Last write, or last time a commit found the blob already stored (gc's grace
+    /// period counts from here).
+    public var modified: Date
+    public init(size: Int, modified: Date) { self.size = size; self.modified = modified }
+}
+
+/// A tag: `name:tag` points at an artifact's manifest digest.
+public struct TagRecord: Sendable, Equatable, Hashable, Codable {
+    public var name: String
+    public var tag: String
+    public var digest: Digest
+    public init(name: String, tag: String, digest: Digest) { self.name = name; self.tag = tag; self.digest = digest }
 }
 
 /// A temporary object left behind by an interrupted write.

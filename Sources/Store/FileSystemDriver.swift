@@ -18,7 +18,7 @@ public struct FileSystemDriver: BlobDriver {
     /// Opens (creating if needed) the folder structure under `root`.
     public init(root: String) throws(StoreError) {
         layout = FileSystemLayout(root: root)
-        for dir in [layout.root, layout.root + "/blobs", layout.blobs, layout.root + "/manifests", layout.manifests, layout.tmp, layout.locks] {
+        for dir in [layout.root, layout.root + "/blobs", layout.blobs, layout.root + "/manifests", layout.manifests, layout.tmp, layout.locks, layout.refs] {
             try Posix.makeDirectory(dir)
         }
     }
@@ -31,7 +31,7 @@ public struct FileSystemDriver: BlobDriver {
 
     public func stat(_ digest: Digest) throws(StoreError) -> BlobStat? {
         guard let st = try Posix.fileStatus(layout.blob(digest)) else { return nil }
-        return BlobStat(size: Int(st.st_size))
+        return BlobStat(size: Int(st.st_size), modified: Posix.modified(st))
     }
 
     public func list() throws(StoreError) -> [Digest] { try Self.listTree(layout.blobs) }
@@ -65,7 +65,7 @@ public struct FileSystemDriver: BlobDriver {
         var out: [TemporaryObject] = []
         for name in try Posix.listDirectory(layout.tmp) {
             guard let st = try? Posix.fileStatus(layout.tmp + "/" + name) else { continue }
-            let mtime = Date(timeIntervalSince1970: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) * 1e-9)
+            let mtime = Posix.modified(st)
             if mtime < date { out.append(TemporaryObject(name: name, modified: mtime, size: Int(st.st_size))) }
         }
         return out.sorted { $0.name < $1.name }
@@ -74,6 +74,29 @@ public struct FileSystemDriver: BlobDriver {
     public func removeTemporary(_ t: TemporaryObject) throws(StoreError) {
         guard !t.name.contains("/") && !t.name.hasPrefix(".") else { return }
         try Posix.unlink(layout.tmp + "/" + t.name)
+    }
+
+    public func setTag(name: String, tag: String, digest: Digest) throws(StoreError) {
+        guard ArtifactName.isValid(name), ArtifactName.isValid(tag) else { throw .invalidRef("\(name):\(tag)", reason: "not a valid name and tag") }
+        try Posix.makeDirectory(layout.refs + "/" + name, syncParent: true)
+        try Posix.writeAtomically(Array(digest.description.utf8), to: layout.tagFile(name: name, tag: tag), tmpDir: layout.tmp)
+    }
+
+    public func removeTag(name: String, tag: String) throws(StoreError) {
+        guard ArtifactName.isValid(name), ArtifactName.isValid(tag) else { return }
+        if try Posix.unlink(layout.tagFile(name: name, tag: tag)) { try Posix.fsyncDirectory(layout.refs + "/" + name) }
+    }
+
+    public func tags() throws(StoreError) -> [TagRecord] {
+        var out: [TagRecord] = []
+        for name in try Posix.listDirectory(layout.refs) where ArtifactName.isValid(name) {
+            for tag in try Posix.listDirectory(layout.refs + "/" + name) where ArtifactName.isValid(tag) {
+                guard let bytes = try Posix.readFile(layout.tagFile(name: name, tag: tag)),
+                      let d = try? Digest(parsing: String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else { continue }
+                out.append(TagRecord(name: name, tag: tag, digest: d))
+            }
+        }
+        return out.sorted { ($0.name, $0.tag) < ($1.name, $1.tag) }
     }
 
     /// Digests of the files `<dir>/<h0h1>/<hex>`; other names are ignored.
@@ -124,8 +147,10 @@ final class FileSystemWrite: BlobWrite {
         close(fd); fd = -1
         let final = layout.blob(digest)
         if Posix.exists(final) {
-            // Same digest, same content: keep the existing file (verify checks it).
+            // Same digest, same content: keep the existing file (verify checks it), and
+            // refresh its time so a concurrent gc's grace period protects it again.
             Glibc.unlink(tmpPath); done = true
+            utimes(final, nil)
             return
         }
         try Posix.makeDirectory(layout.blobDirectory(digest), syncParent: true)
@@ -143,6 +168,10 @@ final class FileSystemWrite: BlobWrite {
 /// Thin wrappers over POSIX calls that throw `StoreError.io` with the path.
 enum Posix {
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    static func modified(_ st: stat) -> Date {
+        Date(timeIntervalSince1970: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) * 1e-9)
+    }
 
     /// stat(2), or nil when the path does not exist.
     static func fileStatus(_ path: String) throws(StoreError) -> stat? {

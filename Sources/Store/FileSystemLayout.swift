@@ -10,6 +10,7 @@ import GlossaCore
 ///                                         of their *decoded* bytes; h0h1 = first 2 hex
 ///       manifests/sha256/<h0h1>/<hex>     empty marker: blob <hex> is a manifest
 ///                                         (reindex rebuilds the catalog from these)
+///       refs/<name>/<tag>                 a tag: the digest text of the artifact it names
 ///       tmp/<pid>-<random>.partial        writes in progress; same file system as
 ///                                         blobs/, so the final rename is atomic
 ///       locks/gc.lock                     held by gc (exclusive) and publishers (shared)
@@ -32,6 +33,9 @@ public struct FileSystemLayout: Sendable, Equatable {
     public var manifests: String { root + "/manifests/sha256" }
     public var tmp: String { root + "/tmp" }
     public var locks: String { root + "/locks" }
+    public var refs: String { root + "/refs" }
+    /// Names and tags are `ArtifactName`s (no `/`, no `..`), so this stays inside refs/.
+    public func tagFile(name: String, tag: String) -> String { refs + "/" + name + "/" + tag }
     public var gcLock: String { locks + "/gc.lock" }
 
     public func blobDirectory(_ d: Digest) -> String { blobs + "/" + d.hex.prefix(2) }

@@ -10,8 +10,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case digestMismatch(expected: Digest, actual: Digest, location: String)
     /// A blob is absent. `usedBy` lists the artifacts (as `kind name:version@digest`) that need it.
     case blobMissing(Digest, usedBy: [String])
-    /// A blob's stored frame is damaged (cannot be decoded).
-    case blobCorrupt(Digest, location: String, reason: String)
+    /// A blob's stored frame is damaged (cannot be decoded, or decodes to other bytes).
+    /// `usedBy` lists the artifacts that need it.
+    case blobCorrupt(Digest, location: String, reason: String, usedBy: [String])
     /// A manifest failed validation (on publish, or when read back from the store).
     case invalidManifest(Digest?, ManifestError)
     /// Publishing refused: the manifest references blobs that are not stored.
@@ -41,8 +42,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "content at \(location) hashes to \(actual.short), expected \(expected.short); run glossa verify --repair"
         case let .blobMissing(d, usedBy):
             return "blob \(d) is missing" + (usedBy.isEmpty ? "" : " (used by \(usedBy.joined(separator: ", ")))") + "; run glossa verify"
-        case let .blobCorrupt(d, location, reason):
-            return "blob \(d) at \(location) is damaged: \(reason); run glossa verify"
+        case let .blobCorrupt(d, location, reason, usedBy):
+            return "blob \(d) at \(location) is damaged: \(reason)" + (usedBy.isEmpty ? "" : " (used by \(usedBy.joined(separator: ", ")))") + "; run glossa verify"
         case let .invalidManifest(d, e):
             return "invalid manifest\(d.map { " \($0.short)" } ?? ""): \(e)"
         case let .missingBlobs(a, ds):

@@ -41,7 +41,9 @@ public enum DriverConformance {
                 let dg = Digest(of: b)
                 try d.put(b, as: dg)
                 try expect(try d.get(dg) == b, "get returned different bytes for a \(n)-byte blob")
-                try expect(try d.stat(dg) == BlobStat(size: n), "stat size wrong for a \(n)-byte blob")
+                let st = try d.stat(dg)
+                try expect(st?.size == n, "stat size wrong for a \(n)-byte blob")
+                try expect(abs(st!.modified.timeIntervalSinceNow) < 600, "stat modified time is not recent")
             }
             try expect(try d.list().count == 4, "list does not hold the 4 blobs put")
             try expect(try d.list() == (try d.list()).sorted(), "list is not sorted")
@@ -97,6 +99,18 @@ public enum DriverConformance {
             try d.unindexManifest(a); try d.unindexManifest(a)
             try expect(try d.indexedManifests() == [b], "unindex did not remove")
             try expect(try d.list().isEmpty, "index entries must not appear as blobs")
+        },
+        Check(name: "tags set, move atomically, list and remove") { d in
+            let a = Digest(of: [1]), b = Digest(of: [2])
+            try d.setTag(name: "de-base", tag: "stable", digest: a)
+            try d.setTag(name: "de-base", tag: "stable", digest: b)
+            try d.setTag(name: "de-base", tag: "best", digest: a)
+            try d.setTag(name: "fr", tag: "stable", digest: a)
+            try expect(try d.tags() == [TagRecord(name: "de-base", tag: "best", digest: a), TagRecord(name: "de-base", tag: "stable", digest: b),
+                                        TagRecord(name: "fr", tag: "stable", digest: a)], "tags listed wrong")
+            try d.removeTag(name: "de-base", tag: "stable"); try d.removeTag(name: "de-base", tag: "stable")
+            try expect(try d.tags().count == 2, "removeTag did not remove")
+            try expect(try d.list().isEmpty, "tags must not appear as blobs")
         },
         Check(name: "interrupted writes show up as stale temporaries and can be removed") { d in
             let w = try d.beginWrite()
