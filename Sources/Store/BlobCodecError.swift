@@ -5,6 +5,7 @@ public enum BlobCodecError: Error, Equatable, Sendable, CustomStringConvertible 
     case badMagic
     case unsupportedVersion(UInt8)
     case headerChecksum
+    case bodyChecksum
     case malformed(String)
     case zstd(String)
 
@@ -14,6 +15,7 @@ public enum BlobCodecError: Error, Equatable, Sendable, CustomStringConvertible 
         case .badMagic: return "not a Glossa blob frame (bad magic)"
         case let .unsupportedVersion(v): return "frame version \(v) is newer than this Glossa reads; upgrade Glossa"
         case .headerChecksum: return "frame header checksum mismatch (header damaged)"
+        case .bodyChecksum: return "frame body checksum mismatch (body damaged)"
         case let .malformed(s): return "malformed frame: \(s)"
         case let .zstd(s): return "zstd: \(s)"
         }

@@ -1,6 +1,6 @@
 /// The self-describing frame every stored blob is wrapped in.
 ///
-/// Layout (little-endian), 20-byte header then the body:
+/// Layout (little-endian), 28-byte header then the body:
 ///
 ///     offset size  field
 ///     0      4     magic "GLZB"
@@ -11,14 +11,14 @@
 ///     7      1     transform (planes only): 0 none, 1 byte planes, 2 byte planes with
 ///                  the float exponent moved into its own byte
 ///     8      8     raw length in bytes (u64)
-///     16     4     FNV-1a 32 of bytes 0..<16, so a damaged header is refused before
+///     16     8     body hash (`BlobCodec.bodyHash`): any changed body byte is refused
+///     24     4     FNV-1a 32 of bytes 0..<24, so a damaged header is refused before
 ///                  its fields are trusted
 ///
-/// The body's integrity is checked by zstd's content checksum (XXH64) and, above this
-/// layer, by re-hashing the decoded bytes against their sha256 digest.
+/// Above this layer the store also re-hashes the decoded bytes against their sha256.
 public struct BlobFrameHeader: Sendable, Equatable {
     public static let magic: [UInt8] = Array("GLZB".utf8)
-    public static let size = 20
+    public static let size = 28
     public static let version: UInt8 = 1
 
     public enum Codec: UInt8, Sendable { case stored = 0, zstd = 1, planes = 2 }
@@ -29,10 +29,13 @@ public struct BlobFrameHeader: Sendable, Equatable {
     public var transform: Transform
     /// Length of the decoded bytes.
     public var rawLength: UInt64
+    /// Hash of the body bytes.
+    public var bodyHash: UInt64
 
     func encoded() -> [UInt8] {
         var h = Self.magic + [Self.version, codec.rawValue, elementType.code, transform.rawValue]
         withUnsafeBytes(of: rawLength.littleEndian) { h += $0 }
+        withUnsafeBytes(of: bodyHash.littleEndian) { h += $0 }
         withUnsafeBytes(of: fnv1a32(h).littleEndian) { h += $0 }
         return h
     }
@@ -41,14 +44,15 @@ public struct BlobFrameHeader: Sendable, Equatable {
         guard b.count >= size else { throw .truncated(need: size, have: b.count) }
         guard Array(b[0..<4]) == magic else { throw .badMagic }
         guard b[4] == version else { throw .unsupportedVersion(b[4]) }
-        let stored = b.loadUnaligned(fromByteOffset: 16, as: UInt32.self).littleEndian
-        guard stored == fnv1a32(Array(b[0..<16])) else { throw .headerChecksum }
+        let stored = b.loadUnaligned(fromByteOffset: 24, as: UInt32.self).littleEndian
+        guard stored == fnv1a32(Array(b[0..<24])) else { throw .headerChecksum }
         guard let codec = Codec(rawValue: b[5]) else { throw .malformed("unknown codec \(b[5])") }
         guard let et = BlobElementType(code: b[6]) else { throw .malformed("unknown element type \(b[6])") }
         guard let tr = Transform(rawValue: b[7]) else { throw .malformed("unknown transform \(b[7])") }
         let raw = b.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian
         guard raw <= 1 << 40 else { throw .malformed("raw length \(raw) exceeds 1 TiB") }
-        return BlobFrameHeader(codec: codec, elementType: et, transform: tr, rawLength: raw)
+        let bh = b.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian
+        return BlobFrameHeader(codec: codec, elementType: et, transform: tr, rawLength: raw, bodyHash: bh)
     }
 }
 

@@ -40,9 +40,9 @@ for e in index {
     let td = best { back = try! BlobCodec.decode(frame) }
     precondition(back == raw, "round trip failed for \(e.name)")
     if frame[5] == 2 {  // planes: accumulate payload bits per element per plane
-        let esize = Int(frame[20]); let n = raw.count / esize
+        let esize = Int(frame[BlobFrameHeader.size]); let n = raw.count / esize
         for k in 0..<esize {
-            let len = frame.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 21 + 9 * k + 1, as: UInt64.self) }
+            let len = frame.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: BlobFrameHeader.size + 1 + 9 * k + 1, as: UInt64.self) }
             planeBits[e.set, default: [Double](repeating: 0, count: esize)][k] += Double(len) * 8
         }
         planeElems[e.set, default: 0] += n
