@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(name: "glossa-store-stress", dependencies: ["Store", "StoreTesting", "GlossaCore"], path: "Tests/StoreStress"),
         // Benchmarks (bench/*/run.sh builds and runs them in release).
         .executableTarget(name: "glossa-bench-codec", dependencies: ["Store", "GlossaCore"], path: "bench/codec/Sources"),
-        .executableTarget(name: "glossa-bench-catalog", dependencies: ["Store", "GlossaCore"], path: "bench/catalog/Sources"),
+        .executableTarget(name: "glossa-bench-catalog", dependencies: ["Store", "StoreTesting", "GlossaCore"], path: "bench/catalog/Sources"),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreTesting", "GlossaCore", "glossa-store-stress"]),
         .testTarget(name: "OCITests", dependencies: ["OCI", "Store"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),

@@ -46,12 +46,11 @@ public struct FileSystemDriver: BlobDriver {
         let path = layout.manifestMarker(digest)
         if Posix.exists(path) { return }
         try Posix.makeDirectory(layout.manifestDirectory(digest), syncParent: true)
-        let tmp = layout.tmp + "/\(getpid())-\(UInt64.random(in: 0...UInt64.max)).marker"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io(operation: "create", path: tmp, errno: errno) }
-        if fsync(fd) != 0 { let e = errno; close(fd); throw .io(operation: "fsync", path: tmp, errno: e) }
+        // An empty marker has no content to tear: create it, then make the directory
+        // entry durable.
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io(operation: "create", path: path, errno: errno) }
         close(fd)
-        try Posix.rename(tmp, path)
         try Posix.fsyncDirectory(layout.manifestDirectory(digest))
     }
 

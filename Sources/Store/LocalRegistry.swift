@@ -162,7 +162,14 @@ public final class LocalRegistry: Sendable {
         if let n = filter.name { clauses.append("name = ?"); args.append(n) }
         let sql = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         let rows = try catalog.read { db in try Catalog.summaries(db, where: sql, arguments: StatementArguments(args)) }
-        return rows.sorted(by: Self.order)
+        // Parse each version once (sorting 10,000 rows compares ~140,000 times).
+        let keyed = rows.map { ($0, $0.version.flatMap(SemanticVersion.init)) }
+        return keyed.sorted { a, b in
+            if a.0.kind != b.0.kind { return a.0.kind < b.0.kind }
+            if a.0.name != b.0.name { return (a.0.name ?? "") < (b.0.name ?? "") }
+            if let x = a.1, let y = b.1, x != y { return x < y }
+            return a.0.digest < b.0.digest
+        }.map(\.0)
     }
 
     static func order(_ a: ArtifactSummary, _ b: ArtifactSummary) -> Bool {
