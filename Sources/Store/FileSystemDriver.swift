@@ -18,7 +18,10 @@ public struct FileSystemDriver: BlobDriver {
     /// Opens (creating if needed) the folder structure under `root`.
     public init(root: String) throws(StoreError) {
         layout = FileSystemLayout(root: root)
-        for dir in [layout.root, layout.root + "/blobs", layout.blobs, layout.root + "/manifests", layout.manifests, layout.tmp, layout.locks, layout.refs] {
+        do { try FileManager.default.createDirectory(atPath: layout.root, withIntermediateDirectories: true) } catch {
+            throw .badRegistry(path: layout.root, reason: "cannot create the folder: \(error.localizedDescription)")
+        }
+        for dir in [layout.root + "/blobs", layout.blobs, layout.root + "/manifests", layout.manifests, layout.tmp, layout.locks, layout.refs] {
             try Posix.makeDirectory(dir)
         }
     }
