@@ -158,5 +158,58 @@ final class HuggingFaceWhisperTests: XCTestCase {
         XCTAssertEqual(back.config, ckpt.config)
         XCTAssertEqual(back.tensors, ckpt.tensors)
         XCTAssertEqual(back.tokenizerJSON, ckpt.tokenizerJSON)
+
+        // End to end: transformers on our folder decodes like CTranslate2 on the original
+        // folder (same log-mel features, greedy, English espeak speech), which checks the
+        // q/k/v un-fusing and every name mapping numerically.
+        let wav = dir.appendingPathComponent("speech.wav")
+        let espeak = Process()
+        espeak.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        espeak.arguments = ["espeak-ng", "-v", "en", "-w", wav.path, "The quick brown fox jumps over the lazy dog."]
+        guard (try? espeak.run()) != nil else { throw XCTSkip("espeak-ng not available") }
+        espeak.waitUntilExit()
+        let script = """
+        import sys, json, torch, ctranslate2
+        from transformers import WhisperForConditionalGeneration, WhisperFeatureExtractor
+        from faster_whisper import decode_audio
+        hf, ct2, wav = sys.argv[1:4]
+        m, info = WhisperForConditionalGeneration.from_pretrained(hf, output_loading_info=True)
+        m = m.float().eval()
+        audio = decode_audio(wav, sampling_rate=16000)
+        feats = WhisperFeatureExtractor(feature_size=80)(audio, sampling_rate=16000, return_tensors="pt").input_features
+        prompt = [50258, 50259, 50359, 50363]
+        with torch.no_grad():
+            out = m.generate(feats, decoder_input_ids=torch.tensor([prompt]), max_new_tokens=40, do_sample=False, num_beams=1)
+            logits = m(input_features=feats, decoder_input_ids=torch.tensor([[50258]])).logits[0, -1]
+        ours = out[0].tolist()  # special tokens (prompt, if echoed) are filtered below
+        # The same features through CTranslate2 on the original folder.
+        cm = ctranslate2.models.Whisper(ct2, device="cpu", compute_type="float32")
+        sv = ctranslate2.StorageView.from_array(feats.numpy())
+        ref = cm.generate(sv, [prompt], beam_size=1, max_length=44)[0].sequences_ids[0]
+        langs = cm.detect_language(sv)[0][:5]
+        # Language-token distribution after SOT (what detect_language reports), from our folder.
+        langs_hf = torch.softmax(logits.double()[50259:50358], -1)
+        top = sorted(((langs_hf[i].item(), i + 50259) for i in range(len(langs_hf))), reverse=True)[:5]
+        print(json.dumps({"missing": sorted(info["missing_keys"]), "unexpected": sorted(info["unexpected_keys"]),
+                          "ours": [t for t in ours if t < 50257], "ref": [t for t in ref if t < 50257],
+                          "ct2_lang": [p for _, p in langs], "hf_lang": [p for p, _ in top]}))
+        """
+        guard let out = try runPython(["-c", script, dir.path, src.path, wav.path],
+                                      requiring: ["torch", "transformers", "faster_whisper", "ctranslate2"]) else {
+            throw XCTSkip("python3 with torch, transformers and faster_whisper not available")
+        }
+        let line = try XCTUnwrap(out.split(separator: "\n").last)
+        let r = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        XCTAssertEqual(r["missing"] as? [String], [])
+        XCTAssertEqual(r["unexpected"] as? [String], [])
+        let ours = try XCTUnwrap(r["ours"] as? [Int]), ref = try XCTUnwrap(r["ref"] as? [Int])
+        XCTAssertGreaterThan(ref.count, 5)
+        // The first decoder step matches CTranslate2 to float precision ...
+        func doubles(_ key: String) -> [Double] { (r[key] as? [Any] ?? []).compactMap { ($0 as? NSNumber)?.doubleValue } }
+        let ct2Lang = doubles("ct2_lang"), hfLang = doubles("hf_lang")
+        XCTAssertEqual(ct2Lang.count, 5)
+        for (a, b) in zip(ct2Lang, hfLang) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        // ... and greedy decoding of the same features gives the same tokens.
+        XCTAssertEqual(ours, ref)
     }
 }
