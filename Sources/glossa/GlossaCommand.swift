@@ -28,6 +28,7 @@ struct GlossaCommand: ParsableCommand {
         """,
         version: GlossaVersion.string,
         subcommands: [
+            Base.self, Expert.self, List.self, Show.self, Tag.self, Remove.self, Verify.self, GC.self, Reindex.self,
             Transcribe.self, Evaluate.self, Corpus.self,
         ])
 }

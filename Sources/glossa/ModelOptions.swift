@@ -27,7 +27,7 @@ struct ModelOptions: ParsableArguments {
     func load(compute: Compute) throws -> Loaded {
         let (checkpoint, origin) = try ModelSourceResolver(registryPath: registry.path).checkpoint(model)
         let speech = try SpeechModel(checkpoint: checkpoint, compute: compute, origin: origin)
-        let experts = try expert.map { try ModelSourceResolver(registryPath: registry.path).expert($0, base: checkpoint) }
+        let experts = try expert.map { try ModelSourceResolver(registryPath: registry.path).expert($0, base: checkpoint, baseOrigin: origin) }
         let router = try ExpertRouter(experts: experts, routing: route, model: speech.model)
         return Loaded(speech: speech, router: router, modelID: origin, modelDigest: origin.hasPrefix("sha256:") ? origin : nil)
     }
