@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreTesting", "GlossaCore", "glossa-store-stress"]),
         .testTarget(name: "OCITests", dependencies: ["OCI", "Store"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
-        .testTarget(name: "GlossaTests", dependencies: ["Glossa"]),
+        .testTarget(name: "GlossaTests", dependencies: ["Glossa", "TensorIO", "Store", "GlossaCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

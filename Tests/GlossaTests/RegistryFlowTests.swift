@@ -1,0 +1,118 @@
+import Foundation
+import GlossaCore
+import Store
+import TensorIO
+import XCTest
+@testable import Glossa
+
+/// The user's registry journey on a tiny random base: import base, import a real PEFT adapter
+/// (written by Python peft, committed as a golden), list/show/tag/verify, export it back.
+final class RegistryFlowTests: XCTestCase {
+    static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("TensorIOTests/Golden/peft_tiny")
+
+    var tmp: URL!
+
+    override func setUpWithError() throws {
+        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-flow-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
+
+    /// Writes the tiny base (the one the golden PEFT adapter was made for) as an HF folder.
+    func tinyBaseFolder(dims: TinyWhisper.Dimensions = .init(), name: String = "tiny") throws -> URL {
+        let tokenizer = try minimalTokenizer()
+        let ckpt = TinyWhisper.make(seed: 0, dimensions: dims, tokenizerJSON: tokenizer)
+        let folder = tmp.appendingPathComponent(name)
+        try HuggingFaceWhisper.write(ckpt, to: folder)
+        return folder
+    }
+
+    func minimalTokenizer() throws -> [UInt8] {
+        Array(#"{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"added_tokens":[]}"#.utf8)
+    }
+
+    func testImportPEFTExportsBitIdenticalAndEquivalentConfig() throws {
+        let reg = try Registry(root: tmp.appendingPathComponent("registry"))
+        let (baseDigest, _) = try reg.importBase(folder: try tinyBaseFolder(), name: "tiny", version: "1.0.0")
+        let (expertDigest, m) = try reg.importPEFT(folder: Self.golden, language: "fr", name: "fr-tiny", version: "1.0.0",
+                                                   base: nil, license: "MIT", description: "golden")
+        XCTAssertEqual(m.base, baseDigest)
+        XCTAssertEqual(m.tensors.count, 16)
+
+        // list / show / tag / resolve
+        XCTAssertEqual(try reg.list(ArtifactFilter(language: "fr")).map(\.digest), [expertDigest])
+        XCTAssertEqual(try reg.list(ArtifactFilter(language: "de")).count, 0)
+        _ = try reg.tag("fr-tiny:1.0.0", as: "stable")
+        XCTAssertEqual(try reg.resolve("fr-tiny:stable"), expertDigest)
+        XCTAssertEqual(try reg.resolve(String(expertDigest.description.prefix(16))), expertDigest)
+        XCTAssertEqual(try reg.show("fr-tiny").summary.tags, ["fr-tiny:stable"])
+
+        // export: tensors bit-identical, config equivalent (same JSON object)
+        let out = tmp.appendingPathComponent("export")
+        try reg.exportPEFT("fr-tiny", to: out)
+        let a = try SafeTensors.read(Self.golden.appendingPathComponent("adapter_model.safetensors"))
+        let b = try SafeTensors.read(out.appendingPathComponent("adapter_model.safetensors"))
+        XCTAssertEqual(Set(a.tensors.keys), Set(b.tensors.keys))
+        for (k, t) in a.tensors { XCTAssertEqual(t, b.tensors[k], k) }
+        let ca = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.golden.appendingPathComponent("adapter_config.json"))) as! NSDictionary
+        let cb = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("adapter_config.json"))) as! NSDictionary
+        XCTAssertEqual(ca, cb)
+
+        // The exported folder loads and validates against the base like the original.
+        let reloaded = try PEFTAdapter.load(folder: out)
+        XCTAssertEqual(reloaded.weights, try PEFTAdapter.load(folder: Self.golden).weights)
+
+        XCTAssertEqual(try reg.verify(repair: false).status, .clean)
+    }
+
+    func testAdapterForAnotherBaseIsRefusedAndNothingWritten() throws {
+        let reg = try Registry(root: tmp.appendingPathComponent("registry"))
+        var dims = TinyWhisper.Dimensions()
+        dims.dModel = 32
+        dims.ffnDim = 64
+        _ = try reg.importBase(folder: try tinyBaseFolder(dims: dims, name: "narrow"), name: "narrow", version: "1.0.0")
+        let before = try reg.list(ArtifactFilter()).count
+        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, language: "fr", name: "fr-tiny", version: "1.0.0",
+                                                base: "narrow", license: "MIT", description: "")) { error in
+            let e = error as! GlossaError
+            XCTAssertEqual(e.category, .invalidInput)
+            XCTAssertTrue(e.message.contains("model."), "message names the module: \(e.message)")
+        }
+        XCTAssertEqual(try reg.list(ArtifactFilter()).count, before)
+        XCTAssertThrowsError(try reg.resolve("fr-tiny"))
+    }
+
+    func testBadRefsAndNamesAreClearErrors() throws {
+        let reg = try Registry(root: tmp.appendingPathComponent("registry"))
+        _ = try reg.importBase(folder: try tinyBaseFolder(), name: "tiny", version: "1.0.0")
+        for bad in ["nope", "tiny:9.9.9", "sha256:ffff"] {
+            XCTAssertThrowsError(try reg.resolve(bad)) { XCTAssertEqual(($0 as! GlossaError).category, .notFound, bad) }
+        }
+        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, language: "fr", name: "../evil", version: "1.0.0",
+                                                base: nil, license: "MIT", description: ""))
+        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, language: "xx", name: "ok", version: "1.0.0",
+                                                base: nil, license: "MIT", description: ""))
+        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, language: "fr", name: "ok", version: "one",
+                                                base: nil, license: "MIT", description: ""))
+        XCTAssertEqual(try reg.list(ArtifactFilter(kind: .expert)).count, 0)
+    }
+
+    func testExpertFromRegistryRunsOnItsBase() throws {
+        let reg = try Registry(root: tmp.appendingPathComponent("registry"))
+        let (baseDigest, _) = try reg.importBase(folder: try tinyBaseFolder(), name: "tiny", version: "1.0.0")
+        _ = try reg.importPEFT(folder: Self.golden, language: "fr", name: "fr-tiny", version: "1.0.0",
+                               base: nil, license: "MIT", description: "")
+        let resolver = ModelSourceResolver(registryPath: reg.root)
+        let (ckpt, origin) = try resolver.checkpoint("tiny")
+        XCTAssertEqual(origin, baseDigest.description)
+        let e = try resolver.expert("fr-tiny", base: ckpt, baseOrigin: origin)
+        XCTAssertEqual(e.language, "fr")
+        // Scales resolved with the stored pattern order equal PEFT's (peft_tiny.json records them).
+        let golden = try PEFTAdapter.load(folder: Self.golden).weights
+        for (k, p) in golden.modules { XCTAssertEqual(e.weights.modules[k]?.scale, p.scale, k) }
+        // An expert for another base is refused.
+        XCTAssertThrowsError(try resolver.expert("fr-tiny", base: ckpt, baseOrigin: "sha256:" + String(repeating: "0", count: 64)))
+    }
+}
