@@ -1,32 +1,32 @@
 # Two commands do everything on a fresh Debian machine:
-#   make demo   set up, fetch whisper-base, run the main job on the embedded registry
+#   make demo   set up, fetch whisper-base, run the main job end to end on ./registry
 #   make test   set up and run the whole test suite (what CI runs)
 SWIFT ?= swift
 CONFIG ?= release
-SWIFT_FLAGS = -c $(CONFIG)
-TEST_FLAGS = -c $(CONFIG) -Xswiftc -enable-testing
+# Numeric code is tested in release: debug builds run element-wise loops tens of times slower.
+BUILD_FLAGS = -c $(CONFIG) -Xswiftc -enable-testing
 
-.PHONY: setup build test demo fetch-model bench clean
+.PHONY: setup model build test demo bench clean
 
 setup:
 	scripts/setup.sh
 
-build: setup
-	$(SWIFT) build $(SWIFT_FLAGS)
-
-test: setup
-	$(SWIFT) build $(TEST_FLAGS) --build-tests
-	$(SWIFT) test $(TEST_FLAGS) --skip-build --parallel --num-workers 2
-
-fetch-model: build
+model: setup
 	scripts/fetch-whisper-base.sh
 
-demo: build
+build: setup
+	$(SWIFT) build $(BUILD_FLAGS)
+
+test: model
+	$(SWIFT) build $(BUILD_FLAGS) --build-tests
+	$(SWIFT) test $(BUILD_FLAGS) --skip-build
+
+demo: model build
 	scripts/demo.sh
 
-bench: setup
+bench: model
 	scripts/setup.sh --bench
-	$(SWIFT) build $(SWIFT_FLAGS)
+	$(SWIFT) build $(BUILD_FLAGS)
 	bench/run-all.sh
 
 clean:

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The main job, end to end, on the embedded default registry (./registry unless
+# $GLOSSA_REGISTRY is set). Run through `make demo`, which builds and fetches first.
+#
+#   1. import the real multilingual whisper-base (pinned digest) into the registry
+#   2. synthesise a small multilingual espeak-ng corpus (train/dev/test manifests)
+#   3. evaluate the base: language-aware and language-agnostic WER per language
+#   4. train a French LoRA expert on the corpus and publish it (when the trainer is built)
+#   5. list / show / tag the expert, export it as a PEFT folder and re-import it
+#   6. evaluate base + expert, routed by language; verify the registry
+set -euo pipefail
+cd "$(dirname "$0")/.."
+G=.build/release/glossa
+OUT=${DEMO_OUT:-demo-out}
+LANGS=${DEMO_LANGS:-fr,de,nl,pl}
+PER_LANG=${DEMO_SENTENCES:-40}
+mkdir -p "$OUT"
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "1. base model"
+if ! $G list --kind base | grep -q whisper-base; then
+  $G base import models/whisper-base-ct2 --name whisper-base --version 1.0.0 \
+     --description "OpenAI whisper-base (multilingual), CTranslate2 conversion by Systran, MIT"
+fi
+$G list --kind base
+
+step "2. corpus: $LANGS, $PER_LANG sentences each (espeak-ng)"
+$G corpus synth --langs "$LANGS" --sentences corpus/sentences --out "$OUT/corpus" --limit "$PER_LANG"
+
+step "3. base on the test split"
+$G eval --model whisper-base --manifest "$OUT/corpus/test.jsonl" --beam 1 --name base --report "$OUT/base-aware"
+$G eval --model whisper-base --manifest "$OUT/corpus/test.jsonl" --beam 1 --language-agnostic --name base --report "$OUT/base-agnostic"
+
+if $G help train >/dev/null 2>&1; then
+  step "4. train a French expert"
+  grep '"lang":"fr"' "$OUT/corpus/train.jsonl" > "$OUT/fr-train.jsonl" || true
+  grep '"lang":"fr"' "$OUT/corpus/dev.jsonl" > "$OUT/fr-dev.jsonl" || true
+  sed -i "s#\"audio\":\"#\"audio\":\"corpus/#" "$OUT/fr-train.jsonl" "$OUT/fr-dev.jsonl"
+  $G train --base whisper-base --lang fr --manifest "$OUT/fr-train.jsonl" --dev "$OUT/fr-dev.jsonl" \
+     --name fr-espeak --version "1.0.$(date +%s)" ${DEMO_TRAIN_FLAGS:-}
+  EXPERT=fr-espeak
+
+  step "5. list / show / tag / export / re-import"
+  $G list --lang fr
+  $G show $EXPERT
+  $G tag $EXPERT demo
+  rm -rf "$OUT/fr-peft" && $G expert export-peft $EXPERT:demo "$OUT/fr-peft"
+  ls -l "$OUT/fr-peft"
+
+  step "6. base + expert, routed by language"
+  $G eval --model whisper-base --expert $EXPERT:demo --route language --manifest "$OUT/corpus/test.jsonl" --beam 1 \
+     --name base+fr-expert --report "$OUT/expert-aware"
+fi
+
+step "verify"
+$G verify
+echo "demo: reports in $OUT/ (report.md, report.json, wer.svg per run)" >&2
