@@ -33,10 +33,10 @@ $G eval --model whisper-base --manifest "$OUT/corpus/test.jsonl" --beam 1 --lang
 
 if $G help train >/dev/null 2>&1; then
   step "4. train a French expert"
-  grep '"lang":"fr"' "$OUT/corpus/train.jsonl" > "$OUT/fr-train.jsonl" || true
-  grep '"lang":"fr"' "$OUT/corpus/dev.jsonl" > "$OUT/fr-dev.jsonl" || true
-  sed -i "s#\"audio\":\"#\"audio\":\"corpus/#" "$OUT/fr-train.jsonl" "$OUT/fr-dev.jsonl"
-  $G train --base whisper-base --lang fr --manifest "$OUT/fr-train.jsonl" --dev "$OUT/fr-dev.jsonl" \
+  # Per-language manifests sit beside the corpus ones so their relative audio paths hold.
+  grep '"lang":"fr"' "$OUT/corpus/train.jsonl" > "$OUT/corpus/fr-train.jsonl"
+  grep '"lang":"fr"' "$OUT/corpus/dev.jsonl" > "$OUT/corpus/fr-dev.jsonl"
+  $G train --base whisper-base --lang fr --manifest "$OUT/corpus/fr-train.jsonl" --dev "$OUT/corpus/fr-dev.jsonl" \
      --name fr-espeak --version "1.0.$(date +%s)" ${DEMO_TRAIN_FLAGS:-}
   EXPERT=fr-espeak
 
