@@ -60,11 +60,22 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Runtime benchmark harness (bench/transcribe/run.sh); not a product.
+        .executableTarget(name: "WhisperBench", dependencies: ["Whisper", "TensorIO", "Tensor", "GlossaCore"],
+                          path: "bench/transcribe/WhisperBench"),
+
         .testTarget(name: "GlossaCoreTests", dependencies: ["GlossaCore"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"], resources: [.copy("Golden")]),
         .testTarget(name: "WhisperTests", dependencies: ["Whisper"], resources: [.copy("Golden")]),
-        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        // Store driver conformance suite (reused by every driver's tests) and the
+        // multi-process stress tool the trust tests spawn.
+        .target(name: "StoreTesting", dependencies: ["Store", "GlossaCore"], path: "Tests/StoreTesting"),
+        .executableTarget(name: "glossa-store-stress", dependencies: ["Store", "StoreTesting", "GlossaCore"], path: "Tests/StoreStress"),
+        // Benchmarks (bench/*/run.sh builds and runs them in release).
+        .executableTarget(name: "glossa-bench-codec", dependencies: ["Store", "GlossaCore"], path: "bench/codec/Sources"),
+        .executableTarget(name: "glossa-bench-catalog", dependencies: ["Store", "StoreTesting", "GlossaCore"], path: "bench/catalog/Sources"),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreTesting", "GlossaCore", "glossa-store-stress"]),
         .testTarget(name: "OCITests", dependencies: ["OCI", "Store"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
         .testTarget(name: "GlossaTests", dependencies: ["Glossa"]),
