@@ -52,20 +52,7 @@ public struct PEFTAdapter: Sendable, Equatable {
     /// Reads a PEFT adapter folder.
     public static func load(folder: URL) throws(TensorIOError) -> PEFTAdapter {
         let configPath = folder.appendingPathComponent(configFile).path
-        let configBytes = try readFile(configPath)
-        let raw: [String: JSONValue]
-        do {
-            guard let o = try JSONValue.parse(Data(configBytes)).object else {
-                throw TensorIOError.adapter(path: configPath, key: nil, message: "top level is not a JSON object")
-            }
-            raw = o
-        } catch let e as TensorIOError {
-            throw e
-        } catch {
-            throw .adapter(path: configPath, key: nil, message: "not valid JSON (\(error))")
-        }
-        let order = (JSONKeyOrder.keys(ofObjectAt: "rank_pattern", in: configBytes) ?? [])
-            + (JSONKeyOrder.keys(ofObjectAt: "alpha_pattern", in: configBytes) ?? [])
+        let (raw, order) = try parseStoredConfig(try readFile(configPath), source: configPath)
         let config = try parseConfig(raw, path: configPath)
 
         let weightsPath = folder.appendingPathComponent(weightsFile).path

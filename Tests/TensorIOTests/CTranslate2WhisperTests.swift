@@ -225,3 +225,18 @@ final class CTranslate2WhisperTests: XCTestCase {
         XCTAssertTrue(path.hasSuffix("model.bin"))
     }
 }
+
+extension CTranslate2WhisperTests {
+    /// Reports import time of the real model (run in release for meaningful numbers).
+    func testImportTimeOfWhisperBase() throws {
+        let dir = try TestPaths.whisperBaseCT2()
+        let clock = ContinuousClock()
+        var ckpt: WhisperCheckpoint?
+        let ct2 = clock.measure { ckpt = try? CTranslate2Whisper.load(folder: dir) }
+        let out = try TestPaths.tempDir(self)
+        let write = try clock.measure { try HuggingFaceWhisper.write(XCTUnwrap(ckpt), to: out) }
+        let read = try clock.measure { _ = try HuggingFaceWhisper.load(folder: out) }
+        print("whisper-base import: CTranslate2 load \(ct2), HF folder write \(write), HF folder load \(read)")
+        XCTAssertNotNil(ckpt)
+    }
+}

@@ -245,3 +245,26 @@ extension SafeTensorsTests {
         XCTAssertEqual(try Data(contentsOf: url), before)
     }
 }
+
+extension SafeTensorsTests {
+    /// A failed write leaves the previous file untouched and no temporary file behind.
+    func testFailedWriteKeepsThePreviousFile() throws {
+        let dir = try TestPaths.tempDir(self)
+        let url = dir.appendingPathComponent("keep.safetensors")
+        try SafeTensors.write(["x": .f32([1], [1])], to: url)
+        let before = try Data(contentsOf: url)
+        XCTAssertThrowsError(try SafeTensors.write(["__metadata__": .f32([1], [2])], to: url))
+        // Unwritable destination directory: the temporary file cannot even be created.
+        let locked = dir.appendingPathComponent("locked")
+        try FileManager.default.createDirectory(at: locked, withIntermediateDirectories: false)
+        try FileManager.default.setAttributes([.posixPermissions: 0o500], ofItemAtPath: locked.path)
+        defer { try? FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: locked.path) }
+        if getuid() != 0 {  // root ignores directory permissions
+            XCTAssertThrowsError(try SafeTensors.write(["x": .f32([1], [1])], to: locked.appendingPathComponent("f.safetensors"))) { e in
+                guard case .fileSystem(_, "create a temporary file", _)? = e as? TensorIOError else { return XCTFail("\(e)") }
+            }
+        }
+        XCTAssertEqual(try Data(contentsOf: url), before)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["keep.safetensors", "locked"])
+    }
+}
