@@ -1,0 +1,121 @@
+import Foundation
+import TensorIO
+import XCTest
+
+/// Runs the built `glossa` binary as a user would and checks exit codes and messages.
+final class CLITests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let golden = root.appendingPathComponent("Tests/TensorIOTests/Golden/peft_tiny")
+    static let realModel = root.appendingPathComponent("models/whisper-base-ct2")
+
+    var tmp: URL!
+    var registry: String { tmp.appendingPathComponent("registry").path }
+
+    override func setUpWithError() throws {
+        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
+
+    /// The `glossa` executable built beside the test bundle.
+    func binary() throws -> URL {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<3 {
+            let candidate = dir.appendingPathComponent("glossa")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        throw XCTSkip("glossa binary not found next to \(CommandLine.arguments[0]); build with --build-tests")
+    }
+
+    struct Run { var status: Int32; var stdout: String; var stderr: String }
+
+    func glossa(_ args: [String]) throws -> Run {
+        let p = Process()
+        p.executableURL = try binary()
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["GLOSSA_REGISTRY"] = registry
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func tinyBase() throws -> String {
+        let folder = tmp.appendingPathComponent("tiny")
+        let tok = Array(#"{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"added_tokens":[]}"#.utf8)
+        try HuggingFaceWhisper.write(TinyWhisper.make(seed: 0, tokenizerJSON: tok), to: folder)
+        return folder.path
+    }
+
+    func testHelpTeachesExitCodes() throws {
+        let r = try glossa(["--help"])
+        XCTAssertEqual(r.status, 0)
+        XCTAssertTrue(r.stdout.contains("EXIT CODES"), r.stdout)
+        XCTAssertTrue(try glossa(["expert", "import-peft", "--help"]).stdout.contains("Example"))
+    }
+
+    func testUnknownRefIsNotFound() throws {
+        let r = try glossa(["show", "nope"])
+        XCTAssertEqual(r.status, 66, r.stderr)
+        XCTAssertTrue(r.stderr.contains("nope"), r.stderr)
+    }
+
+    func testImportWithoutBaseSaysHowToGetOne() throws {
+        let r = try glossa(["expert", "import-peft", Self.golden.path, "--lang", "fr", "--name", "fr", "--version", "1.0.0"])
+        XCTAssertEqual(r.status, 66, r.stderr)
+        XCTAssertTrue(r.stderr.contains("glossa base fetch"), r.stderr)
+    }
+
+    func testPublishListTagVerifyAndCorruption() throws {
+        XCTAssertEqual(try glossa(["base", "import", try tinyBase(), "--name", "tiny", "--version", "1.0.0"]).status, 0)
+        let imp = try glossa(["expert", "import-peft", Self.golden.path, "--lang", "fr", "--name", "fr-tiny", "--version", "1.0.0", "--json"])
+        XCTAssertEqual(imp.status, 0, imp.stderr)
+        let list = try glossa(["list", "--lang", "fr", "--json"])
+        XCTAssertEqual(list.status, 0)
+        let rows = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as! [[String: Any]]
+        XCTAssertEqual(rows.count, 1)
+        XCTAssertEqual(rows[0]["name"] as? String, "fr-tiny")
+        XCTAssertEqual(try glossa(["tag", "fr-tiny:1.0.0", "stable"]).status, 0)
+        XCTAssertTrue(try glossa(["show", "fr-tiny:stable"]).stdout.contains("fr-tiny:1.0.0"))
+        XCTAssertEqual(try glossa(["verify"]).status, 0)
+
+        // Flip one byte in the largest stored blob: verify must name it and exit 4.
+        let blobs = FileManager.default.enumerator(atPath: registry)!.compactMap { $0 as? String }
+            .filter { $0.contains("blobs/") }.map { tmp.appendingPathComponent("registry").appendingPathComponent($0) }
+            .filter { (try? $0.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true }
+        let victim = try XCTUnwrap(blobs.max { (try! Data(contentsOf: $0)).count < (try! Data(contentsOf: $1)).count })
+        var bytes = try Data(contentsOf: victim)
+        bytes[bytes.count / 2] ^= 0x40
+        try bytes.write(to: victim)
+        let v = try glossa(["verify"])
+        XCTAssertEqual(v.status, 4, v.stdout + v.stderr)
+        XCTAssertTrue(v.stdout.contains(victim.lastPathComponent.prefix(12)) || v.stdout.contains("corrupt"), v.stdout)
+        // Export of a damaged artifact fails cleanly (non-zero) instead of writing bad tensors.
+        let e = try glossa(["expert", "export-peft", "fr-tiny", tmp.appendingPathComponent("out").path])
+        if e.status != 0 { XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("out/adapter_model.safetensors").path)) }
+    }
+
+    func testTranscribeBadAudioAndLanguage() throws {
+        guard FileManager.default.fileExists(atPath: Self.realModel.appendingPathComponent("model.bin").path) else {
+            throw XCTSkip("whisper-base not fetched (scripts/fetch-whisper-base.sh)")
+        }
+        let missing = try glossa(["transcribe", "--model", Self.realModel.path, tmp.appendingPathComponent("nope.wav").path])
+        XCTAssertEqual(missing.status, 66, missing.stderr)
+        let junk = tmp.appendingPathComponent("junk.wav")
+        try Data("RIFF\u{0}\u{0}garbage that is not audio".utf8).write(to: junk)
+        let bad = try glossa(["transcribe", "--model", Self.realModel.path, junk.path])
+        XCTAssertEqual(bad.status, 65, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains(junk.path), bad.stderr)
+        let lang = try glossa(["transcribe", "--model", Self.realModel.path, "--language", "klingon", junk.path])
+        XCTAssertEqual(lang.status, 65, lang.stderr)
+        XCTAssertTrue(lang.stderr.contains("klingon"), lang.stderr)
+    }
+}
