@@ -162,26 +162,31 @@ final class Catalog: Sendable {
 
     // MARK: reads
 
+    /// Summaries of the artifacts selected by `clause`. Columns are read by index (a
+    /// lookup by name lowercases the key on every access, which dominated `list` of
+    /// 10,000 rows).
     static func summaries(_ db: Database, where clause: String = "", arguments: StatementArguments = []) throws -> [ArtifactSummary] {
-        let rows = try Row.fetchAll(db, sql: "SELECT digest, kind, name, version, base, created FROM artifacts \(clause)", arguments: arguments)
-        guard !rows.isEmpty else { return [] }
-        // Languages and tags for just these rows (all of them when the list is long).
-        var langs: [String: [String]] = [:], tags: [String: [String]] = [:]
-        let wanted = Set(rows.map { $0["digest"] as String })
-        let few = rows.count <= 200
-        let inList = few ? "WHERE artifact IN (" + Array(repeating: "?", count: wanted.count).joined(separator: ",") + ")" : ""
-        let args: StatementArguments = few ? StatementArguments(Array(wanted)) : []
-        for r in try Row.fetchAll(db, sql: "SELECT artifact, language FROM languages \(inList)", arguments: args) {
-            langs[r["artifact"], default: []].append(r["language"])
+        // Languages and tags come back as group_concat columns (index lookups in SQLite)
+        // rather than as separate row sets joined in Swift.
+        let sql = """
+            SELECT digest, kind, name, version, base, created,
+                   (SELECT group_concat(language, ',') FROM languages WHERE artifact = artifacts.digest),
+                   (SELECT group_concat(name || ':' || tag, ',') FROM tags WHERE artifact = artifacts.digest)
+            FROM artifacts \(clause)
+            """
+        var out: [ArtifactSummary] = []
+        let cursor = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+        while let r = try cursor.next() {
+            let d: String = r[0]
+            let kind: String = r[1]
+            let base: String? = r[4]
+            let langs: String? = r[6], tags: String? = r[7]
+            guard let k = ManifestKind(rawValue: kind) else { throw StoreError.catalog("unknown kind '\(kind)' for \(d)") }
+            out.append(ArtifactSummary(digest: try Digest(parsing: d), kind: k, name: r[2], version: r[3],
+                                       languages: langs.map { $0.split(separator: ",").map(String.init).sorted() } ?? [],
+                                       base: try base.map { try Digest(parsing: $0) }, created: r[5],
+                                       tags: tags.map { $0.split(separator: ",").map(String.init).sorted() } ?? []))
         }
-        for r in try Row.fetchAll(db, sql: "SELECT artifact, name, tag FROM tags \(inList)", arguments: args) {
-            tags[r["artifact"], default: []].append((r["name"] as String) + ":" + (r["tag"] as String))
-        }
-        return try rows.map { r in
-            let d: String = r["digest"]
-            return ArtifactSummary(digest: try Digest(parsing: d), kind: ManifestKind(rawValue: r["kind"])!, name: r["name"], version: r["version"],
-                                   languages: (langs[d] ?? []).sorted(), base: try (r["base"] as String?).map { try Digest(parsing: $0) },
-                                   created: r["created"], tags: (tags[d] ?? []).sorted())
-        }
+        return out
     }
 }

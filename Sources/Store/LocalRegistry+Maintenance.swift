@@ -42,13 +42,12 @@ extension LocalRegistry {
             var broken = Set<String>()               // artifacts with a missing/corrupt blob
             for (b, users) in needs.sorted(by: { $0.key < $1.key }) {
                 guard let d = try? Digest(parsing: b) else { continue }
-                let labels = self.users(of: d)
                 if !present.contains(d) {
-                    problems.append(VerifyProblem(kind: .missingBlob, digest: d, location: driver.location(of: d), usedBy: labels,
+                    problems.append(VerifyProblem(kind: .missingBlob, digest: d, location: driver.location(of: d), usedBy: self.users(of: d),
                                                   detail: "blob is missing", repaired: false))
                     broken.formUnion(users); lost = true
                 } else if let reason = bad[d] {
-                    problems.append(VerifyProblem(kind: .corruptBlob, digest: d, location: driver.location(of: d), usedBy: labels,
+                    problems.append(VerifyProblem(kind: .corruptBlob, digest: d, location: driver.location(of: d), usedBy: self.users(of: d),
                                                   detail: reason, repaired: false))
                     broken.formUnion(users); lost = true
                 }

@@ -160,16 +160,26 @@ public final class LocalRegistry: Sendable {
         if let l = filter.language { clauses.append("digest IN (SELECT artifact FROM languages WHERE language = ?)"); args.append(l) }
         if let b = filter.base { clauses.append("base = ?"); args.append(b.description) }
         if let n = filter.name { clauses.append("name = ?"); args.append(n) }
-        let sql = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-        let rows = try catalog.read { db in try Catalog.summaries(db, where: sql, arguments: StatementArguments(args)) }
-        // Parse each version once (sorting 10,000 rows compares ~140,000 times).
-        let keyed = rows.map { ($0, $0.version.flatMap(SemanticVersion.init)) }
-        return keyed.sorted { a, b in
-            if a.0.kind != b.0.kind { return a.0.kind < b.0.kind }
-            if a.0.name != b.0.name { return (a.0.name ?? "") < (b.0.name ?? "") }
-            if let x = a.1, let y = b.1, x != y { return x < y }
-            return a.0.digest < b.0.digest
-        }.map(\.0)
+        let sql = (clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")) + " ORDER BY kind, name, digest"
+        var rows = try catalog.read { db in try Catalog.summaries(db, where: sql, arguments: StatementArguments(args)) }
+        // SQLite sorted by kind and name (kind's text order is ManifestKind's order);
+        // versions need semver order, so sort each run of one name (a few rows) here.
+        var start = 0
+        while start < rows.count {
+            var end = start + 1
+            while end < rows.count && rows[end].name == rows[start].name && rows[end].kind == rows[start].kind { end += 1 }
+            if end - start > 1 && rows[start].name != nil {
+                let run = Array(rows[start..<end])
+                let keys = run.map { $0.version.flatMap(SemanticVersion.init) }
+                let order = run.indices.sorted { i, j in
+                    if let x = keys[i], let y = keys[j], x != y { return x < y }
+                    return run[i].digest < run[j].digest
+                }
+                for (k, i) in order.enumerated() { rows[start + k] = run[i] }
+            }
+            start = end
+        }
+        return rows
     }
 
     static func order(_ a: ArtifactSummary, _ b: ArtifactSummary) -> Bool {
