@@ -92,6 +92,26 @@ for clip in meta["clips"] as! [[String: Any]] {
     }
 }
 
+// Decoder step cost with 1 vs 2 OpenBLAS threads (interleaved to share machine noise).
+if CommandLine.arguments.contains("--step-microbench") {
+    let enc0 = try model.encode(features: windows[0].2, compute: compute)
+    for round in 0..<3 {
+        for threads in [2, 1] {
+            blas.setThreads(threads)
+            for beams in [1, 5] {
+                var st = model.makeDecoderState(encoderOutput: enc0, compute: compute)
+                _ = try model.decode(tokens: [50258, 50259, 50359, 50363], tokensPerBeam: 4, state: &st, compute: compute)
+                st.selectBeams(Array(repeating: 0, count: beams))
+                let s = now()
+                for t in 0..<20 { _ = try model.decode(tokens: Array(repeating: 400 + t, count: beams), tokensPerBeam: 1, state: &st, compute: compute) }
+                emit(["what": "step", "round": round, "threads": threads, "beams": beams, "ms_per_step": (now() - s) / 20 * 1e3])
+            }
+        }
+    }
+    blas.setThreads(args.threads)
+    exit(0)
+}
+
 // Encoder: best and mean of `repeat` runs on the first window.
 var times = [Double]()
 var enc: EncoderOutput?
@@ -120,4 +140,52 @@ for beam in args.beams {
     }
     emit(["what": "transcribe", "beam": beam, "windows": windows.count, "total_s": total, "encoder_s": encT, "decoder_s": decT,
           "tokens": tokens, "ms_per_token": decT / Double(max(1, tokens)) * 1e3, "peak_rss_mib": peakRSSMiB(), "tokens_by_clip": outputs])
+}
+
+// LoRA cost: a random rank-16 adapter on every supported linear (encoder and decoder),
+// greedy on all windows, merged (folded into weights) vs unmerged (per-call adapters).
+do {
+    var state: UInt64 = 1234
+    func rnd() -> Float {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return (Float((z ^ (z >> 31)) >> 40) / Float(1 << 24) * 2 - 1) * 0.01
+    }
+    func f32(_ shape: [Int]) -> TensorData {
+        var d = Data(capacity: shape.reduce(1, *) * 4)
+        for _ in 0..<shape.reduce(1, *) { withUnsafeBytes(of: rnd().bitPattern.littleEndian) { d.append(contentsOf: $0) } }
+        return TensorData(dtype: .f32, shape: shape, bytes: d)
+    }
+    let r = 16, c = model.config, d = c.dModel
+    var modules = [String: LoRAPair]()
+    for stack in ["encoder", "decoder"] {
+        let layers = stack == "encoder" ? c.encoderLayers : c.decoderLayers
+        let ffn = stack == "encoder" ? c.encoderFFNDim : c.decoderFFNDim
+        for i in 0..<layers {
+            var kinds: [(String, Int, Int)] = ["q_proj", "k_proj", "v_proj", "out_proj"].map { ("self_attn.\($0)", d, d) }
+            if stack == "decoder" { kinds += ["q_proj", "k_proj", "v_proj", "out_proj"].map { ("encoder_attn.\($0)", d, d) } }
+            kinds += [("fc1", ffn, d), ("fc2", d, ffn)]
+            for (k, out, inF) in kinds {
+                modules["model.\(stack).layers.\(i).\(k)"] = LoRAPair(a: f32([r, inF]), b: f32([out, r]), scale: 2)
+            }
+        }
+    }
+    let lora = LoRAWeights(config: LoRAConfig(rank: r, alpha: 32, targetModules: []), modules: modules)
+    let unmerged = try ActiveAdapters([(lora, 1)], for: model)
+    let s0 = now()
+    let mergedModel = try model.merged(with: [(lora, 1)], compute: compute)
+    let mergeTime = now() - s0
+    let mergedT = try Transcriber(model: mergedModel, compute: compute, specials: specials)
+    var o = TranscriptionOptions(beamSize: 1)
+    o.temperatures = [0]; o.compressionRatioThreshold = nil; o.logProbThreshold = nil; o.noSpeechThreshold = nil
+    var tm = 0.0, tu = 0.0
+    for (_, lang, feats) in windows {
+        o.language = lang
+        var s = now(); _ = try mergedT.transcribe(window: feats, options: o, text: Digits()); tm += now() - s
+        s = now(); _ = try transcriber.transcribe(window: feats, options: o, text: Digits(), adapters: unmerged); tu += now() - s
+    }
+    emit(["what": "lora", "rank": r, "modules": modules.count, "merge_s": mergeTime, "merged_s": tm, "unmerged_s": tu,
+          "unmerged_over_merged": tu / tm])
 }
