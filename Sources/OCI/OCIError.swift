@@ -25,6 +25,8 @@ public enum OCIError: Error, Equatable, CustomStringConvertible, Sendable {
     case localIO(path: String, reason: String)
     /// Requested something the remote or this client does not do.
     case unsupported(String)
+    /// The local registry refused a read or write (its own message says how to fix it).
+    case localRegistry(String)
 
     public var description: String {
         switch self {
@@ -52,6 +54,8 @@ public enum OCIError: Error, Equatable, CustomStringConvertible, Sendable {
             return "local file \(path): \(why)"
         case .unsupported(let what):
             return what
+        case .localRegistry(let why):
+            return "local registry: \(why)"
         }
     }
 }

@@ -30,7 +30,7 @@ final class TestRegistry: @unchecked Sendable {
         var args = ["start", dir.path]
         if let auth { args += ["--auth", "\(auth.user):\(auth.password)"] }
         let out = try Self.run(args)
-        address = out.trimmingCharacters(in: .whitespacesAndNewlines)
+        address = out.split(separator: "\n").last(where: { $0.hasPrefix("127.0.0.1:") }).map(String.init) ?? out
         guard address.hasPrefix("127.0.0.1:") else { throw TestRegistryError.startFailed(out) }
     }
 
@@ -67,30 +67,33 @@ final class TestRegistry: @unchecked Sendable {
         return log.split(separator: "\n").filter { $0.contains("\"\(method) ") && (pathContains.isEmpty || $0.contains(pathContains)) && $0.contains("HTTP/1.1\"") }.count
     }
 
-    /// Runs the script with posix_spawn + waitpid: Foundation's `Process.waitUntilExit`
-    /// can hang when called from an async test on Linux. Output goes to a file, not a pipe,
-    /// because the registry daemon the script starts would inherit and hold a pipe open.
     @discardableResult
     static func run(_ args: [String]) throws -> String {
-        let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-oci-script-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: outFile) }
-        let argv = ["/bin/bash", "-c", "exec \"$0\" \"$@\" > \"$GLOSSA_SCRIPT_OUT\" 2>/dev/null", script.path] + args
-        var env = ProcessInfo.processInfo.environment
-        env["GLOSSA_SCRIPT_OUT"] = outFile.path
-        let cArgs = argv.map { strdup($0) } + [nil]
-        let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, "/bin/bash", nil, nil, cArgs, cEnv)
-        guard rc == 0 else { throw TestRegistryError.startFailed("posix_spawn failed: \(rc)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let out = (try? String(contentsOf: outFile, encoding: .utf8)) ?? ""
-        let exited = (status & 0x7f) == 0
-        let code = (status >> 8) & 0xff
-        guard exited, code == 0 else { throw TestRegistryError.startFailed("exit \(code): \(out)") }
+        let (code, out) = spawn([script.path] + args)
+        guard code == 0 else { throw TestRegistryError.startFailed("exit \(code): \(out)") }
         return out
     }
+}
+
+/// Runs a program with posix_spawn + waitpid and returns its exit code and stdout+stderr.
+/// (Foundation's `Process.waitUntilExit` can hang when called from an async test on Linux.)
+/// Output goes to a file, not a pipe, because a daemon the program starts would inherit
+/// and hold a pipe open.
+func spawn(_ argv: [String]) -> (Int32, String) {
+    let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-oci-spawn-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: outFile) }
+    let shell = ["/bin/bash", "-c", "\"$@\" > \"$GLOSSA_SPAWN_OUT\" 2>&1", "spawn"] + argv
+    var env = ProcessInfo.processInfo.environment
+    env["GLOSSA_SPAWN_OUT"] = outFile.path
+    let cArgs = shell.map { strdup($0) } + [nil]
+    let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
+    var pid: pid_t = 0
+    guard posix_spawn(&pid, "/bin/bash", nil, nil, cArgs, cEnv) == 0 else { return (-1, "posix_spawn failed") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    let out = (try? String(contentsOf: outFile, encoding: .utf8)) ?? ""
+    return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), out)
 }
 
 enum TestRegistryError: Error { case startFailed(String) }
