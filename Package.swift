@@ -76,6 +76,7 @@ let package = Package(
         .executableTarget(name: "glossa-bench-codec", dependencies: ["Store", "GlossaCore"], path: "bench/codec/Sources"),
         .executableTarget(name: "glossa-bench-catalog", dependencies: ["Store", "StoreTesting", "GlossaCore"], path: "bench/catalog/Sources"),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreTesting", "GlossaCore", "glossa-store-stress"]),
+        .executableTarget(name: "glossa-bench-oci", dependencies: ["OCI", "GlossaCore"], path: "bench/oci/Sources"),
         .testTarget(name: "OCITests", dependencies: ["OCI", "Store", "StoreTesting"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
         .testTarget(name: "GlossaTests", dependencies: ["Glossa"]),

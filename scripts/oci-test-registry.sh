@@ -136,6 +136,10 @@ if [[ -n "$token" ]]; then
   write_token_server
   setsid python3 "$dir/token_server.py" "$tport" "$dir" "${token%%:*}" "${token#*:}" >>"$dir/token-server.log" 2>&1 < /dev/null &
   echo $! > "$dir/token.pid"
+  for _ in $(seq 1 100); do
+    python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1)" "$tport" 2>/dev/null && break
+    sleep 0.1
+  done
   auth_block="auth:
   token:
     realm: http://127.0.0.1:$tport/token

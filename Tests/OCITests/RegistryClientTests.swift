@@ -124,6 +124,41 @@ final class RegistryClientTests: XCTestCase {
         }
     }
 
+    /// Docker's token flow against docker-registry configured with `auth: token` and a
+    /// token service issuing RS256 JWTs: tokens are fetched once per scope and reused.
+    func testBearerTokenFlow() async throws {
+        let reg = try TestRegistry(auth: ("bob", "s3cret"), bearer: true)
+        defer { reg.destroy() }
+        let work = try temporaryDirectory("bearer")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let creds = StaticCredentials(RegistryCredentials(username: "bob", password: "s3cret"))
+        let client = try RegistryClient(registry: reg.address, credentials: creds)
+        try await client.ping()
+        var digests: [Digest] = []
+        for i in 0..<3 {
+            let (f, data) = try makeBlobFile(size: 2000 + i, seed: UInt64(20 + i), in: work)
+            let d = Digest(of: data)
+            digests.append(d)
+            let r = try await client.pushBlob(repository: "t/bearer", file: f, digest: d, size: Int64(data.count))
+            XCTAssertEqual(r, .uploaded(bytesSent: Int64(data.count)))
+        }
+        let issued = reg.tokensIssued()
+        // ping (no scope), pull (HEAD), pull+push (POST/PUT): one token each, reused for 3 blobs.
+        XCTAssertEqual(issued.count, 3, issued.joined(separator: "\n"))
+        XCTAssertTrue(issued.allSatisfy { $0.contains("\"bob\"") })
+
+        // Anonymous: pull allowed by the token service, push refused.
+        let anon = try RegistryClient(registry: reg.address)
+        let size = try await anon.blobSize(repository: "t/bearer", digest: digests[0])
+        XCTAssertEqual(size, 2000)
+        let refused = await Result(catching: { () async throws(OCIError) in try await anon.pushBlob(repository: "t/bearer", data: Data("x".utf8)) })
+        guard case .failure(.unauthorized(_, _, false)) = refused else { return XCTFail("anonymous push must be refused: \(refused)") }
+
+        let wrong = try RegistryClient(registry: reg.address, credentials: StaticCredentials(RegistryCredentials(username: "bob", password: "nope")))
+        let denied = await Result(catching: { () async throws(OCIError) in try await wrong.blobSize(repository: "t/bearer", digest: digests[0]) })
+        guard case .failure(.unauthorized(_, _, true)) = denied else { return XCTFail("wrong password must be reported: \(denied)") }
+    }
+
     func testNetworkErrorWhenRegistryDown() async throws {
         let reg = try TestRegistry()
         let address = reg.address

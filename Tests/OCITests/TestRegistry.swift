@@ -9,17 +9,20 @@ final class TestRegistry: @unchecked Sendable {
     /// `127.0.0.1:PORT`.
     private(set) var address = ""
     let auth: (user: String, password: String)?
+    /// With `auth`: Bearer tokens from a token service instead of htpasswd Basic.
+    let bearer: Bool
 
     static var packageRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
     static var script: URL { packageRoot.appendingPathComponent("scripts/oci-test-registry.sh") }
 
-    init(auth: (user: String, password: String)? = nil) throws {
+    init(auth: (user: String, password: String)? = nil, bearer: Bool = false) throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-registry") else {
             throw XCTSkip("docker-registry is not installed (Debian package docker-registry); run scripts/setup.sh")
         }
         self.auth = auth
+        self.bearer = bearer
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-oci-reg-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try start()
@@ -28,7 +31,7 @@ final class TestRegistry: @unchecked Sendable {
     /// Starts (or restarts on the same port and storage) the registry.
     func start() throws {
         var args = ["start", dir.path]
-        if let auth { args += ["--auth", "\(auth.user):\(auth.password)"] }
+        if let auth { args += [bearer ? "--token" : "--auth", "\(auth.user):\(auth.password)"] }
         let out = try Self.run(args)
         address = out.split(separator: "\n").last(where: { $0.hasPrefix("127.0.0.1:") }).map(String.init) ?? out
         guard address.hasPrefix("127.0.0.1:") else { throw TestRegistryError.startFailed(out) }
@@ -42,6 +45,11 @@ final class TestRegistry: @unchecked Sendable {
     func destroy() {
         stop()
         try? FileManager.default.removeItem(at: dir)
+    }
+
+    /// Lines of the token service's log: one JSON object per token issued.
+    func tokensIssued() -> [String] {
+        ((try? String(contentsOf: dir.appendingPathComponent("token.log"), encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
     /// The file the registry stores a blob's bytes in (distribution's filesystem layout).
