@@ -8,7 +8,7 @@ set -euo pipefail
 APT_PACKAGES=(
   libopenblas-dev libsqlite3-dev libzstd-dev libsndfile1-dev libsoxr-dev  # linked C libraries
   espeak-ng sox                                                          # speech synthesis for corpora
-  docker-registry skopeo                                                 # OCI peers for remote tests
+  docker-registry skopeo apache2-utils                                   # OCI peers for remote tests (htpasswd)
   zstd pkg-config
 )
 # Peers used by tests (golden checks, interop) and the model fetch.

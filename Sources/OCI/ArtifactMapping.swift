@@ -1,0 +1,104 @@
+import Foundation
+import GlossaCore
+
+/// How a Glossa artifact looks as an OCI artifact (image-spec 1.1 image manifest):
+///
+///     manifest  mediaType   application/vnd.oci.image.manifest.v1+json
+///               artifactType application/vnd.glossa.<kind>.v1+json      (kind: base, expert, ...)
+///               config      application/vnd.glossa.manifest.v1+json     our canonical manifest JSON;
+///                           so the OCI config digest IS the Glossa artifact digest
+///               layers[i]   application/vnd.glossa.blob.frame.v1        one stored blob, as the local
+///                           store holds it (BlobCodec frame: byte-grouped + zstd/rANS), so weights
+///                           travel compressed; layer digest = sha256 of the frame bytes;
+///                           annotation org.glossa.content.digest = sha256 of the decoded bytes
+///                           (the digest the store and manifests use)
+///               annotations org.opencontainers.image.{title,version,description,created,licenses},
+///                           org.glossa.{kind,name,version,languages,base,artifact.digest,requires}
+///
+/// `org.glossa.requires` lists the artifacts this one needs in the registry (base, inputs)
+/// as `<glossa digest>=<OCI manifest digest>` pairs separated by commas, all pushed to the
+/// same repository, so a pull can fetch them first.
+public enum GlossaOCI {
+    public static let configMediaType = "application/vnd.glossa.manifest.v1+json"
+    public static let blobFrameMediaType = "application/vnd.glossa.blob.frame.v1"
+    public static func artifactType(_ kind: ManifestKind) -> String { "application/vnd.glossa.\(kind.rawValue).v1+json" }
+    public static let artifactTypePrefix = "application/vnd.glossa."
+
+    public enum Annotation {
+        public static let title = "org.opencontainers.image.title"
+        public static let version = "org.opencontainers.image.version"
+        public static let description = "org.opencontainers.image.description"
+        public static let created = "org.opencontainers.image.created"
+        public static let licenses = "org.opencontainers.image.licenses"
+        public static let kind = "org.glossa.kind"
+        public static let name = "org.glossa.name"
+        public static let glossaVersion = "org.glossa.version"
+        public static let languages = "org.glossa.languages"
+        public static let base = "org.glossa.base"
+        public static let artifactDigest = "org.glossa.artifact.digest"
+        public static let requires = "org.glossa.requires"
+        public static let contentDigest = "org.glossa.content.digest"
+    }
+
+    /// Annotations describing `manifest` (whose canonical digest is `digest`).
+    public static func annotations(for manifest: AnyManifest, digest: Digest, requires: [(Digest, Digest)]) -> [String: String] {
+        var a: [String: String] = [
+            Annotation.kind: manifest.kind.rawValue,
+            Annotation.artifactDigest: digest.description,
+            Annotation.created: manifest.created,
+        ]
+        if let n = manifest.name { a[Annotation.name] = n; a[Annotation.title] = n }
+        if let v = manifest.version { a[Annotation.glossaVersion] = v; a[Annotation.version] = v }
+        if !manifest.languages.isEmpty { a[Annotation.languages] = manifest.languages.joined(separator: ",") }
+        if let b = manifest.base { a[Annotation.base] = b.description }
+        switch manifest {
+        case .expert(let m):
+            a[Annotation.licenses] = m.license
+            if !m.description.isEmpty { a[Annotation.description] = m.description }
+        default: break
+        }
+        if !requires.isEmpty {
+            a[Annotation.requires] = requires.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+        }
+        return a
+    }
+
+    /// Parses `org.glossa.requires`.
+    static func parseRequires(_ text: String?) throws(OCIError) -> [(artifact: Digest, manifest: Digest)] {
+        guard let text, !text.isEmpty else { return [] }
+        var out: [(Digest, Digest)] = []
+        for pair in text.split(separator: ",") {
+            let parts = pair.split(separator: "=")
+            guard parts.count == 2, let a = try? Digest(parsing: String(parts[0])), let m = try? Digest(parsing: String(parts[1])) else {
+                throw .invalidManifest(reference: text, reason: "\(Annotation.requires) entry '\(pair)' is not <digest>=<digest>")
+            }
+            out.append((a, m))
+        }
+        return out
+    }
+
+    /// Deterministic JSON for an OCI manifest (sorted keys), so the same artifact always
+    /// has the same OCI manifest digest.
+    static func encode(_ m: OCIImageManifest) throws(OCIError) -> Data {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do { return try e.encode(m) } catch { throw .invalidManifest(reference: "new", reason: "\(error)") }
+    }
+}
+
+/// What `glossa list --remote` shows for one tag.
+public struct RemoteArtifact: Sendable, Equatable {
+    public var tag: String
+    /// OCI manifest digest.
+    public var manifestDigest: Digest
+    /// Glossa artifact digest (the config digest).
+    public var artifactDigest: Digest
+    public var kind: String?
+    public var name: String?
+    public var version: String?
+    public var languages: [String]
+    public var base: Digest?
+    public var created: String?
+    /// Sum of layer sizes as transferred.
+    public var size: Int64
+}

@@ -1,1 +1,0 @@
-// OCI module: see Package.swift for its place in the layers.

@@ -1,0 +1,269 @@
+import Foundation
+import GlossaCore
+import Store
+
+/// What a push did.
+public struct PushReport: Sendable, Equatable {
+    /// Where the artifact now is, by digest.
+    public var reference: OCIReference
+    public var manifestDigest: Digest
+    public var artifactDigest: Digest
+    /// Artifacts pushed along with it (base, inputs), by Glossa digest.
+    public var alsoPushed: [Digest]
+    public var stats: TransferStats
+}
+
+/// What a pull did.
+public struct PullReport: Sendable, Equatable {
+    public var artifactDigest: Digest
+    public var manifestDigest: Digest
+    public var kind: ManifestKind
+    public var name: String?
+    public var version: String?
+    /// Artifacts imported along with it (base, inputs), by Glossa digest.
+    public var alsoPulled: [Digest]
+    /// True when it was already in the local registry (nothing imported).
+    public var alreadyPresent: Bool
+    public var stats: TransferStats
+}
+
+/// Push and pull Glossa artifacts between a `LocalRegistry` and one remote OCI registry.
+/// See `GlossaOCI` for the mapping.
+///
+/// Guarantees: only blobs the remote lacks are sent (HEAD first); a re-run after a
+/// failure sends only what is still missing (and resumes a chunked upload); a pull
+/// verifies every layer's OCI digest on arrival and the store re-verifies the content
+/// digest when it commits the blob; the artifact enters the local catalog last, by
+/// `publish`, so a failed pull leaves at most unreferenced blobs (removed by `gc`).
+public struct RemoteRegistry: Sendable {
+    public let client: RegistryClient
+    public let local: LocalRegistry
+    /// Blobs transferred at once.
+    public var parallelTransfers = 4
+
+    public init(local: LocalRegistry, client: RegistryClient) {
+        self.local = local
+        self.client = client
+    }
+
+    /// Opens a client for `registry` (`host[:port]`).
+    public init(local: LocalRegistry, registry: String, credentials: any CredentialsProvider = AnonymousCredentials(),
+                options: RegistryClientOptions = RegistryClientOptions()) throws(OCIError) {
+        self.init(local: local, client: try RegistryClient(registry: registry, credentials: credentials, options: options))
+    }
+
+    // MARK: - Push
+
+    /// Pushes the local artifact `ref` (name:version, name:tag or digest) to
+    /// `remote.repository`, tagged `remote.tag` (or, without a tag, by digest only).
+    /// Artifacts it requires (base, composite inputs...) are pushed first, untagged.
+    public func push(_ ref: String, to remote: OCIReference) async throws(OCIError) -> PushReport {
+        guard remote.registry == client.registry else {
+            throw .invalidReference(remote.description, reason: "this client talks to \(client.registry)")
+        }
+        let digest: Digest
+        do { digest = try local.resolve(ref) } catch { throw .localRegistry(error.description) }
+        await client.resetStats()
+        var pushed: [Digest: Digest] = [:]
+        let manifestDigest = try await pushArtifact(digest, repository: remote.repository, tag: remote.tag, pushed: &pushed, depth: 0)
+        var where_ = remote
+        where_.digest = manifestDigest
+        return PushReport(reference: where_, manifestDigest: manifestDigest, artifactDigest: digest,
+                          alsoPushed: pushed.keys.filter { $0 != digest }.sorted(), stats: await client.stats)
+    }
+
+    /// Pushes one artifact after its requirements; returns its OCI manifest digest.
+    func pushArtifact(_ digest: Digest, repository: String, tag: String?, pushed: inout [Digest: Digest], depth: Int) async throws(OCIError) -> Digest {
+        if let done = pushed[digest] { return done }
+        guard depth < 16 else { throw .unsupported("artifact lineage deeper than 16 levels at \(digest.short)") }
+        let manifest: AnyManifest
+        let config: [UInt8]
+        do {
+            manifest = try local.manifest(digest)
+            config = try local.blob(digest)
+        } catch { throw .localRegistry(error.description) }
+
+        var requires: [(Digest, Digest)] = []
+        for edge in manifest.lineage where edge.relation != "parent" {
+            let m = try await pushArtifact(edge.target, repository: repository, tag: nil, pushed: &pushed, depth: depth + 1)
+            requires.append((edge.target, m))
+        }
+
+        // Layers: the stored frames, pushed a few at a time.
+        let blobs = manifest.blobReferences.sorted()
+        let layers = try await forEachConcurrently(blobs) { (b) async throws(OCIError) -> OCIDescriptor in
+            guard let frame = try? local.driver.get(b) else {
+                throw .localRegistry("blob \(b) of \(digest.short) is missing; run glossa verify --repair")
+            }
+            let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-push-\(UUID().uuidString)")
+            do { try Data(frame).write(to: tmp) } catch { throw .localIO(path: tmp.path, reason: "\(error)") }
+            defer { try? FileManager.default.removeItem(at: tmp) }
+            let transfer = Digest(of: frame)
+            _ = try await client.pushBlob(repository: repository, file: tmp, digest: transfer, size: Int64(frame.count))
+            return OCIDescriptor(mediaType: GlossaOCI.blobFrameMediaType, digest: transfer, size: Int64(frame.count),
+                                 annotations: [GlossaOCI.Annotation.contentDigest: b.description])
+        }
+        let (configDigest, _) = try await client.pushBlob(repository: repository, data: Data(config))
+        precondition(configDigest == digest, "stored manifest bytes hash to their digest (the store checked it on read)")
+        let oci = OCIImageManifest(
+            artifactType: GlossaOCI.artifactType(manifest.kind),
+            config: OCIDescriptor(mediaType: GlossaOCI.configMediaType, digest: digest, size: Int64(config.count)),
+            layers: layers,
+            annotations: GlossaOCI.annotations(for: manifest, digest: digest, requires: requires))
+        let body = try GlossaOCI.encode(oci)
+        let md = Digest(of: body)
+        if let tag {
+            try await client.putManifest(body, repository: repository, reference: tag)
+        } else if try await client.resolveManifest(repository: repository, reference: md.description) == nil {
+            try await client.putManifest(body, repository: repository, reference: md.description)
+        }
+        pushed[digest] = md
+        return md
+    }
+
+    // MARK: - Pull
+
+    /// Pulls `remote` (tag or digest) into the local registry, with the artifacts it
+    /// requires that are missing locally. A tag is resolved once, first: if it moves
+    /// during the pull, what was resolved is pulled, consistently.
+    public func pull(_ remote: OCIReference) async throws(OCIError) -> PullReport {
+        guard remote.registry == client.registry else {
+            throw .invalidReference(remote.description, reason: "this client talks to \(client.registry)")
+        }
+        await client.resetStats()
+        let md: Digest
+        if let d = remote.digest {
+            md = d
+        } else {
+            guard let d = try await client.resolveManifest(repository: remote.repository, reference: remote.manifestReference) else {
+                throw .notFound(what: "tag", reference: remote.description)
+            }
+            md = d
+        }
+        client.options.onEvent?(.manifestResolved(reference: remote.description, digest: md))
+        var pulled: [Digest] = []
+        let (artifact, manifest, present) = try await pullArtifact(md, repository: remote.repository, pulled: &pulled, depth: 0)
+        return PullReport(artifactDigest: artifact, manifestDigest: md, kind: manifest.kind, name: manifest.name, version: manifest.version,
+                          alsoPulled: pulled.filter { $0 != artifact }, alreadyPresent: present, stats: await client.stats)
+    }
+
+    func isLocal(_ d: Digest) -> Bool { (try? local.summary(d.description)) != nil }
+
+    /// Pulls one artifact by OCI manifest digest after its requirements; publishes it last.
+    func pullArtifact(_ md: Digest, repository: String, pulled: inout [Digest], depth: Int) async throws(OCIError) -> (Digest, AnyManifest, Bool) {
+        guard depth < 16 else { throw .unsupported("artifact lineage deeper than 16 levels at \(md.short)") }
+        let fetched = try await client.getManifest(repository: repository, reference: md.description)
+        let oci: OCIImageManifest
+        do { oci = try JSONDecoder().decode(OCIImageManifest.self, from: fetched.data) } catch {
+            throw .invalidManifest(reference: "\(repository)@\(md)", reason: "\(error)")
+        }
+        guard oci.config.mediaType == GlossaOCI.configMediaType else {
+            throw .unsupported("\(repository)@\(md.short) is not a Glossa artifact (config type \(oci.config.mediaType), artifact type \(oci.effectiveArtifactType))")
+        }
+        let configBytes = try await client.fetchBlob(repository: repository, digest: oci.config.digest)
+        let manifest: AnyManifest
+        do { manifest = try ManifestCoding.decode(from: configBytes) } catch {
+            throw .invalidManifest(reference: "\(repository)@\(md)", reason: "config is not a valid Glossa manifest: \(error)")
+        }
+        let artifact = oci.config.digest
+        if isLocal(artifact) { return (artifact, manifest, true) }
+
+        // Requirements first (base, inputs) when missing.
+        let requires = try GlossaOCI.parseRequires(oci.annotations?[GlossaOCI.Annotation.requires])
+        for edge in manifest.lineage where edge.relation != "parent" && !isLocal(edge.target) {
+            guard let r = requires.first(where: { $0.artifact == edge.target }) else {
+                throw .notFound(what: "\(edge.relation) \(edge.target.short) needed by \(manifest.name ?? artifact.short)",
+                                reference: "\(repository) (push it there, or import it locally first)")
+            }
+            _ = try await pullArtifact(r.manifest, repository: repository, pulled: &pulled, depth: depth + 1)
+        }
+
+        // Layers: download, verify the transfer digest, store (the store verifies the content digest).
+        let needed = manifest.blobReferences
+        var byContent: [Digest: OCIDescriptor] = [:]
+        for l in oci.layers {
+            guard let c = l.annotations?[GlossaOCI.Annotation.contentDigest], let cd = try? Digest(parsing: c) else {
+                throw .invalidManifest(reference: "\(repository)@\(md)", reason: "layer \(l.digest.short) lacks \(GlossaOCI.Annotation.contentDigest)")
+            }
+            byContent[cd] = l
+        }
+        let missing = needed.filter { (try? local.hasBlob($0)) != true }
+        let layerFor = byContent
+        _ = try await forEachConcurrently(missing) { (content) async throws(OCIError) -> Bool in
+            guard let layer = layerFor[content] else {
+                throw .invalidManifest(reference: "\(repository)@\(md)", reason: "no layer carries blob \(content.short) that the manifest references")
+            }
+            let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-pull-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: tmp) }
+            try await client.pullBlob(repository: repository, digest: layer.digest, expectedSize: layer.size, to: tmp)
+            let frame: [UInt8]
+            do { frame = [UInt8](try Data(contentsOf: tmp)) } catch { throw .localIO(path: tmp.path, reason: "\(error)") }
+            do {
+                try local.driver.put(frame, as: content) { (stored) throws(StoreError) -> Digest in
+                    do { return Digest(of: try BlobCodec.decode(stored)) } catch {
+                        throw StoreError.blobCorrupt(content, location: "\(repository)@\(layer.digest.short)", reason: "\(error)", usedBy: [])
+                    }
+                }
+            } catch {
+                throw .localRegistry("blob \(content.short) from \(repository)@\(layer.digest.short) was refused: \(error)")
+            }
+            return true
+        }
+        let published: Digest
+        do { published = try local.publish(manifest) } catch { throw .localRegistry(error.description) }
+        guard published == artifact else {
+            throw .digestMismatch(what: "artifact \(manifest.name ?? "") re-encoded locally", expected: artifact, actual: published)
+        }
+        pulled.append(artifact)
+        return (artifact, manifest, false)
+    }
+
+    // MARK: - List
+
+    /// Tags of `repository` with what their annotations say (kind, name, version, languages).
+    /// Tags whose manifests are not Glossa artifacts are listed with nil kind.
+    public func list(repository: String) async throws(OCIError) -> [RemoteArtifact] {
+        var out: [RemoteArtifact] = []
+        for tag in try await client.listTags(repository: repository).sorted() {
+            let f = try await client.getManifest(repository: repository, reference: tag)
+            guard let m = try? JSONDecoder().decode(OCIImageManifest.self, from: f.data) else { continue }
+            let a = m.annotations ?? [:]
+            out.append(RemoteArtifact(
+                tag: tag, manifestDigest: f.digest, artifactDigest: m.config.digest,
+                kind: a[GlossaOCI.Annotation.kind], name: a[GlossaOCI.Annotation.name], version: a[GlossaOCI.Annotation.glossaVersion],
+                languages: a[GlossaOCI.Annotation.languages].map { $0.split(separator: ",").map(String.init) } ?? [],
+                base: a[GlossaOCI.Annotation.base].flatMap { try? Digest(parsing: $0) }, created: a[GlossaOCI.Annotation.created],
+                size: m.layers.reduce(0) { $0 + $1.size }))
+        }
+        return out
+    }
+
+    /// Runs `body` over `items` with at most `parallelTransfers` at once; results in input order.
+    func forEachConcurrently<T: Sendable, R: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) async throws(OCIError) -> R) async throws(OCIError) -> [R] {
+        let limit = max(1, parallelTransfers)
+        do {
+            return try await withThrowingTaskGroup(of: (Int, R).self) { group in
+                var results = [R?](repeating: nil, count: items.count)
+                var next = 0
+                while next < min(limit, items.count) {
+                    let i = next, item = items[i]
+                    group.addTask { (i, try await body(item)) }
+                    next += 1
+                }
+                while let (i, r) = try await group.next() {
+                    results[i] = r
+                    if next < items.count {
+                        let j = next, item = items[j]
+                        group.addTask { (j, try await body(item)) }
+                        next += 1
+                    }
+                }
+                return results.map { $0! }
+            }
+        } catch let e as OCIError {
+            throw e
+        } catch {
+            throw .network(url: client.registry, reason: "\(error)")
+        }
+    }
+}
