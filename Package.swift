@@ -68,6 +68,7 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI", "Store"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
         .testTarget(name: "GlossaTests", dependencies: ["Glossa"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
     ],
     swiftLanguageModes: [.v6]
 )
