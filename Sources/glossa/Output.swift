@@ -1,0 +1,64 @@
+import Foundation
+
+/// Where the CLI writes: results to stdout, logs and progress to stderr.
+struct Console {
+    var json: Bool
+
+    func result(_ text: String) { print(text) }
+
+    /// Machine output: one JSON document on stdout, keys sorted for stable diffs.
+    func emit<T: Encodable>(_ value: T) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        enc.dateEncodingStrategy = .iso8601
+        let data = try enc.encode(value)
+        FileHandle.standardOutput.write(data)
+        FileHandle.standardOutput.write(Data("\n".utf8))
+    }
+
+    static func log(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}
+
+/// A one-line progress bar on stderr, drawn only when stderr is a terminal
+/// (so logs and CI output stay clean).
+final class ProgressBar {
+    private let total: Int
+    private let label: String
+    private let enabled: Bool
+    private let start = Date()
+    private var lastDraw = Date.distantPast
+
+    init(total: Int, label: String) {
+        self.total = max(total, 1)
+        self.label = label
+        self.enabled = isatty(2) == 1
+    }
+
+    func update(_ done: Int, detail: String = "") {
+        guard enabled else { return }
+        let now = Date()
+        guard done >= total || now.timeIntervalSince(lastDraw) > 0.1 else { return }
+        lastDraw = now
+        let frac = Double(min(done, total)) / Double(total)
+        let width = 30
+        let filled = Int(frac * Double(width))
+        let elapsed = now.timeIntervalSince(start)
+        let eta = frac > 0 ? elapsed / frac - elapsed : 0
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        let line = String(format: "\r%@ [%@] %d/%d %3.0f%% eta %@ %@", label, bar, done, total, frac * 100,
+                          Self.clock(eta), detail)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+
+    static func clock(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return String(format: "%d:%02d", t / 60, t % 60)
+    }
+}
