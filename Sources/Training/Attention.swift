@@ -9,7 +9,7 @@
 // Used for encoder self-attention, decoder causal self-attention and decoder cross-attention.
 
 /// Forward. q [T, d], k [S, d], v [S, d] -> (o [T, d], probs [H, T, S] kept for backward).
-func attentionForward(q: [Float], k: [Float], v: [Float], queries t: Int, keys s: Int, dim d: Int, heads nh: Int,
+func attentionForward(_ mm: any GEMMBackend, q: [Float], k: [Float], v: [Float], queries t: Int, keys s: Int, dim d: Int, heads nh: Int,
                       causal: Bool) -> (o: [Float], probs: [Float]) {
     precondition(d % nh == 0, "attention: width \(d) not divisible by \(nh) heads")
     precondition(!causal || s >= t, "attention: causal mask needs at least as many keys as queries")
@@ -21,14 +21,14 @@ func attentionForward(q: [Float], k: [Float], v: [Float], queries t: Int, keys s
         probs.withUnsafeMutableBufferPointer { pp in o.withUnsafeMutableBufferPointer { op in
             for h in 0..<nh {
                 let ph = pp.baseAddress! + h * t * s
-                gemm(transA: false, transB: true, m: t, n: s, k: dh, alpha: scale,
+                gemm(mm, transA: false, transB: true, m: t, n: s, k: dh, alpha: scale,
                      a: qp.baseAddress! + h * dh, lda: d, b: kp.baseAddress! + h * dh, ldb: d, beta: 0, c: ph, ldc: s)
                 if causal {
                     let offset = s - t   // query i sits at key position i + offset
                     for i in 0..<t { for j in (i + offset + 1)..<max(s, i + offset + 1) { ph[i * s + j] = -.infinity } }
                 }
                 softmaxRowsInPlace(ph, rows: t, cols: s)
-                gemm(transA: false, transB: false, m: t, n: dh, k: s, alpha: 1,
+                gemm(mm, transA: false, transB: false, m: t, n: dh, k: s, alpha: 1,
                      a: ph, lda: s, b: vp.baseAddress! + h * dh, ldb: d, beta: 0, c: op.baseAddress! + h * dh, ldc: d)
             }
         } }
@@ -40,7 +40,7 @@ func attentionForward(q: [Float], k: [Float], v: [Float], queries t: Int, keys s
 ///   dP = do_h v_h^T;  dS = P * (dP - rowsum(dP * P));
 ///   dq_h = scale dS k_h;  dk_h = scale dS^T q_h;  dv_h = P^T do_h.
 /// Returns (dq [T, d], dk [S, d], dv [S, d]); dk/dv are skipped (empty) when `needKV` is false.
-func attentionBackward(_ dO: [Float], q: [Float], k: [Float], v: [Float], probs: [Float],
+func attentionBackward(_ mm: any GEMMBackend, _ dO: [Float], q: [Float], k: [Float], v: [Float], probs: [Float],
                        queries t: Int, keys s: Int, dim d: Int, heads nh: Int,
                        needKV: Bool = true) -> (dq: [Float], dk: [Float], dv: [Float]) {
     let dh = d / nh
@@ -57,18 +57,18 @@ func attentionBackward(_ dO: [Float], q: [Float], k: [Float], v: [Float], probs:
             let ph = pp.baseAddress! + h * t * s
             let ds = sp.baseAddress!
             // dP[T,S] = do_h v_h^T
-            gemm(transA: false, transB: true, m: t, n: s, k: dh, alpha: 1,
+            gemm(mm, transA: false, transB: true, m: t, n: s, k: dh, alpha: 1,
                  a: gp.baseAddress! + h * dh, lda: d, b: vp.baseAddress! + h * dh, ldb: d, beta: 0, c: ds, ldc: s)
             softmaxBackwardInPlace(ds, y: ph, rows: t, cols: s)
             // dq_h[T,dh] = scale dS k_h
-            gemm(transA: false, transB: false, m: t, n: dh, k: s, alpha: scale,
+            gemm(mm, transA: false, transB: false, m: t, n: dh, k: s, alpha: scale,
                  a: ds, lda: s, b: kp.baseAddress! + h * dh, ldb: d, beta: 0, c: dqp.baseAddress! + h * dh, ldc: d)
             if needKV {
                 // dk_h[S,dh] = scale dS^T q_h
-                gemm(transA: true, transB: false, m: s, n: dh, k: t, alpha: scale,
+                gemm(mm, transA: true, transB: false, m: s, n: dh, k: t, alpha: scale,
                      a: ds, lda: s, b: qp.baseAddress! + h * dh, ldb: d, beta: 0, c: dkp.baseAddress! + h * dh, ldc: d)
                 // dv_h[S,dh] = P^T do_h
-                gemm(transA: true, transB: false, m: s, n: dh, k: t, alpha: 1,
+                gemm(mm, transA: true, transB: false, m: s, n: dh, k: t, alpha: 1,
                      a: ph, lda: s, b: gp.baseAddress! + h * dh, ldb: d, beta: 0, c: dvp.baseAddress! + h * dh, ldc: d)
             }
         }

@@ -11,7 +11,7 @@
 enum ConvInputLayout { case channelsFirst /* [C, L], e.g. log-mel [n_mels, frames] */, timeFirst /* [L, C] */ }
 
 /// Forward. x [C_in, L] or [L, C_in]; w [C_out, C_in, K]; b [C_out] -> y [L_out, C_out].
-func conv1dForward(_ x: [Float], layout: ConvInputLayout, channels cIn: Int, length l: Int,
+func conv1dForward(_ mm: any GEMMBackend, _ x: [Float], layout: ConvInputLayout, channels cIn: Int, length l: Int,
                    weight w: [Float], bias b: [Float], outChannels cOut: Int, kernel k: Int,
                    stride: Int, padding: Int) -> (y: [Float], length: Int) {
     let lOut = (l + 2 * padding - k) / stride + 1
@@ -32,6 +32,6 @@ func conv1dForward(_ x: [Float], layout: ConvInputLayout, channels cIn: Int, len
     }
     var y = [Float](repeating: 0, count: lOut * cOut)
     for o in 0..<lOut { for c in 0..<cOut { y[o * cOut + c] = b[c] } }
-    matmul(cols, w, transB: true, m: lOut, n: cOut, k: width, beta: 1, into: &y)
+    matmul(mm, cols, w, transB: true, m: lOut, n: cOut, k: width, beta: 1, into: &y)
     return (y, lOut)
 }

@@ -8,16 +8,35 @@
 // (BLAS sgemm through the Tensor module) replaces its body once available and is checked
 // against it in tests.
 
-/// Row-major GEMM: C = alpha * op(A) * op(B) + beta * C.
-///
-/// - Parameters: shapes as in the file comment; `lda`, `ldb`, `ldc` are row strides in
-///   elements, which lets kernels address one attention head inside a [T, d] matrix.
+/// A matrix-product backend. The trainer is written against this so the same kernels run
+/// on the reference loops (tests, oracle) or on BLAS (the Tensor module's `BLASLibrary`).
+public protocol GEMMBackend: Sendable {
+    /// Row-major C = alpha * op(A) * op(B) + beta * C (shapes as in the file comment;
+    /// `lda`, `ldb`, `ldc` are row strides in elements, which lets kernels address one
+    /// attention head inside a [T, d] matrix).
+    func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+               a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int)
+}
+
+/// The plain-loop backend: slow, obviously correct, the oracle for BLAS.
+public struct ReferenceGEMM: GEMMBackend {
+    public init() {}
+    public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        referenceGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                      a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+}
+
 @inline(__always)
-func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+func gemm(_ mm: any GEMMBackend, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
           a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-    referenceGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    if m == 0 || n == 0 { return }
+    mm.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+             a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
 }
 
 /// Plain-loop GEMM with the same contract as `gemm`; the oracle for the fast path.
@@ -47,13 +66,13 @@ func referenceGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Fl
 }
 
 /// Convenience over arrays: C[m,n] (+)= op(A) op(B) with dense leading dimensions.
-func matmul(_ a: [Float], transA: Bool = false, _ b: [Float], transB: Bool = false,
+func matmul(_ mm: any GEMMBackend, _ a: [Float], transA: Bool = false, _ b: [Float], transB: Bool = false,
             m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float = 0, into c: inout [Float]) {
     precondition(a.count >= m * k && b.count >= k * n && c.count >= m * n, "matmul: buffers too small for [\(m),\(k)]x[\(k),\(n)]")
     a.withUnsafeBufferPointer { ap in
         b.withUnsafeBufferPointer { bp in
             c.withUnsafeMutableBufferPointer { cp in
-                gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                gemm(mm, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                      a: ap.baseAddress!, lda: transA ? m : k, b: bp.baseAddress!, ldb: transB ? k : n,
                      beta: beta, c: cp.baseAddress!, ldc: n)
             }

@@ -36,7 +36,7 @@ public struct LoRAFactors: Sendable, Equatable {
 }
 
 /// Forward. x [n, in] -> y [n, out]; returns h = x A^T [n, r] when LoRA is present (kept for backward).
-func linearForward(_ x: [Float], rows n: Int, _ lin: FrozenLinear, lora: LoRAFactors?) -> (y: [Float], h: [Float]?) {
+func linearForward(_ mm: any GEMMBackend, _ x: [Float], rows n: Int, _ lin: FrozenLinear, lora: LoRAFactors?) -> (y: [Float], h: [Float]?) {
     let (i, o) = (lin.inDim, lin.outDim)
     var y = [Float](repeating: 0, count: n * o)
     if let bias = lin.bias {
@@ -44,11 +44,11 @@ func linearForward(_ x: [Float], rows n: Int, _ lin: FrozenLinear, lora: LoRAFac
             for r in 0..<n { for j in 0..<o { yp[r * o + j] = bias[j] } }
         }
     }
-    matmul(x, lin.weight, transB: true, m: n, n: o, k: i, beta: lin.bias == nil ? 0 : 1, into: &y)
+    matmul(mm, x, lin.weight, transB: true, m: n, n: o, k: i, beta: lin.bias == nil ? 0 : 1, into: &y)
     guard let lora else { return (y, nil) }
     var h = [Float](repeating: 0, count: n * lora.rank)
-    matmul(x, lora.a, transB: true, m: n, n: lora.rank, k: i, into: &h)                    // h = x A^T  [n, r]
-    matmul(h, lora.b, transB: true, m: n, n: o, k: lora.rank, alpha: lora.scale, beta: 1, into: &y)  // y += s h B^T
+    matmul(mm, x, lora.a, transB: true, m: n, n: lora.rank, k: i, into: &h)                    // h = x A^T  [n, r]
+    matmul(mm, h, lora.b, transB: true, m: n, n: o, k: lora.rank, alpha: lora.scale, beta: 1, into: &y)  // y += s h B^T
     return (y, h)
 }
 
@@ -56,24 +56,24 @@ func linearForward(_ x: [Float], rows n: Int, _ lin: FrozenLinear, lora: LoRAFac
 ///   dB[out,r] += s dy^T h,   dh[n,r] = s dy B,   dA[r,in] += dh^T x,
 ///   dx[n,in] = dy W + dh A     (only when `needInputGrad`).
 /// W and bias are frozen, so no gradient is produced for them.
-func linearBackward(_ dy: [Float], x: [Float], rows n: Int, _ lin: FrozenLinear, lora: LoRAFactors?, h: [Float]?,
+func linearBackward(_ mm: any GEMMBackend, _ dy: [Float], x: [Float], rows n: Int, _ lin: FrozenLinear, lora: LoRAFactors?, h: [Float]?,
                     grad: inout LoRAFactors?, needInputGrad: Bool) -> [Float]? {
     let (i, o) = (lin.inDim, lin.outDim)
     var dh: [Float]? = nil
     if let lora, let h {
         precondition(grad != nil, "linearBackward: LoRA present but no gradient accumulator")
         let r = lora.rank
-        matmul(dy, transA: true, h, m: o, n: r, k: n, alpha: lora.scale, beta: 1, into: &grad!.b)   // dB += s dy^T h
+        matmul(mm, dy, transA: true, h, m: o, n: r, k: n, alpha: lora.scale, beta: 1, into: &grad!.b)   // dB += s dy^T h
         var d = [Float](repeating: 0, count: n * r)
-        matmul(dy, lora.b, m: n, n: r, k: o, alpha: lora.scale, into: &d)                          // dh = s dy B
-        matmul(d, transA: true, x, m: r, n: i, k: n, beta: 1, into: &grad!.a)                      // dA += dh^T x
+        matmul(mm, dy, lora.b, m: n, n: r, k: o, alpha: lora.scale, into: &d)                          // dh = s dy B
+        matmul(mm, d, transA: true, x, m: r, n: i, k: n, beta: 1, into: &grad!.a)                      // dA += dh^T x
         dh = d
     }
     guard needInputGrad else { return nil }
     var dx = [Float](repeating: 0, count: n * i)
-    matmul(dy, lin.weight, m: n, n: i, k: o, into: &dx)                                            // dx = dy W
+    matmul(mm, dy, lin.weight, m: n, n: i, k: o, into: &dx)                                            // dx = dy W
     if let lora, let dh {
-        matmul(dh, lora.a, m: n, n: i, k: lora.rank, beta: 1, into: &dx)                           // dx += dh A
+        matmul(mm, dh, lora.a, m: n, n: i, k: lora.rank, beta: 1, into: &dx)                           // dx += dh A
     }
     return dx
 }

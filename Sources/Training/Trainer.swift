@@ -46,8 +46,9 @@ public struct LoRATrainer: Sendable {
     public let config: TrainingConfig
     public let special: SpecialTokens
 
-    public init(base: FrozenWhisper, config: TrainingConfig, special: SpecialTokens = .multilingual) {
-        self.graph = WhisperTrainingGraph(model: base); self.config = config; self.special = special
+    public init(base: FrozenWhisper, config: TrainingConfig, special: SpecialTokens = .multilingual,
+                gemm: any GEMMBackend = ReferenceGEMM()) {
+        self.graph = WhisperTrainingGraph(model: base, gemm: gemm); self.config = config; self.special = special
     }
 
     /// A fresh state: PEFT-initialised LoRA from the seed.

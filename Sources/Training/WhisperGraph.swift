@@ -42,11 +42,14 @@ struct EncoderTape {
 /// The training graph over a frozen base model. Immutable; safe to share across threads.
 public struct WhisperTrainingGraph: Sendable {
     public let model: FrozenWhisper
+    /// Matrix products: `ReferenceGEMM` or BLAS.
+    public let mm: any GEMMBackend
     let encoderNames: [BlockNames]
     let decoderNames: [BlockNames]
 
-    public init(model: FrozenWhisper) {
+    public init(model: FrozenWhisper, gemm: any GEMMBackend = ReferenceGEMM()) {
         self.model = model
+        self.mm = gemm
         encoderNames = (0..<model.config.encoderLayers).map { BlockNames("model.encoder.layers.\($0)") }
         decoderNames = (0..<model.config.decoderLayers).map { BlockNames("model.decoder.layers.\($0)") }
     }
@@ -66,16 +69,16 @@ public struct WhisperTrainingGraph: Sendable {
     func encoderForward(_ features: [Float], lora: LoRAParameters?, keepTape: Bool) -> (out: [Float], rows: Int, tape: EncoderTape) {
         let c = model.config
         let frames = features.count / c.numMelBins
-        var (x, l1) = conv1dForward(features, layout: .channelsFirst, channels: c.numMelBins, length: frames,
+        var (x, l1) = conv1dForward(mm, features, layout: .channelsFirst, channels: c.numMelBins, length: frames,
                                     weight: model.conv1W, bias: model.conv1B, outChannels: d, kernel: 3, stride: 1, padding: 1)
         geluInPlace(&x)
-        var (y, s) = conv1dForward(x, layout: .timeFirst, channels: d, length: l1,
+        var (y, s) = conv1dForward(mm, x, layout: .timeFirst, channels: d, length: l1,
                                    weight: model.conv2W, bias: model.conv2B, outChannels: d, kernel: 3, stride: 2, padding: 1)
         geluInPlace(&y)
         for i in 0..<(s * d) { y[i] += model.encoderPositions[i] }
         var tape = EncoderTape()
         for (i, blk) in model.encoderBlocks.enumerated() {
-            let r = blockForward(y, rows: s, blk, encoderNames[i], lora, heads: c.encoderAttentionHeads, causal: false, enc: nil, encRows: 0)
+            let r = blockForward(mm, y, rows: s, blk, encoderNames[i], lora, heads: c.encoderAttentionHeads, causal: false, enc: nil, encRows: 0)
             y = r.y
             if keepTape { tape.blocks.append(r.tape) }
         }
@@ -96,7 +99,7 @@ public struct WhisperTrainingGraph: Sendable {
         guard let lowest else { return }
         var dy = layerNormBackward(dEnc, x: tape.preNorm, mean: tape.norm.mean, rstd: tape.norm.rstd, rows: s, model.encoderLN)
         for i in stride(from: model.encoderBlocks.count - 1, through: lowest, by: -1) {
-            let r = blockBackward(dy, tape: tape.blocks[i], rows: s, model.encoderBlocks[i], encoderNames[i], lora, &grads,
+            let r = blockBackward(mm, dy, tape: tape.blocks[i], rows: s, model.encoderBlocks[i], encoderNames[i], lora, &grads,
                                   heads: model.config.encoderAttentionHeads, enc: nil, encRows: 0,
                                   needInputGrad: i > lowest, needEncoderGrad: false)
             if i > lowest { dy = r.dx! }
@@ -143,7 +146,7 @@ public struct WhisperTrainingGraph: Sendable {
         // dlogits [T-first, V] -> d(normed x)[T, d] = dlogits E (rows before `first` get zero)
         var dn = [Float](repeating: 0, count: t * d)
         dn.withUnsafeMutableBufferPointer { dp in fwd.ce.probs.withUnsafeBufferPointer { pp in model.tokenEmbedding.withUnsafeBufferPointer { ep in
-            gemm(transA: false, transB: false, m: t - first, n: d, k: v, alpha: 1, a: pp.baseAddress!, lda: v,
+            gemm(mm, transA: false, transB: false, m: t - first, n: d, k: v, alpha: 1, a: pp.baseAddress!, lda: v,
                  b: ep.baseAddress!, ldb: d, beta: 0, c: dp.baseAddress! + first * d, ldc: d)
         } } }
         var dy = layerNormBackward(dn, x: fwd.preNorm, mean: fwd.norm.mean, rstd: fwd.norm.rstd, rows: t, model.decoderLN)
@@ -151,7 +154,7 @@ public struct WhisperTrainingGraph: Sendable {
         let lowestDecoder = decoderNames.firstIndex { n in n.all.contains { lora.slot($0) != nil } } ?? decoderNames.count
         for i in stride(from: model.decoderBlocks.count - 1, through: 0, by: -1) {
             if i < lowestDecoder && !trainEncoder { break }
-            let r = blockBackward(dy, tape: fwd.tapes[i], rows: t, model.decoderBlocks[i], decoderNames[i], lora, &grads,
+            let r = blockBackward(mm, dy, tape: fwd.tapes[i], rows: t, model.decoderBlocks[i], decoderNames[i], lora, &grads,
                                   heads: model.config.decoderAttentionHeads, enc: enc, encRows: s,
                                   needInputGrad: i > 0 && (i > lowestDecoder || trainEncoder), needEncoderGrad: trainEncoder)
             if let e = r.dEnc, dEnc != nil { addInPlace(&dEnc!, e) }
@@ -182,7 +185,7 @@ public struct WhisperTrainingGraph: Sendable {
         }
         var tapes: [BlockTape] = []
         for (i, blk) in model.decoderBlocks.enumerated() {
-            let r = blockForward(x, rows: t, blk, decoderNames[i], lora, heads: c.decoderAttentionHeads, causal: true, enc: enc, encRows: s)
+            let r = blockForward(mm, x, rows: t, blk, decoderNames[i], lora, heads: c.decoderAttentionHeads, causal: true, enc: enc, encRows: s)
             x = r.y
             tapes.append(r.tape)
         }
@@ -191,7 +194,7 @@ public struct WhisperTrainingGraph: Sendable {
         var logits = [Float](repeating: 0, count: (t - first) * v)
         if first < t {
             logits.withUnsafeMutableBufferPointer { lp in n.y.withUnsafeBufferPointer { np in model.tokenEmbedding.withUnsafeBufferPointer { ep in
-                gemm(transA: false, transB: true, m: t - first, n: v, k: d, alpha: 1, a: np.baseAddress! + first * d, lda: d,
+                gemm(mm, transA: false, transB: true, m: t - first, n: v, k: d, alpha: 1, a: np.baseAddress! + first * d, lda: d,
                      b: ep.baseAddress!, ldb: d, beta: 0, c: lp.baseAddress!, ldc: v)
             } } }
         }

@@ -2,6 +2,9 @@ import XCTest
 @testable import Training
 
 /// Each backward kernel against central finite differences of its forward (tiny shapes).
+/// Kernels run on the reference backend here; BLAS is checked against it separately.
+let ref = ReferenceGEMM()
+
 final class KernelGradientTests: XCTestCase {
     func testGemmMatchesNaiveProductForAllTransposes() {
         var rng = SeededGenerator(seed: 1)
@@ -13,7 +16,7 @@ final class KernelGradientTests: XCTestCase {
         for i in 0..<m { for j in 0..<n { for p in 0..<k { expect[i * n + j] += a[i * k + p] * b[p * n + j] } } }
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             var c = [Float](repeating: 0, count: m * n)
-            matmul(ta ? at : a, transA: ta, tb ? bt : b, transB: tb, m: m, n: n, k: k, into: &c)
+            matmul(ref, ta ? at : a, transA: ta, tb ? bt : b, transB: tb, m: m, n: n, k: k, into: &c)
             for i in c.indices { XCTAssertEqual(c[i], expect[i], accuracy: 1e-5, "transA \(ta) transB \(tb)") }
         }
     }
@@ -24,21 +27,21 @@ final class KernelGradientTests: XCTestCase {
         let lin = FrozenLinear(weight: randomArray(o * i, &rng), bias: randomArray(o, &rng), inDim: i, outDim: o)
         let lora = LoRAFactors(a: randomArray(r * i, &rng), b: randomArray(o * r, &rng), rank: r, scale: 1.5)
         let x = randomArray(n * i, &rng), rr = randomArray(n * o, &rng)
-        let (_, h) = linearForward(x, rows: n, lin, lora: lora)
+        let (_, h) = linearForward(ref, x, rows: n, lin, lora: lora)
         var g: LoRAFactors? = lora.zeros()
-        let dx = linearBackward(rr, x: x, rows: n, lin, lora: lora, h: h, grad: &g, needInputGrad: true)!
-        checkGradient("linear dx", at: x, analytic: dx) { dot(linearForward($0, rows: n, lin, lora: lora).y, rr) }
+        let dx = linearBackward(ref, rr, x: x, rows: n, lin, lora: lora, h: h, grad: &g, needInputGrad: true)!
+        checkGradient("linear dx", at: x, analytic: dx) { dot(linearForward(ref, $0, rows: n, lin, lora: lora).y, rr) }
         checkGradient("linear dA", at: lora.a, analytic: g!.a) { a in
-            var l = lora; l.a = a; return dot(linearForward(x, rows: n, lin, lora: l).y, rr)
+            var l = lora; l.a = a; return dot(linearForward(ref, x, rows: n, lin, lora: l).y, rr)
         }
         checkGradient("linear dB", at: lora.b, analytic: g!.b) { b in
-            var l = lora; l.b = b; return dot(linearForward(x, rows: n, lin, lora: l).y, rr)
+            var l = lora; l.b = b; return dot(linearForward(ref, x, rows: n, lin, lora: l).y, rr)
         }
         // Without LoRA and without bias: y = x W^T exactly.
         let plain = FrozenLinear(weight: lin.weight, bias: nil, inDim: i, outDim: o)
         var none: LoRAFactors? = nil
-        let dx0 = linearBackward(rr, x: x, rows: n, plain, lora: nil, h: nil, grad: &none, needInputGrad: true)!
-        checkGradient("linear (no LoRA) dx", at: x, analytic: dx0) { dot(linearForward($0, rows: n, plain, lora: nil).y, rr) }
+        let dx0 = linearBackward(ref, rr, x: x, rows: n, plain, lora: nil, h: nil, grad: &none, needInputGrad: true)!
+        checkGradient("linear (no LoRA) dx", at: x, analytic: dx0) { dot(linearForward(ref, $0, rows: n, plain, lora: nil).y, rr) }
     }
 
     func testLayerNorm() {
@@ -81,20 +84,20 @@ final class KernelGradientTests: XCTestCase {
         let (d, nh) = (6, 2)
         let q = randomArray(t * d, &rng), k = randomArray(s * d, &rng), v = randomArray(s * d, &rng)
         let rr = randomArray(t * d, &rng)
-        let f = attentionForward(q: q, k: k, v: v, queries: t, keys: s, dim: d, heads: nh, causal: causal)
+        let f = attentionForward(ref, q: q, k: k, v: v, queries: t, keys: s, dim: d, heads: nh, causal: causal)
         if causal {   // first query sees only the first key: output row 0 equals v row 0
             for j in 0..<d { XCTAssertEqual(f.o[j], v[j], accuracy: 1e-6) }
         }
-        let g = attentionBackward(rr, q: q, k: k, v: v, probs: f.probs, queries: t, keys: s, dim: d, heads: nh)
+        let g = attentionBackward(ref, rr, q: q, k: k, v: v, probs: f.probs, queries: t, keys: s, dim: d, heads: nh)
         let name = causal ? "self" : "cross"
         checkGradient("\(name) dq", at: q, analytic: g.dq) {
-            dot(attentionForward(q: $0, k: k, v: v, queries: t, keys: s, dim: d, heads: nh, causal: causal).o, rr)
+            dot(attentionForward(ref, q: $0, k: k, v: v, queries: t, keys: s, dim: d, heads: nh, causal: causal).o, rr)
         }
         checkGradient("\(name) dk", at: k, analytic: g.dk) {
-            dot(attentionForward(q: q, k: $0, v: v, queries: t, keys: s, dim: d, heads: nh, causal: causal).o, rr)
+            dot(attentionForward(ref, q: q, k: $0, v: v, queries: t, keys: s, dim: d, heads: nh, causal: causal).o, rr)
         }
         checkGradient("\(name) dv", at: v, analytic: g.dv) {
-            dot(attentionForward(q: q, k: k, v: $0, queries: t, keys: s, dim: d, heads: nh, causal: causal).o, rr)
+            dot(attentionForward(ref, q: q, k: k, v: $0, queries: t, keys: s, dim: d, heads: nh, causal: causal).o, rr)
         }
     }
 
@@ -129,10 +132,10 @@ final class KernelGradientTests: XCTestCase {
         let lin = FrozenLinear(weight: randomArray(d * d, &rng), bias: nil, inDim: d, outDim: d)
         let x = randomArray(n * d, &rng), rr = randomArray(n * d, &rng)
         var none: LoRAFactors? = nil
-        var dx = linearBackward(rr, x: x, rows: n, lin, lora: nil, h: nil, grad: &none, needInputGrad: true)!
+        var dx = linearBackward(ref, rr, x: x, rows: n, lin, lora: nil, h: nil, grad: &none, needInputGrad: true)!
         for i in dx.indices { dx[i] += rr[i] }
         checkGradient("residual dx", at: x, analytic: dx) { xx in
-            let y = linearForward(xx, rows: n, lin, lora: nil).y
+            let y = linearForward(ref, xx, rows: n, lin, lora: nil).y
             return dot(zip(xx, y).map { $0 + $1 }, rr)
         }
     }
@@ -142,7 +145,7 @@ final class KernelGradientTests: XCTestCase {
         let (cIn, l, cOut, k) = (3, 8, 2, 3)
         let x = randomArray(cIn * l, &rng), w = randomArray(cOut * cIn * k, &rng), b = randomArray(cOut, &rng)
         for stride in [1, 2] {
-            let (y, lOut) = conv1dForward(x, layout: .channelsFirst, channels: cIn, length: l, weight: w, bias: b,
+            let (y, lOut) = conv1dForward(ref, x, layout: .channelsFirst, channels: cIn, length: l, weight: w, bias: b,
                                           outChannels: cOut, kernel: k, stride: stride, padding: 1)
             XCTAssertEqual(lOut, stride == 1 ? 8 : 4)
             for o in 0..<lOut { for co in 0..<cOut {
