@@ -1,1 +1,0 @@
-// TensorIO module: see Package.swift for its place in the layers.
