@@ -60,6 +60,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Training-step benchmark against PyTorch + peft (bench/train/run.sh).
+        .executableTarget(name: "TrainBench", dependencies: ["Training", "Tensor", "GlossaCore"], path: "bench/train/TrainBench"),
+
         .testTarget(name: "GlossaCoreTests", dependencies: ["GlossaCore"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"], resources: [.copy("Golden")]),

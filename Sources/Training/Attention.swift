@@ -15,8 +15,8 @@ func attentionForward(_ mm: any GEMMBackend, q: [Float], k: [Float], v: [Float],
     precondition(!causal || s >= t, "attention: causal mask needs at least as many keys as queries")
     let dh = d / nh
     let scale = 1 / Float(dh).squareRoot()
-    var probs = [Float](repeating: 0, count: nh * t * s)
-    var o = [Float](repeating: 0, count: t * d)
+    var probs = uninitializedFloats(nh * t * s)   // every head's block is written by its first GEMM (beta 0)
+    var o = uninitializedFloats(t * d)            // every head's columns are written (beta 0)
     q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
         probs.withUnsafeMutableBufferPointer { pp in o.withUnsafeMutableBufferPointer { op in
             for h in 0..<nh {
@@ -45,10 +45,11 @@ func attentionBackward(_ mm: any GEMMBackend, _ dO: [Float], q: [Float], k: [Flo
                        needKV: Bool = true) -> (dq: [Float], dk: [Float], dv: [Float]) {
     let dh = d / nh
     let scale = 1 / Float(dh).squareRoot()
-    var dq = [Float](repeating: 0, count: t * d)
-    var dk = [Float](repeating: 0, count: needKV ? s * d : 0)
-    var dv = [Float](repeating: 0, count: needKV ? s * d : 0)
-    var dS = [Float](repeating: 0, count: t * s)
+    // All written by beta-0 GEMMs, head by head, before being read.
+    var dq = uninitializedFloats(t * d)
+    var dk = uninitializedFloats(needKV ? s * d : 0)
+    var dv = uninitializedFloats(needKV ? s * d : 0)
+    var dS = uninitializedFloats(t * s)
     dO.withUnsafeBufferPointer { gp in q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in
     v.withUnsafeBufferPointer { vp in probs.withUnsafeBufferPointer { pp in
     dq.withUnsafeMutableBufferPointer { dqp in dk.withUnsafeMutableBufferPointer { dkp in dv.withUnsafeMutableBufferPointer { dvp in

@@ -38,7 +38,7 @@ public struct LoRAFactors: Sendable, Equatable {
 /// Forward. x [n, in] -> y [n, out]; returns h = x A^T [n, r] when LoRA is present (kept for backward).
 func linearForward(_ mm: any GEMMBackend, _ x: [Float], rows n: Int, _ lin: FrozenLinear, lora: LoRAFactors?) -> (y: [Float], h: [Float]?) {
     let (i, o) = (lin.inDim, lin.outDim)
-    var y = [Float](repeating: 0, count: n * o)
+    var y = uninitializedFloats(n * o)   // bias rows below, or fully written by the beta-0 GEMM
     if let bias = lin.bias {
         y.withUnsafeMutableBufferPointer { yp in
             for r in 0..<n { for j in 0..<o { yp[r * o + j] = bias[j] } }
@@ -46,7 +46,7 @@ func linearForward(_ mm: any GEMMBackend, _ x: [Float], rows n: Int, _ lin: Froz
     }
     matmul(mm, x, lin.weight, transB: true, m: n, n: o, k: i, beta: lin.bias == nil ? 0 : 1, into: &y)
     guard let lora else { return (y, nil) }
-    var h = [Float](repeating: 0, count: n * lora.rank)
+    var h = uninitializedFloats(n * lora.rank)
     matmul(mm, x, lora.a, transB: true, m: n, n: lora.rank, k: i, into: &h)                    // h = x A^T  [n, r]
     matmul(mm, h, lora.b, transB: true, m: n, n: o, k: lora.rank, alpha: lora.scale, beta: 1, into: &y)  // y += s h B^T
     return (y, h)
@@ -64,13 +64,13 @@ func linearBackward(_ mm: any GEMMBackend, _ dy: [Float], x: [Float], rows n: In
         precondition(grad != nil, "linearBackward: LoRA present but no gradient accumulator")
         let r = lora.rank
         matmul(mm, dy, transA: true, h, m: o, n: r, k: n, alpha: lora.scale, beta: 1, into: &grad!.b)   // dB += s dy^T h
-        var d = [Float](repeating: 0, count: n * r)
+        var d = uninitializedFloats(n * r)
         matmul(mm, dy, lora.b, m: n, n: r, k: o, alpha: lora.scale, into: &d)                          // dh = s dy B
         matmul(mm, d, transA: true, x, m: r, n: i, k: n, beta: 1, into: &grad!.a)                      // dA += dh^T x
         dh = d
     }
     guard needInputGrad else { return nil }
-    var dx = [Float](repeating: 0, count: n * i)
+    var dx = uninitializedFloats(n * i)
     matmul(mm, dy, lin.weight, m: n, n: i, k: o, into: &dx)                                            // dx = dy W
     if let lora, let dh {
         matmul(mm, dh, lora.a, m: n, n: i, k: lora.rank, beta: 1, into: &dx)                           // dx += dh A

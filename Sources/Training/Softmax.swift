@@ -1,4 +1,4 @@
-import Foundation
+import Tensor
 
 // Row-wise softmax over the last dimension.
 //   y[n,c] = exp(x - max) / sum exp(x - max),   dx = y * (dy - sum_c(dy * y))
@@ -9,11 +9,11 @@ import Foundation
 func softmaxRowsInPlace(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
     for r in 0..<rows {
         let row = p + r * cols
-        var mx = -Float.infinity
-        for j in 0..<cols where row[j] > mx { mx = row[j] }
-        var s: Float = 0
-        for j in 0..<cols { let e = exp(row[j] - mx); row[j] = e; s += e }
-        let inv = 1 / s
+        let mx = vectorMax(row, cols)
+        // vexp (FastExp.swift): rel. error < 2e-7 and branch-free, so this loop vectorises;
+        // masked -inf entries give ~1e-38 (exp of the clamp), i.e. probability ~0.
+        for j in 0..<cols { row[j] = vexp(row[j] - mx) }
+        let inv = 1 / vectorSum(row, cols)
         for j in 0..<cols { row[j] *= inv }
     }
 }
@@ -30,8 +30,7 @@ func softmaxForward(_ x: [Float], rows n: Int, cols c: Int) -> [Float] {
 func softmaxBackwardInPlace(_ g: UnsafeMutablePointer<Float>, y: UnsafePointer<Float>, rows: Int, cols: Int) {
     for r in 0..<rows {
         let gr = g + r * cols, yr = y + r * cols
-        var dot: Float = 0
-        for j in 0..<cols { dot += gr[j] * yr[j] }
+        let dot = vectorDot(gr, yr, cols)
         for j in 0..<cols { gr[j] = yr[j] * (gr[j] - dot) }
     }
 }
