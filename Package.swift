@@ -62,6 +62,9 @@ let package = Package(
 
         // Training-step benchmark against PyTorch + peft (bench/train/run.sh).
         .executableTarget(name: "TrainBench", dependencies: ["Training", "Tensor", "GlossaCore"], path: "bench/train/TrainBench"),
+        // Runtime benchmark harness (bench/transcribe/run.sh); not a product.
+        .executableTarget(name: "WhisperBench", dependencies: ["Whisper", "TensorIO", "Tensor", "GlossaCore"],
+                          path: "bench/transcribe/WhisperBench"),
 
         .testTarget(name: "GlossaCoreTests", dependencies: ["GlossaCore"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),

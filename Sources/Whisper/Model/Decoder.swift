@@ -1,0 +1,209 @@
+import Tensor
+
+/// Per-audio decoding state: cross-attention K/V (computed once from the encoder output
+/// and shared by every beam) and the self-attention KV cache of each beam.
+///
+/// Kept apart from `WhisperModel` so one immutable model serves many runs.
+public struct DecoderState: Sendable {
+    /// Per layer: encoder_attn k|v of the encoder output, [frames, 2d] (k in columns
+    /// 0..<d, v in d..<2d).
+    let crossKV: [[Float]]
+    let frames: Int
+    /// Per layer self-attention keys and values, [beams, capacity, d].
+    var selfK: [[Float]]
+    var selfV: [[Float]]
+    var capacity: Int
+    /// Tokens already in the cache (the same for every beam).
+    public private(set) var length: Int
+    /// Hypotheses decoded side by side.
+    public private(set) var beams: Int
+    let dModel: Int
+
+    init(crossKV: [[Float]], frames: Int, layers: Int, dModel: Int) {
+        self.crossKV = crossKV; self.frames = frames; self.dModel = dModel
+        capacity = 0; length = 0; beams = 1
+        selfK = Array(repeating: [], count: layers); selfV = selfK
+    }
+
+    /// Makes room for `needed` positions per beam (doubling, so appends are amortised O(1)).
+    mutating func reserve(_ needed: Int) {
+        guard needed > capacity else { return }
+        let newCap = max(needed, max(32, capacity * 2))
+        let d = dModel
+        for l in 0..<selfK.count {
+            for which in 0..<2 {
+                let old = which == 0 ? selfK[l] : selfV[l]
+                var grown = [Float](repeating: 0, count: beams * newCap * d)
+                if length > 0 {
+                    for b in 0..<beams {
+                        grown.withUnsafeMutableBufferPointer { g in old.withUnsafeBufferPointer { o in
+                            (g.baseAddress! + b * newCap * d).update(from: o.baseAddress! + b * capacity * d, count: length * d)
+                        } }
+                    }
+                }
+                if which == 0 { selfK[l] = grown } else { selfV[l] = grown }
+            }
+        }
+        capacity = newCap
+    }
+
+    /// Re-orders (and grows or shrinks) the beams: new beam i continues old beam `from[i]`.
+    /// Used after each beam-search step and to fan the prompt out to all beams. Only the
+    /// `length` cached rows of beams that change are copied (through a scratch copy of
+    /// their sources), so a step with stable beams costs nothing.
+    public mutating func selectBeams(_ from: [Int]) {
+        precondition(from.allSatisfy { $0 >= 0 && $0 < beams }, "beam index out of range")
+        if from == Array(0..<beams) { return }
+        let d = dModel, len = length, rowsPerBeam = len * d
+        if from.count > beams {
+            // Grow storage to the new beam count first (same capacity, beams appended).
+            for l in 0..<selfK.count {
+                selfK[l] += [Float](repeating: 0, count: (from.count - beams) * capacity * d)
+                selfV[l] += [Float](repeating: 0, count: (from.count - beams) * capacity * d)
+            }
+        }
+        let sources = Array(Set(from.enumerated().filter { $0.offset != $0.element }.map(\.element))).sorted()
+        let slot = Dictionary(uniqueKeysWithValues: sources.enumerated().map { ($0.element, $0.offset) })
+        var scratch = [Float](repeating: 0, count: max(1, sources.count * rowsPerBeam))
+        let cap = capacity
+        func permute(_ cache: inout [Float]) {
+            cache.withUnsafeMutableBufferPointer { c in scratch.withUnsafeMutableBufferPointer { s in
+                for (k, src) in sources.enumerated() {
+                    (s.baseAddress! + k * rowsPerBeam).update(from: c.baseAddress! + src * cap * d, count: rowsPerBeam)
+                }
+                for (i, src) in from.enumerated() where i != src {
+                    (c.baseAddress! + i * cap * d).update(from: s.baseAddress! + slot[src]! * rowsPerBeam, count: rowsPerBeam)
+                }
+            } }
+        }
+        if len > 0 {
+            for l in 0..<selfK.count { permute(&selfK[l]); permute(&selfV[l]) }
+        }
+        if from.count < beams {
+            for l in 0..<selfK.count {
+                selfK[l].removeLast((beams - from.count) * cap * d)
+                selfV[l].removeLast((beams - from.count) * cap * d)
+            }
+        }
+        beams = from.count
+    }
+
+    mutating func advance(by t: Int) { length += t }
+}
+
+extension WhisperModel {
+    /// Starts decoding one audio window: computes cross-attention K/V for every decoder
+    /// layer (`encoder_attn.{k,v}_proj` of the encoder output) once.
+    public func makeDecoderState(encoderOutput e: EncoderOutput, compute c: Compute,
+                                 adapters: ActiveAdapters = .none) -> DecoderState {
+        let d = dModel, t = e.frames
+        var kv = [[Float]]()
+        e.data.withUnsafeBufferPointer { ep in
+            for (i, layer) in decoderLayers.enumerated() {
+                var out = [Float](repeating: 0, count: t * 2 * d)
+                out.withUnsafeMutableBufferPointer { op in
+                    layer.crossKV.apply(c, x: ep.baseAddress!, rows: t, y: op.baseAddress!, ldy: 2 * d)
+                    for kind in [LinearSite.Kind.crossK, .crossV] {
+                        adapters.apply(LinearSite(stack: .decoder, layer: i, kind: kind), c, x: ep.baseAddress!, rows: t, inFeatures: d,
+                                       outFeatures: d, y: op.baseAddress! + WhisperModel.fusedRowOffset(kind, d: d), ldy: 2 * d)
+                    }
+                }
+                kv.append(out)
+            }
+        }
+        return DecoderState(crossKV: kv, frames: t, layers: decoderLayers.count, dModel: d)
+    }
+
+    /// Runs the decoder on `tokensPerBeam` new tokens for each of `state.beams` beams,
+    /// appending them to the KV cache.
+    ///
+    /// - tokens: [beams, tokensPerBeam] row-major.
+    /// - Returns logits [beams * tokensPerBeam, vocab] (h · embed_tokens^T, tied projection).
+    public func decode(tokens: [Int], tokensPerBeam tn: Int, state: inout DecoderState, compute c: Compute,
+                       adapters: ActiveAdapters = .none) throws(WhisperModelError) -> [Float] {
+        let bn = state.beams, d = dModel, rows = bn * tn
+        precondition(tokens.count == rows, "decode: \(tokens.count) tokens for \(bn) beams x \(tn)")
+        let start = state.length
+        guard start + tn <= config.maxTargetPositions else {
+            throw .sequenceTooLong(length: start + tn, max: config.maxTargetPositions)
+        }
+        state.reserve(start + tn)
+        let heads = config.decoderAttentionHeads, hd = d / heads, ffn = config.decoderFFNDim, frames = state.frames
+        let cap = state.capacity
+
+        var x = [Float](repeating: 0, count: rows * d)
+        var h = [Float](repeating: 0, count: rows * d)
+        var qkv = [Float](repeating: 0, count: rows * 3 * d)
+        var attn = [Float](repeating: 0, count: rows * d)
+        var f = [Float](repeating: 0, count: rows * ffn)
+        var scores = [Float](repeating: 0, count: max(tn * (start + tn), rows * frames))
+        var logits = [Float](repeating: 0, count: rows * vocabSize)
+
+        x.withUnsafeMutableBufferPointer { xb in
+        h.withUnsafeMutableBufferPointer { hb in
+        qkv.withUnsafeMutableBufferPointer { qb in
+        attn.withUnsafeMutableBufferPointer { ab in
+        f.withUnsafeMutableBufferPointer { fb in
+        scores.withUnsafeMutableBufferPointer { sb in
+            let xp = xb.baseAddress!, hp = hb.baseAddress!, qp = qb.baseAddress!, ap = ab.baseAddress!
+            let fp = fb.baseAddress!, sp = sb.baseAddress!
+            // token + learned position embeddings
+            tokenEmbedding.withUnsafeBufferPointer { ep in decoderPositions.withUnsafeBufferPointer { pp in
+                for r in 0..<rows {
+                    let tok = ep.baseAddress! + tokens[r] * d, pos = pp.baseAddress! + (start + r % tn) * d
+                    for j in 0..<d { xp[r * d + j] = tok[j] + pos[j] }
+                }
+            } }
+            for (i, layer) in decoderLayers.enumerated() {
+                // masked self-attention with KV cache
+                layer.selfAttnNorm.apply(c, x: xp, rows: rows, out: hp)
+                layer.selfQKV.apply(c, x: hp, rows: rows, y: qp, ldy: 3 * d)
+                if !adapters.isEmpty {
+                    for kind in [LinearSite.Kind.selfQ, .selfK, .selfV] {
+                        adapters.apply(LinearSite(stack: .decoder, layer: i, kind: kind), c, x: hp, rows: rows, inFeatures: d,
+                                       outFeatures: d, y: qp + WhisperModel.fusedRowOffset(kind, d: d), ldy: 3 * d)
+                    }
+                }
+                state.selfK[i].withUnsafeMutableBufferPointer { kb in state.selfV[i].withUnsafeMutableBufferPointer { vb in
+                    for b in 0..<bn {
+                        let kBeam = kb.baseAddress! + b * cap * d, vBeam = vb.baseAddress! + b * cap * d
+                        for t in 0..<tn {
+                            let src = qp + (b * tn + t) * 3 * d
+                            (kBeam + (start + t) * d).update(from: src + d, count: d)
+                            (vBeam + (start + t) * d).update(from: src + 2 * d, count: d)
+                        }
+                        c.attention(q: qp + b * tn * 3 * d, ldq: 3 * d, k: kBeam, ldk: d, v: vBeam, ldv: d,
+                                    out: ap + b * tn * d, ldo: d, tq: tn, tk: start + tn, heads: heads, headDim: hd,
+                                    causalOffset: start, scores: sp)
+                    }
+                } }
+                layer.selfOut.apply(c, x: ap, rows: rows, y: xp, ldy: d, accumulate: true)
+                adapters.apply(LinearSite(stack: .decoder, layer: i, kind: .selfOut), c, x: ap, rows: rows, inFeatures: d, outFeatures: d, y: xp, ldy: d)
+                // cross-attention on the shared encoder K/V: all beams' queries in one GEMM per head
+                layer.crossNorm.apply(c, x: xp, rows: rows, out: hp)
+                layer.crossQ.apply(c, x: hp, rows: rows, y: qp, ldy: d)
+                adapters.apply(LinearSite(stack: .decoder, layer: i, kind: .crossQ), c, x: hp, rows: rows, inFeatures: d, outFeatures: d, y: qp, ldy: d)
+                state.crossKV[i].withUnsafeBufferPointer { kv in
+                    c.attention(q: qp, ldq: d, k: kv.baseAddress!, ldk: 2 * d, v: kv.baseAddress! + d, ldv: 2 * d,
+                                out: ap, ldo: d, tq: rows, tk: frames, heads: heads, headDim: hd, scores: sp)
+                }
+                layer.crossOut.apply(c, x: ap, rows: rows, y: xp, ldy: d, accumulate: true)
+                adapters.apply(LinearSite(stack: .decoder, layer: i, kind: .crossOut), c, x: ap, rows: rows, inFeatures: d, outFeatures: d, y: xp, ldy: d)
+                // feed-forward
+                layer.ffnNorm.apply(c, x: xp, rows: rows, out: hp)
+                layer.fc1.apply(c, x: hp, rows: rows, y: fp, ldy: ffn)
+                adapters.apply(LinearSite(stack: .decoder, layer: i, kind: .fc1), c, x: hp, rows: rows, inFeatures: d, outFeatures: ffn, y: fp, ldy: ffn)
+                c.gelu(fp, count: rows * ffn)
+                layer.fc2.apply(c, x: fp, rows: rows, y: xp, ldy: d, accumulate: true)
+                adapters.apply(LinearSite(stack: .decoder, layer: i, kind: .fc2), c, x: fp, rows: rows, inFeatures: ffn, outFeatures: d, y: xp, ldy: d)
+            }
+            decoderNorm.apply(c, x: xp, rows: rows, out: xp)
+            logits.withUnsafeMutableBufferPointer { lb in tokenEmbedding.withUnsafeBufferPointer { ep in
+                c.blas.sgemm(transB: true, m: rows, n: vocabSize, k: d, a: xp, lda: d, b: ep.baseAddress!, ldb: d,
+                             c: lb.baseAddress!, ldc: vocabSize)
+            } }
+        } } } } } }
+        state.advance(by: tn)
+        return logits
+    }
+}

@@ -1,1 +1,0 @@
-// Whisper module: see Package.swift for its place in the layers.

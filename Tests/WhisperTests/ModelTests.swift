@@ -1,0 +1,80 @@
+import XCTest
+import GlossaCore
+import Tensor
+@testable import Whisper
+
+/// Wiring checks on a tiny random model; numerics against CTranslate2 are in ModelGoldenTests.
+final class ModelTests: XCTestCase {
+    func features(_ m: WhisperModel, seed: UInt64 = 9) -> [Float] {
+        var rng = TestRNG(state: seed)
+        return rng.floats(m.config.numMelBins * m.inputFrames, scale: 1)
+    }
+
+    func testMissingAndMisshapenTensorsAreTypedErrors() {
+        var ck = tinyCheckpoint()
+        ck.tensors["model.decoder.layers.1.fc2.bias"] = nil
+        XCTAssertThrowsError(try WhisperModel(checkpoint: ck)) { XCTAssertEqual($0 as? WhisperModelError, .missingTensor("model.decoder.layers.1.fc2.bias")) }
+        ck = tinyCheckpoint()
+        ck.tensors["model.encoder.conv1.weight"] = f32Data([16, 4, 2], [Float](repeating: 0, count: 128))
+        XCTAssertThrowsError(try WhisperModel(checkpoint: ck)) {
+            XCTAssertEqual($0 as? WhisperModelError, .badShape("model.encoder.conv1.weight", expected: [16, 4, 3], got: [16, 4, 2]))
+        }
+        let m = try! WhisperModel(checkpoint: tinyCheckpoint())
+        XCTAssertThrowsError(try m.encode(features: [1, 2, 3], compute: testCompute))
+    }
+
+    /// Incremental decoding with the KV cache equals decoding the whole sequence at once
+    /// (which exercises the causal mask), and beams decoded side by side equal separate runs.
+    func testKVCacheAndBeamsMatchFullSequence() throws {
+        let m = try WhisperModel(checkpoint: tinyCheckpoint())
+        let enc = try m.encode(features: features(m), compute: testCompute)
+        XCTAssertEqual(enc.data.count, 10 * 16)
+        XCTAssertTrue(enc.data.allSatisfy { $0.isFinite })
+        let seqA = [3, 7, 11, 5, 9], seqB = [3, 8, 1, 20, 4]
+        let v = m.vocabSize
+
+        func full(_ s: [Int]) throws -> [Float] {
+            var st = m.makeDecoderState(encoderOutput: enc, compute: testCompute)
+            return try m.decode(tokens: s, tokensPerBeam: s.count, state: &st, compute: testCompute)
+        }
+        let fullA = try full(seqA), fullB = try full(seqB)
+
+        // prompt of 2 tokens, then fan out to 2 beams and step one token at a time
+        var st = m.makeDecoderState(encoderOutput: enc, compute: testCompute)
+        let pre = try m.decode(tokens: Array(seqA.prefix(2)), tokensPerBeam: 2, state: &st, compute: testCompute)
+        XCTAssertLessThan(relError(pre, Array(fullA[0..<(2 * v)])), 1e-5)
+        // beam B shares the first token only, so fan out after the first token:
+        var st2 = m.makeDecoderState(encoderOutput: enc, compute: testCompute)
+        _ = try m.decode(tokens: [3], tokensPerBeam: 1, state: &st2, compute: testCompute)
+        st2.selectBeams([0, 0])
+        for t in 1..<5 {
+            let logits = try m.decode(tokens: [seqA[t], seqB[t]], tokensPerBeam: 1, state: &st2, compute: testCompute)
+            XCTAssertLessThan(relError(Array(logits[0..<v]), Array(fullA[(t * v)..<((t + 1) * v)])), 1e-5, "beam A step \(t)")
+            XCTAssertLessThan(relError(Array(logits[v..<(2 * v)]), Array(fullB[(t * v)..<((t + 1) * v)])), 1e-5, "beam B step \(t)")
+        }
+        // reorder: swap beams, continue both with the same token
+        st2.selectBeams([1, 0])
+        let swapped = try m.decode(tokens: [6, 6], tokensPerBeam: 1, state: &st2, compute: testCompute)
+        let refB = try full(seqB + [6]), refA = try full(seqA + [6])
+        XCTAssertLessThan(relError(Array(swapped[0..<v]), Array(refB[(5 * v)...])), 1e-5)
+        XCTAssertLessThan(relError(Array(swapped[v...]), Array(refA[(5 * v)...])), 1e-5)
+        XCTAssertEqual(st2.length, 6)
+        // the position limit is a typed error
+        var st3 = m.makeDecoderState(encoderOutput: enc, compute: testCompute)
+        XCTAssertThrowsError(try m.decode(tokens: Array(repeating: 1, count: 25), tokensPerBeam: 25, state: &st3, compute: testCompute))
+    }
+
+    /// f16 checkpoints load to the same model as their f32 originals rounded to f16.
+    func testHalfPrecisionCheckpointLoads() throws {
+        var ck = tinyCheckpoint()
+        for (k, v) in ck.tensors {
+            let floats = try HalfConversion.floats(from: v)
+            var d = Data()
+            for f in floats { withUnsafeBytes(of: Float16(f).bitPattern.littleEndian) { d.append(contentsOf: $0) } }
+            ck.tensors[k] = TensorData(dtype: .f16, shape: v.shape, bytes: d)
+        }
+        let m = try WhisperModel(checkpoint: ck)
+        let f32 = try HalfConversion.floats(from: tinyCheckpoint().tensors["model.decoder.embed_tokens.weight"]!)
+        XCTAssertEqual(m.tokenEmbedding, f32.map { Float(Float16($0)) })
+    }
+}
