@@ -1,9 +1,12 @@
 import Foundation
 
-/// A parsed JSON value, keeping integers exact (safetensors offsets are u64).
+/// A parsed JSON value, keeping integers exact (safetensors offsets are u64) and
+/// distinct from floats, so configs read and written back keep their spelling
+/// (`"r": 8` stays an integer).
 ///
-/// Used to validate headers and configs field by field so errors can name the key.
-enum JSONValue: Sendable, Equatable, Decodable {
+/// Used to validate headers and configs field by field so errors can name the key, and
+/// to carry the fields of a PEFT `adapter_config.json` that Glossa does not model.
+public enum JSONValue: Sendable, Equatable, Codable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -13,7 +16,7 @@ enum JSONValue: Sendable, Equatable, Decodable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    init(from decoder: Decoder) throws {
+    public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() { self = .null; return }
         if let b = try? c.decode(Bool.self) { self = .bool(b); return }
@@ -25,12 +28,33 @@ enum JSONValue: Sendable, Equatable, Decodable {
         self = .object(try c.decode([String: JSONValue].self))
     }
 
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .int(let i): try c.encode(i)
+        case .uint(let u): try c.encode(u)
+        case .double(let d): try c.encode(d)
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+
     static func parse(_ data: Data) throws -> JSONValue {
         try JSONDecoder().decode(JSONValue.self, from: data)
     }
 
+    /// Pretty, key-sorted JSON text (the layout PEFT and transformers write).
+    func encoded() throws -> Data {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try e.encode(self)
+    }
+
     /// An exact non-negative integer, if this is one.
-    var nonNegativeInteger: UInt64? {
+    public var nonNegativeInteger: UInt64? {
         switch self {
         case .int(let i): return i >= 0 ? UInt64(i) : nil
         case .uint(let u): return u
@@ -39,7 +63,7 @@ enum JSONValue: Sendable, Equatable, Decodable {
     }
 
     /// An exact integer that fits Int, if this is one.
-    var integer: Int? {
+    public var integer: Int? {
         switch self {
         case .int(let i): return Int(exactly: i)
         case .uint(let u): return Int(exactly: u)
@@ -47,7 +71,7 @@ enum JSONValue: Sendable, Equatable, Decodable {
         }
     }
 
-    var number: Double? {
+    public var number: Double? {
         switch self {
         case .int(let i): return Double(i)
         case .uint(let u): return Double(u)
@@ -56,10 +80,10 @@ enum JSONValue: Sendable, Equatable, Decodable {
         }
     }
 
-    var string: String? { if case .string(let s) = self { return s } else { return nil } }
-    var object: [String: JSONValue]? { if case .object(let o) = self { return o } else { return nil } }
-    var array: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
-    var bool: Bool? { if case .bool(let b) = self { return b } else { return nil } }
+    public var string: String? { if case .string(let s) = self { return s } else { return nil } }
+    public var object: [String: JSONValue]? { if case .object(let o) = self { return o } else { return nil } }
+    public var array: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
+    public var bool: Bool? { if case .bool(let b) = self { return b } else { return nil } }
 }
 
 /// Minimal JSON writing for formats whose exact bytes we control (safetensors headers).

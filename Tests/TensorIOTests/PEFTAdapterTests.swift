@@ -1,0 +1,213 @@
+import Foundation
+import XCTest
+import GlossaCore
+@testable import TensorIO
+
+final class PEFTAdapterTests: XCTestCase {
+    private struct Meta: Decodable {
+        struct Base: Decodable { var model_safetensors_sha256: String; var seed: UInt64 }
+        var base: Base
+        var scales: [String: Double]
+    }
+
+    private func meta() throws -> Meta {
+        try JSONDecoder().decode(Meta.self, from: Data(contentsOf: TestPaths.golden("peft_tiny.json")))
+    }
+
+    private var golden: URL { TestPaths.golden("peft_tiny") }
+
+    /// Every module of the PEFT-written adapter loads with the scale PEFT itself resolved
+    /// (rank_pattern / alpha_pattern included).
+    func testGoldenAdapterLoadsWithPEFTsScales() throws {
+        let adapter = try PEFTAdapter.load(folder: golden)
+        let m = try meta()
+        XCTAssertEqual(Set(adapter.weights.modules.keys), Set(m.scales.keys))
+        for (module, scale) in m.scales {
+            XCTAssertEqual(adapter.weights.modules[module]?.scale, scale, module)
+        }
+        let c = adapter.weights.config
+        XCTAssertEqual(c.rank, 4)
+        XCTAssertEqual(c.alpha, 8)
+        XCTAssertEqual(Set(c.targetModules), ["q_proj", "v_proj", "fc1"])
+        XCTAssertEqual(c.rankPattern, ["fc1": 2, "model.encoder.layers.1.self_attn.v_proj": 3])
+        XCTAssertEqual(adapter.weights.modules["model.encoder.layers.1.self_attn.v_proj"]?.rank, 3)
+        XCTAssertEqual(adapter.weights.modules["model.decoder.layers.0.fc1"]?.a.shape, [2, 64])
+        XCTAssertEqual(adapter.weights.modules["model.decoder.layers.0.fc1"]?.b.shape, [256, 2])
+        XCTAssertEqual(adapter.baseModelNameOrPath, "glossa-tiny-whisper-seed0")
+        XCTAssertEqual(adapter.extraConfigFields["peft_type"], .string("LORA"))
+        XCTAssertNil(adapter.extraConfigFields["r"])
+        XCTAssertEqual(adapter.tensorMetadata, ["format": "pt"])
+    }
+
+    /// Export after import: identical tensor bytes (the whole safetensors file, even) and
+    /// an equivalent adapter_config.json.
+    func testRoundTripIsBitIdentical() throws {
+        let adapter = try PEFTAdapter.load(folder: golden)
+        let out = try TestPaths.tempDir(self).appendingPathComponent("exported")
+        try adapter.write(to: out)
+        XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("adapter_model.safetensors")),
+                       try Data(contentsOf: golden.appendingPathComponent("adapter_model.safetensors")))
+        let original = try JSONValue.parse(Data(contentsOf: golden.appendingPathComponent("adapter_config.json")))
+        let exported = try JSONValue.parse(Data(contentsOf: out.appendingPathComponent("adapter_config.json")))
+        XCTAssertEqual(exported, original)
+        XCTAssertEqual(try PEFTAdapter.load(folder: out), adapter)
+    }
+
+    /// The tiny base the golden adapter was made on is exactly TinyWhisper.make(seed: 0)
+    /// written by our HF writer (digest recorded by scripts/golden/peft_check.py).
+    func testGoldenBaseIsOurTinyWhisper() throws {
+        let m = try meta()
+        let base = TinyWhisper.make(seed: m.base.seed)
+        let dir = try TestPaths.tempDir(self)
+        try HuggingFaceWhisper.write(base, to: dir)
+        XCTAssertEqual(Digest(of: try Data(contentsOf: dir.appendingPathComponent("model.safetensors"))).hex,
+                       m.base.model_safetensors_sha256)
+        let adapter = try PEFTAdapter.load(folder: golden)
+        XCTAssertNoThrow(try adapter.validate(against: base))
+        XCTAssertNoThrow(try adapter.validate(against: base.config))
+    }
+
+    /// PEFT loads the folder we export and computes the same logits as the adapter it made.
+    func testPEFTLoadsOurExportWithSameLogits() throws {
+        let adapter = try PEFTAdapter.load(folder: golden)
+        let out = try TestPaths.tempDir(self).appendingPathComponent("exported")
+        // Re-create from weights + extra fields only, as a registry would on export.
+        let rebuilt = PEFTAdapter(weights: adapter.weights, rawConfig: adapter.rawConfig, patternOrder: adapter.patternOrder)
+        try rebuilt.write(to: out)
+        let script = TestPaths.packageRoot.appendingPathComponent("scripts/golden/peft_check.py").path
+        guard let text = try runPython([script, "--check", out.path], requiring: ["torch", "peft", "transformers", "safetensors"]) else {
+            throw XCTSkip("python3 with torch, peft and transformers not available")
+        }
+        let line = try XCTUnwrap(text.split(separator: "\n").last)
+        let r = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        XCTAssertEqual(r["argmax_equal"] as? Bool, true)
+        XCTAssertLessThanOrEqual((r["max_abs_diff_head"] as? NSNumber)?.doubleValue ?? 1, 1e-5)
+        XCTAssertLessThanOrEqual((r["max_abs_diff_logsumexp"] as? NSNumber)?.doubleValue ?? 1, 1e-5)
+    }
+
+    func testGoldenLogitsFileHasDocumentedShapes() throws {
+        let f = try SafeTensors.read(TestPaths.golden("peft_tiny_logits.safetensors"))
+        for p in ["base", "lora"] {
+            XCTAssertEqual(f["\(p)_head"]?.shape, [7, 256])
+            XCTAssertEqual(f["\(p)_argmax"]?.dtype, .i64)
+            XCTAssertEqual(f["\(p)_logsumexp"]?.shape, [7])
+            XCTAssertEqual(f["\(p)_max"]?.shape, [7])
+        }
+        XCTAssertNotEqual(f["base_head"], f["lora_head"], "the adapter must change the logits")
+        XCTAssertEqual(f["input_ids"]?.doubles, [50258, 50259, 50359, 50363, 440, 1029, 300])
+    }
+
+    // MARK: Config semantics
+
+    func testPatternResolutionFollowsPEFT() {
+        let c = LoRAConfig(rank: 8, alpha: 16, targetModules: ["q_proj"],
+                           rankPattern: ["q_proj": 4, "layers.1.self_attn.q_proj": 2], alphaPattern: ["encoder.*q_proj": 32])
+        // First key in file order wins, even if a later one is more specific.
+        XCTAssertEqual(c.resolved(forModule: "model.encoder.layers.1.self_attn.q_proj", patternOrder: ["q_proj", "layers.1.self_attn.q_proj"]).rank, 4)
+        XCTAssertEqual(c.resolved(forModule: "model.encoder.layers.1.self_attn.q_proj", patternOrder: ["layers.1.self_attn.q_proj", "q_proj"]).rank, 2)
+        // Keys match whole dotted components at the end: "q_proj" does not match "xq_proj".
+        XCTAssertEqual(c.resolved(forModule: "model.decoder.layers.0.xq_proj").rank, 8)
+        // Regex keys.
+        let r = c.resolved(forModule: "model.encoder.layers.0.self_attn.q_proj", patternOrder: ["q_proj"])
+        XCTAssertEqual(r.alpha, 32)
+        XCTAssertEqual(r.scale, 8)
+        XCTAssertEqual(c.resolved(forModule: "model.decoder.layers.0.self_attn.q_proj").scale, 16.0 / 4)
+        var rs = c
+        rs.useRSLoRA = true
+        XCTAssertEqual(rs.resolved(forModule: "model.decoder.layers.0.fc1").scale, 16 / 8.0.squareRoot())
+    }
+
+    func testAdapterMadeInGlossaGetsAFullPEFTConfig() throws {
+        var g = SeededGenerator(seed: 8)
+        func t(_ shape: [Int]) -> TensorData { .f32(shape, (0 ..< shape.reduce(1, *)).map { _ in Float.random(in: -1 ... 1, using: &g) }) }
+        let config = LoRAConfig(rank: 2, alpha: 3, targetModules: ["q_proj"], useRSLoRA: true)
+        let weights = LoRAWeights(config: config, modules: [
+            "model.decoder.layers.0.self_attn.q_proj": LoRAPair(a: t([2, 64]), b: t([64, 2]), scale: 3 / 2.0.squareRoot()),
+        ])
+        let out = try TestPaths.tempDir(self)
+        try PEFTAdapter(weights: weights).write(to: out)
+        let back = try PEFTAdapter.load(folder: out)
+        XCTAssertEqual(back.weights, weights)
+        XCTAssertEqual(back.rawConfig["peft_type"], .string("LORA"))
+        XCTAssertEqual(back.rawConfig["r"], .int(2))
+        XCTAssertEqual(back.rawConfig["lora_alpha"], .int(3))
+        XCTAssertEqual(back.rawConfig["use_rslora"], .bool(true))
+        XCTAssertEqual(back.rawConfig["bias"], .string("none"))
+    }
+
+    // MARK: Refusals
+
+    /// A copy of the golden adapter with `edit` applied to its tensors and config.
+    private func variant(tensors edit: (inout [String: TensorData]) -> Void = { _ in },
+                         config editConfig: (inout [String: JSONValue]) -> Void = { _ in }) throws -> URL {
+        var tensors = try SafeTensors.read(golden.appendingPathComponent("adapter_model.safetensors")).tensors
+        var config = try JSONValue.parse(Data(contentsOf: golden.appendingPathComponent("adapter_config.json"))).object!
+        edit(&tensors)
+        editConfig(&config)
+        let dir = try TestPaths.tempDir(self)
+        try SafeTensors.write(tensors, metadata: ["format": "pt"], to: dir.appendingPathComponent("adapter_model.safetensors"))
+        try JSONValue.object(config).encoded().write(to: dir.appendingPathComponent("adapter_config.json"))
+        return dir
+    }
+
+    private func loadError(_ dir: URL) -> TensorIOError? {
+        do { _ = try PEFTAdapter.load(folder: dir); return nil } catch { return error }
+    }
+
+    private let qA = "base_model.model.model.decoder.layers.1.self_attn.q_proj.lora_A.weight"
+    private let qB = "base_model.model.model.decoder.layers.1.self_attn.q_proj.lora_B.weight"
+
+    func testUnsupportedKeysAndFeaturesAreRefusedByName() throws {
+        let cases: [(URL, String)] = [
+            (try variant(tensors: { $0["base_model.model.model.decoder.embed_tokens.lora_embedding_A"] = .f32([4, 3], .init(repeating: 0, count: 12)) }),
+             "base_model.model.model.decoder.embed_tokens.lora_embedding_A"),
+            (try variant(tensors: { $0["base_model.model.model.decoder.layers.1.self_attn.q_proj.lora_magnitude_vector"] = .f32([64], .init(repeating: 1, count: 64)) }),
+             "base_model.model.model.decoder.layers.1.self_attn.q_proj.lora_magnitude_vector"),
+            (try variant(tensors: { $0["base_model.model.model.decoder.layers.1.self_attn.q_proj.bias"] = .f32([64], .init(repeating: 1, count: 64)) }),
+             "base_model.model.model.decoder.layers.1.self_attn.q_proj.bias"),
+            (try variant(tensors: { $0["decoder.layers.1.self_attn.q_proj.lora_A.weight"] = $0[self.qA] }), "decoder.layers.1.self_attn.q_proj.lora_A.weight"),
+            (try variant(config: { $0["use_dora"] = .bool(true) }), "use_dora"),
+            (try variant(config: { $0["peft_type"] = .string("IA3") }), "peft_type"),
+            (try variant(config: { $0["modules_to_save"] = .array([.string("proj_out")]) }), "modules_to_save"),
+            (try variant(config: { $0["bias"] = .string("all") }), "bias"),
+            (try variant(config: { $0["r"] = nil }), "r"),
+        ]
+        for (dir, key) in cases {
+            guard case .adapter(_, let k, _)? = loadError(dir) else { XCTFail("\(key): \(String(describing: loadError(dir)))"); continue }
+            XCTAssertEqual(k, key)
+        }
+    }
+
+    func testBrokenPairsAreRefused() throws {
+        let missingB = try variant(tensors: { $0[self.qB] = nil })
+        guard case .adapter(_, self.qB, _)? = loadError(missingB) else { return XCTFail("\(String(describing: loadError(missingB)))") }
+        let rankMismatch = try variant(tensors: { $0[self.qB] = .f32([64, 3], .init(repeating: 0, count: 192)) })
+        guard case .adapter(_, let k, let m)? = loadError(rankMismatch), m.contains("rank mismatch") else { return XCTFail() }
+        XCTAssertEqual(k, "base_model.model.model.decoder.layers.1.self_attn.q_proj")
+        // Factors of rank 4 where the config's rank_pattern says 2.
+        let patternMismatch = try variant(config: {
+            $0["rank_pattern"] = .object(["fc1": .int(2), "model.encoder.layers.1.self_attn.v_proj": .int(3), "self_attn.q_proj": .int(2)])
+        })
+        guard case .adapter(_, "base_model.model.model.decoder.layers.0.self_attn.q_proj", let m2)? = loadError(patternMismatch), m2.contains("r = 2") else { return XCTFail("\(String(describing: loadError(patternMismatch)))") }
+    }
+
+    func testValidationNamesTheFirstMisfit() throws {
+        let adapter = try PEFTAdapter.load(folder: golden)
+        let base = TinyWhisper.make(seed: 0, dimensions: .init(dModel: 64, encoderLayers: 2, decoderLayers: 1, heads: 4, ffnDim: 256,
+                                                               vocabSize: 100, maxSourcePositions: 20, maxTargetPositions: 10))
+        XCTAssertThrowsError(try adapter.validate(against: base)) { e in
+            XCTAssertEqual(e as? TensorIOError, .adapterMismatch(module: "model.decoder.layers.1.encoder_attn.q_proj",
+                                                                 message: "the base model has no linear layer of that name (expected e.g. model.decoder.layers.0.encoder_attn.q_proj)"))
+        }
+        let narrow = TinyWhisper.config(.init(dModel: 32))
+        XCTAssertThrowsError(try adapter.validate(against: narrow)) { e in
+            guard case .adapterMismatch("model.decoder.layers.0.encoder_attn.q_proj", let m)? = e as? TensorIOError else { return XCTFail("\(e)") }
+            XCTAssertTrue(m.contains("32 inputs"), m)
+        }
+        let wideFFN = TinyWhisper.config(.init(ffnDim: 128))
+        XCTAssertThrowsError(try adapter.validate(against: wideFFN)) { e in
+            guard case .adapterMismatch("model.decoder.layers.0.fc1", let m)? = e as? TensorIOError else { return XCTFail("\(e)") }
+            XCTAssertTrue(m.contains("128 outputs"), m)
+        }
+    }
+}
