@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI", "Store"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
         .testTarget(name: "GlossaTests", dependencies: ["Glossa"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Golden")]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Whisper", "TensorIO", "Tensor"], resources: [.copy("Golden")]),
     ],
     swiftLanguageModes: [.v6]
 )
