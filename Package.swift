@@ -70,7 +70,11 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"], resources: [.copy("Golden")]),
         .testTarget(name: "WhisperTests", dependencies: ["Whisper"], resources: [.copy("Golden")]),
-        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        // Store driver conformance suite (reused by every driver's tests) and the
+        // multi-process stress tool the trust tests spawn.
+        .target(name: "StoreTesting", dependencies: ["Store", "GlossaCore"], path: "Tests/StoreTesting"),
+        .executableTarget(name: "glossa-store-stress", dependencies: ["Store", "GlossaCore"], path: "Tests/StoreStress"),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreTesting", "GlossaCore"]),
         .testTarget(name: "OCITests", dependencies: ["OCI", "Store"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
         .testTarget(name: "GlossaTests", dependencies: ["Glossa"]),

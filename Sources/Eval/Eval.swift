@@ -1,1 +1,0 @@
-// Eval module: see Package.swift for its place in the layers.

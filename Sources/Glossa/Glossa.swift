@@ -1,1 +1,0 @@
-// Glossa module: see Package.swift for its place in the layers.

@@ -1,0 +1,101 @@
+/// A manifest of any kind, as read from a blob whose kind is not known in advance.
+public enum AnyManifest: Sendable, Equatable {
+    case base(BaseManifest)
+    case expert(ExpertManifest)
+    case composite(CompositeManifest)
+    case bundle(BundleManifest)
+    case evalReport(EvalReportManifest)
+
+    /// Wraps a concrete manifest.
+    public init(_ m: any Manifest) {
+        switch m {
+        case let m as BaseManifest: self = .base(m)
+        case let m as ExpertManifest: self = .expert(m)
+        case let m as CompositeManifest: self = .composite(m)
+        case let m as BundleManifest: self = .bundle(m)
+        case let m as EvalReportManifest: self = .evalReport(m)
+        default: preconditionFailure("unknown Manifest type \(type(of: m))")
+        }
+    }
+
+    /// The wrapped value.
+    public var manifest: any Manifest {
+        switch self {
+        case .base(let m): return m
+        case .expert(let m): return m
+        case .composite(let m): return m
+        case .bundle(let m): return m
+        case .evalReport(let m): return m
+        }
+    }
+
+    public var kind: ManifestKind { type(of: manifest).kind }
+    /// Name for named kinds (all but eval reports).
+    public var name: String? {
+        switch self {
+        case .base(let m): return m.name
+        case .expert(let m): return m.name
+        case .composite(let m): return m.name
+        case .bundle(let m): return m.name
+        case .evalReport: return nil
+        }
+    }
+    /// Semantic version for named kinds.
+    public var version: String? {
+        switch self {
+        case .base(let m): return m.version
+        case .expert(let m): return m.version
+        case .composite(let m): return m.version
+        case .bundle(let m): return m.version
+        case .evalReport: return nil
+        }
+    }
+    /// Languages served (empty for a base model or eval report).
+    public var languages: [String] {
+        switch self {
+        case .expert(let m): return [m.language]
+        case .composite(let m): return m.languages
+        case .bundle(let m): return m.languages
+        case .base, .evalReport: return []
+        }
+    }
+    /// Manifest digest of the base model, when it has one.
+    public var base: Digest? {
+        switch self {
+        case .expert(let m): return m.base
+        case .composite(let m): return m.base
+        case .bundle(let m): return m.base
+        case .base, .evalReport: return nil
+        }
+    }
+    /// RFC 3339 creation time.
+    public var created: String {
+        switch self {
+        case .base(let m): return m.created
+        case .expert(let m): return m.provenance.created
+        case .composite(let m): return m.provenance.created
+        case .bundle(let m): return m.created
+        case .evalReport(let m): return m.created
+        }
+    }
+    /// LoRA config of experts and composites.
+    public var lora: LoRAConfig? {
+        switch self {
+        case .expert(let m): return m.lora
+        case .composite(let m): return m.lora
+        default: return nil
+        }
+    }
+    /// Metrics (eval reports: their summary).
+    public var metrics: [String: Double] {
+        switch self {
+        case .expert(let m): return m.metrics
+        case .composite(let m): return m.metrics
+        case .evalReport(let m): return m.summary
+        case .base, .bundle: return [:]
+        }
+    }
+    public var blobReferences: [Digest] { manifest.blobReferences }
+    public var lineage: [ArtifactEdge] { manifest.lineage }
+    public func validate() throws(ManifestError) { try manifest.validate() }
+}

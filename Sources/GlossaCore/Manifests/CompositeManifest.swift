@@ -1,0 +1,93 @@
+/// The result of fusing or distilling experts: the recipe that made it, its inputs and
+/// the resulting LoRA tensors (empty for a router that keeps its inputs separate).
+public struct CompositeManifest: Manifest {
+    public static let kind = ManifestKind.composite
+    public static let currentSchemaVersion = 1
+
+    public var schemaVersion: Int
+    public private(set) var kind: ManifestKind = .composite
+    public var name: String
+    public var version: String
+    /// Whisper codes of the languages it serves, sorted, unique.
+    public var languages: [String]
+    /// Manifest digest of the base model.
+    public var base: Digest
+    public var recipe: Recipe
+    /// Manifest digests of the experts it was made from.
+    public var inputs: [Digest]
+    /// LoRA config of the result; nil for a router without own tensors.
+    public var lora: LoRAConfig?
+    /// Result tensors: canonical module path -> A/B factors.
+    public var tensors: [String: LoRATensorEntry]
+    public var provenance: Provenance
+    public var metrics: [String: Double]
+    public var description: String
+
+    /// How a composite was made: `method` is `cat`, `linear`, `ties`, `dare`, `learned`,
+    /// `distill` or `router`; `params` its parameters (weights, density, target rank ...).
+    public struct Recipe: Codable, Sendable, Equatable {
+        public var method: String
+        public var params: [String: ScalarValue]
+        /// RNG seed, when the method draws random numbers.
+        public var seed: UInt64?
+        public init(method: String, params: [String: ScalarValue] = [:], seed: UInt64? = nil) {
+            self.method = method; self.params = params; self.seed = seed
+        }
+    }
+
+    public init(name: String, version: String, languages: [String], base: Digest, recipe: Recipe, inputs: [Digest],
+                lora: LoRAConfig?, tensors: [String: LoRATensorEntry], provenance: Provenance,
+                metrics: [String: Double] = [:], description: String = "") {
+        self.schemaVersion = Self.currentSchemaVersion
+        self.name = name; self.version = version; self.languages = languages; self.base = base; self.recipe = recipe
+        self.inputs = inputs; self.lora = lora; self.tensors = tensors; self.provenance = provenance
+        self.metrics = metrics; self.description = description
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case schemaVersion = "schema_version", kind, name, version, languages, base, recipe, inputs, lora, tensors, provenance, metrics, description
+    }
+
+    public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
+        let k = try c.decode(String.self, forKey: .kind)
+        try validating(decoder) { () throws(ManifestError) in try Check.kind(k, Self.kind) }
+        name = try c.decode(String.self, forKey: .name)
+        version = try c.decode(String.self, forKey: .version)
+        languages = try c.decode([String].self, forKey: .languages)
+        base = try c.decode(Digest.self, forKey: .base)
+        recipe = try c.decode(Recipe.self, forKey: .recipe)
+        inputs = try c.decode([Digest].self, forKey: .inputs)
+        lora = try c.decodeIfPresent(LoRAConfig.self, forKey: .lora)
+        tensors = try c.decode([String: LoRATensorEntry].self, forKey: .tensors)
+        provenance = try c.decode(Provenance.self, forKey: .provenance)
+        metrics = try c.decode([String: Double].self, forKey: .metrics)
+        description = try c.decode(String.self, forKey: .description)
+        try validating(decoder, validate)
+    }
+
+    public func validate() throws(ManifestError) {
+        try Check.schema(schemaVersion, Self.kind, Self.currentSchemaVersion)
+        try Check.name(name, "name")
+        try Check.version(version, "version")
+        if languages.isEmpty { throw .invalidField(field: "languages", reason: "must list at least one language") }
+        for (i, l) in languages.enumerated() { try Check.language(l, "languages.\(i)") }
+        if languages != Array(Set(languages)).sorted() { throw .invalidField(field: "languages", reason: "must be sorted and unique") }
+        if recipe.method.isEmpty { throw .invalidField(field: "recipe.method", reason: "must not be empty") }
+        for (k, v) in recipe.params { if case .number(let d) = v, !d.isFinite { throw .invalidField(field: "recipe.params." + k, reason: "must be finite") } }
+        if inputs.isEmpty { throw .invalidField(field: "inputs", reason: "must list at least one input artifact") }
+        if Set(inputs).count != inputs.count { throw .invalidField(field: "inputs", reason: "lists a digest twice") }
+        if let lora { try Check.lora(lora, "lora") }
+        if lora == nil && !tensors.isEmpty { throw .invalidField(field: "lora", reason: "required when tensors are present") }
+        try Check.loraTensors(tensors, "tensors", allowEmpty: true)
+        try provenance.validate(at: "provenance")
+        try Check.metrics(metrics, "metrics")
+    }
+
+    public var blobReferences: [Digest] { Array(Set(tensors.values.flatMap { [$0.a.digest, $0.b.digest] })).sorted() }
+    public var lineage: [ArtifactEdge] {
+        [ArtifactEdge(relation: "base", target: base)] + inputs.map { ArtifactEdge(relation: "input", target: $0) }
+    }
+}

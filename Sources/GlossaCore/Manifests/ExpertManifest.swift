@@ -1,0 +1,84 @@
+/// A LoRA language expert: one adapter for one language on one base model.
+///
+///     {"base":"sha256:...","created":...,"description":"...","kind":"expert","language":"de",
+///      "license":"MIT","lora":{"alpha":32,"alpha_pattern":{},"rank":16,"rank_pattern":{},
+///      "target_modules":["q_proj","v_proj"],"use_rslora":false},"metrics":{"wer":0.21},
+///      "name":"de-base","parents":[],"provenance":{...},"schema_version":1,
+///      "tensors":{"model.decoder.layers.0.self_attn.q_proj":{"a":{...},"b":{...}},...},
+///      "version":"1.0.0"}
+public struct ExpertManifest: Manifest {
+    public static let kind = ManifestKind.expert
+    public static let currentSchemaVersion = 1
+
+    public var schemaVersion: Int
+    public private(set) var kind: ManifestKind = .expert
+    public var name: String
+    /// Semantic version.
+    public var version: String
+    /// Whisper language code (`WhisperLanguage`).
+    public var language: String
+    /// Manifest digest of the base model it adapts.
+    public var base: Digest
+    public var lora: LoRAConfig
+    /// Canonical module path (e.g. `model.decoder.layers.3.encoder_attn.q_proj`) -> A/B factors.
+    public var tensors: [String: LoRATensorEntry]
+    public var provenance: Provenance
+    /// Named scores, e.g. `wer`, `cer` on a held-out set (fractions, not percent).
+    public var metrics: [String: Double]
+    /// SPDX identifier or free text.
+    public var license: String
+    public var description: String
+    /// Manifest digests of experts this one was fine-tuned from.
+    public var parents: [Digest]
+
+    public init(name: String, version: String, language: String, base: Digest, lora: LoRAConfig,
+                tensors: [String: LoRATensorEntry], provenance: Provenance, metrics: [String: Double] = [:],
+                license: String, description: String = "", parents: [Digest] = []) {
+        self.schemaVersion = Self.currentSchemaVersion
+        self.name = name; self.version = version; self.language = language; self.base = base; self.lora = lora
+        self.tensors = tensors; self.provenance = provenance; self.metrics = metrics; self.license = license
+        self.description = description; self.parents = parents
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case schemaVersion = "schema_version", kind, name, version, language, base, lora, tensors, provenance, metrics, license, description, parents
+    }
+
+    public init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
+        let k = try c.decode(String.self, forKey: .kind)
+        try validating(decoder) { () throws(ManifestError) in try Check.kind(k, Self.kind) }
+        name = try c.decode(String.self, forKey: .name)
+        version = try c.decode(String.self, forKey: .version)
+        language = try c.decode(String.self, forKey: .language)
+        base = try c.decode(Digest.self, forKey: .base)
+        lora = try c.decode(LoRAConfig.self, forKey: .lora)
+        tensors = try c.decode([String: LoRATensorEntry].self, forKey: .tensors)
+        provenance = try c.decode(Provenance.self, forKey: .provenance)
+        metrics = try c.decode([String: Double].self, forKey: .metrics)
+        license = try c.decode(String.self, forKey: .license)
+        description = try c.decode(String.self, forKey: .description)
+        parents = try c.decode([Digest].self, forKey: .parents)
+        try validating(decoder, validate)
+    }
+
+    public func validate() throws(ManifestError) {
+        try Check.schema(schemaVersion, Self.kind, Self.currentSchemaVersion)
+        try Check.name(name, "name")
+        try Check.version(version, "version")
+        try Check.language(language, "language")
+        try Check.lora(lora, "lora")
+        try Check.loraTensors(tensors, "tensors", allowEmpty: false)
+        try provenance.validate(at: "provenance")
+        try Check.metrics(metrics, "metrics")
+        if license.isEmpty { throw .invalidField(field: "license", reason: "must not be empty (use an SPDX id such as MIT, or 'proprietary')") }
+        if Set(parents).count != parents.count { throw .invalidField(field: "parents", reason: "lists a digest twice") }
+    }
+
+    public var blobReferences: [Digest] { Array(Set(tensors.values.flatMap { [$0.a.digest, $0.b.digest] })).sorted() }
+    public var lineage: [ArtifactEdge] {
+        [ArtifactEdge(relation: "base", target: base)] + parents.map { ArtifactEdge(relation: "parent", target: $0) }
+    }
+}
