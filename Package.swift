@@ -61,7 +61,7 @@ let package = Package(
         ]),
 
         // Training-step benchmark against PyTorch + peft (bench/train/run.sh).
-        .executableTarget(name: "TrainBench", dependencies: ["Training", "Tensor", "GlossaCore"], path: "bench/train/TrainBench"),
+        .executableTarget(name: "TrainBench", dependencies: ["Training", "Tensor", "GlossaCore", "Whisper", "TensorIO"], path: "bench/train/TrainBench"),
         // Runtime benchmark harness (bench/transcribe/run.sh); not a product.
         .executableTarget(name: "WhisperBench", dependencies: ["Whisper", "TensorIO", "Tensor", "GlossaCore"],
                           path: "bench/transcribe/WhisperBench"),

@@ -10,6 +10,7 @@
 // Layouts: "UxB" = U utterances concurrently, B OpenBLAS threads each.
 //
 // Usage: TrainBench [steps] [modes,comma,separated] [layouts,comma,separated]
+//        TrainBench 0 real <lang> <n-train> <n-dev> <epochs> <both|decoder> [lr]   (see RealData.swift)
 // Prints one JSON object on stdout; progress on stderr.
 import Foundation
 import GlossaCore
@@ -28,6 +29,11 @@ do { blas = try BLASLibrary.load(coreType: .automatic, threads: 2) } catch {
     log("TrainBench: \(error)"); exit(1)
 }
 log("TrainBench: \(blas.info)")
+
+if modes == ["real"] {
+    do { try realDataRun(Array(args.dropFirst(3)), blas: blas) } catch { log("real: \(error)"); exit(1) }
+    exit(0)
+}
 
 let t0 = Date()
 let base = try FrozenWhisper(RandomWhisper.checkpoint(config: RandomWhisper.baseConfig, seed: 1))
