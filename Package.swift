@@ -73,8 +73,11 @@ let package = Package(
         // Store driver conformance suite (reused by every driver's tests) and the
         // multi-process stress tool the trust tests spawn.
         .target(name: "StoreTesting", dependencies: ["Store", "GlossaCore"], path: "Tests/StoreTesting"),
-        .executableTarget(name: "glossa-store-stress", dependencies: ["Store", "GlossaCore"], path: "Tests/StoreStress"),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreTesting", "GlossaCore"]),
+        .executableTarget(name: "glossa-store-stress", dependencies: ["Store", "StoreTesting", "GlossaCore"], path: "Tests/StoreStress"),
+        // Benchmarks (bench/*/run.sh builds and runs them in release).
+        .executableTarget(name: "glossa-bench-codec", dependencies: ["Store", "GlossaCore"], path: "bench/codec/Sources"),
+        .executableTarget(name: "glossa-bench-catalog", dependencies: ["Store", "StoreTesting", "GlossaCore"], path: "bench/catalog/Sources"),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreTesting", "GlossaCore", "glossa-store-stress"]),
         .testTarget(name: "OCITests", dependencies: ["OCI", "Store"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
         .testTarget(name: "GlossaTests", dependencies: ["Glossa"]),

@@ -16,6 +16,12 @@ public struct ManifestEntry: Codable, Sendable, Equatable, Hashable {
         self.lang = lang
     }
 
+    /// Path of the audio file for a manifest at `manifestPath` (pure string work, no I/O).
+    public func audioPath(manifestPath: String) -> String {
+        let dir = (manifestPath as NSString).deletingLastPathComponent
+        return dir.isEmpty ? audio : (dir as NSString).appendingPathComponent(audio)
+    }
+
     /// Checks the fields; the message says which one is wrong and why.
     public func validate() throws(ManifestFieldError) {
         if id.isEmpty { throw ManifestFieldError("id is empty") }

@@ -1,9 +1,34 @@
 import ArgumentParser
+import Foundation
 import Glossa
 
 @main
 struct GlossaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glossa",
-        abstract: "Publish, compose and ship LoRA language experts for Whisper.")
+        abstract: "Publish, compose and ship LoRA language experts for Whisper.",
+        discussion: """
+        A registry of LoRA language experts (one adapter per language on a frozen Whisper),
+        a Whisper runtime to transcribe and evaluate with them, and push/pull to OCI registries.
+
+        The registry is a folder: --registry PATH, else $GLOSSA_REGISTRY, else ./registry.
+        A REF names an artifact: NAME (latest version), NAME:VERSION, NAME:TAG, or a digest
+        sha256:... (a unique prefix is enough).
+
+        Typical session:
+          glossa base fetch                                  # real multilingual whisper-base
+          glossa corpus synth --langs fr,de --out data/      # espeak-ng speech + manifests
+          glossa transcribe --model whisper-base clip.wav
+          glossa expert import-peft ./my-adapter --lang fr --name fr-expert --version 1.0.0
+          glossa eval --model whisper-base --expert fr-expert --manifest data/test.jsonl
+
+        Results go to stdout (--json for machines); logs and progress go to stderr.
+
+        \(GlossaExit.helpText)
+        """,
+        version: GlossaVersion.string,
+        subcommands: [
+            Base.self, Expert.self, List.self, Show.self, Tag.self, Remove.self, Verify.self, GC.self, Reindex.self,
+            Transcribe.self, Evaluate.self, Corpus.self,
+        ])
 }

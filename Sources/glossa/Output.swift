@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Where the CLI writes: results to stdout, logs and progress to stderr.
 struct Console {
@@ -22,34 +23,41 @@ struct Console {
 }
 
 /// A one-line progress bar on stderr, drawn only when stderr is a terminal
-/// (so logs and CI output stay clean).
-final class ProgressBar {
-    private let total: Int
+/// (so logs and CI output stay clean). Safe to update from worker threads.
+final class ProgressBar: Sendable {
+    private struct State { var total: Int; var lastDraw = Date.distantPast }
+    private let state: Mutex<State>
     private let label: String
     private let enabled: Bool
     private let start = Date()
-    private var lastDraw = Date.distantPast
 
     init(total: Int, label: String) {
-        self.total = max(total, 1)
+        self.state = Mutex(State(total: max(total, 1)))
         self.label = label
         self.enabled = isatty(2) == 1
+    }
+
+    /// Updates when the total is only known as work proceeds.
+    func updateTotal(_ done: Int, _ newTotal: Int) {
+        state.withLock { $0.total = max(newTotal, 1) }
+        update(done)
     }
 
     func update(_ done: Int, detail: String = "") {
         guard enabled else { return }
         let now = Date()
-        guard done >= total || now.timeIntervalSince(lastDraw) > 0.1 else { return }
-        lastDraw = now
-        let frac = Double(min(done, total)) / Double(total)
-        let width = 30
-        let filled = Int(frac * Double(width))
-        let elapsed = now.timeIntervalSince(start)
-        let eta = frac > 0 ? elapsed / frac - elapsed : 0
-        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        let line = String(format: "\r%@ [%@] %d/%d %3.0f%% eta %@ %@", label, bar, done, total, frac * 100,
-                          Self.clock(eta), detail)
-        FileHandle.standardError.write(Data(line.utf8))
+        let line: String? = state.withLock { st in
+            guard done >= st.total || now.timeIntervalSince(st.lastDraw) > 0.1 else { return nil }
+            st.lastDraw = now
+            let frac = Double(min(done, st.total)) / Double(st.total)
+            let width = 30
+            let filled = Int(frac * Double(width))
+            let elapsed = now.timeIntervalSince(start)
+            let eta = frac > 0 ? elapsed / frac - elapsed : 0
+            let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+            return "\r\(label) [\(bar)] \(done)/\(st.total) \(Int(frac * 100))% eta \(Self.clock(eta)) \(detail)"
+        }
+        if let line { FileHandle.standardError.write(Data(line.utf8)) }
     }
 
     func finish() {

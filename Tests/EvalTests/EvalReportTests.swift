@@ -85,4 +85,32 @@ final class EvalReportTests: XCTestCase {
             try (md + "\n" + cmp).write(toFile: dir + "/eval-report.md", atomically: true, encoding: .utf8)
         }
     }
+
+    /// Nine languages, three models, rates above 100% (as base Whisper on espeak French).
+    func testSVGWithManyLanguagesAndHighRates() throws {
+        let langs = ["de", "en", "es", "fr", "it", "nl", "pl", "pt", "ru"]
+        func report(_ name: String, _ rate: (Int) -> Int) -> EvalReport {
+            var acc = EvalAccumulator(keepUtterances: false)
+            for (i, l) in langs.enumerated() {
+                // Reference of 20 words; `rate(i)` of them wrong (substituted, then inserted beyond 20).
+                let ref = Array(repeating: "w", count: 20)
+                var hyp = ref
+                let errors = rate(i)
+                for k in 0..<min(errors, 20) { hyp[k] = "x" }
+                if errors > 20 { hyp += Array(repeating: "y", count: errors - 20) }
+                acc.add(id: "\(l)-1", language: l, reference: ref.joined(separator: " "), hypothesis: hyp.joined(separator: " "))
+            }
+            return acc.report(model: .init(name: name), dataset: "espeak/test.jsonl", settings: .init(mode: "language-aware", beamSize: 5))
+        }
+        let reports = [report("whisper-base", { [5, 2, 6, 25, 7, 12, 9, 8, 10][$0] }),
+                       report("fused experts (ties)", { [3, 2, 4, 12, 5, 6, 6, 5, 7][$0] }),
+                       report("distilled student", { [3, 2, 4, 10, 4, 5, 6, 5, 6][$0] })]
+        XCTAssertEqual(reports[0].languages[3].score.errorRate, 1.25)
+        let svg = ReportRendering.svgBarChart(reports, title: "WER per language, espeak test set")
+        XCTAssertEqual(svg.components(separatedBy: "<rect x=").count - 1, 27 + 3)
+        XCTAssertTrue(svg.contains(">125%<"), "axis reaches the largest bar")
+        if let dir = ProcessInfo.processInfo.environment["GLOSSA_TEST_ARTIFACTS"] {
+            try svg.write(toFile: dir + "/eval-chart-9.svg", atomically: true, encoding: .utf8)
+        }
+    }
 }

@@ -11,6 +11,8 @@ final class ManifestTests: XCTestCase {
         let data = Manifest.encode(entries)
         XCTAssertEqual(String(decoding: data, as: UTF8.self).split(separator: "\n").count, 2, "one line per entry")
         XCTAssertEqual(try Manifest.parse(data, source: "m.jsonl"), entries)
+        XCTAssertEqual(entries[0].audioPath(manifestPath: "/data/espeak/test.jsonl"), "/data/espeak/audio/fr-0001.wav")
+        XCTAssertEqual(entries[0].audioPath(manifestPath: "test.jsonl"), "audio/fr-0001.wav")
     }
 
     func testErrorsCarryLineNumbers() {

@@ -78,6 +78,7 @@ final class MelGoldenTests: XCTestCase {
                 for m in 0..<clip.mels { worst = Swift.max(worst, abs(f[m, frame] - clip.values[i][m])) }
             }
             XCTAssertLessThan(worst, 1e-4, "\(label): worst frame difference")
+            print("mel golden \(label): max |ours - HF| over \(clip.frames.count) frames = \(worst)")
             XCTAssertEqual(f.values.min()!, clip.min, accuracy: 1e-4, label)
             XCTAssertEqual(f.values.max()!, clip.max, accuracy: 1e-4, label)
             let total = f.values.reduce(0.0) { $0 + Double($1) }

@@ -76,3 +76,33 @@ final class TokenizerGoldenTests: XCTestCase {
         }
     }
 }
+
+final class WhisperSpecialTokensTests: XCTestCase {
+    func testControlTokensOfMultilingualBase() throws {
+        let tok = try TokenizerGoldenTests.shared.get()
+        let s = try WhisperSpecialTokens(tok)
+        XCTAssertEqual(s.endOfText, 50257)
+        XCTAssertEqual(s.startOfTranscript, 50258)
+        XCTAssertEqual(s.transcribe, 50359)
+        XCTAssertEqual(s.translate, 50358)
+        XCTAssertEqual(s.noTimestamps, 50363)
+        XCTAssertEqual(s.timestampBegin, 50364)
+        XCTAssertEqual(s.languages.count, 99)
+        XCTAssertEqual(s.languageCodes.first, "en")
+        XCTAssertEqual(s.languages["fr"], 50265)
+        XCTAssertEqual(s.prompt(language: "de"), [50258, 50261, 50359, 50363])
+        XCTAssertNil(s.prompt(language: "xx"))
+        // The model's own config lists the same language ids.
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TokenizerGoldenTests.modelDir() + "/config.json"))) as? [String: Any]
+        if let langIDs = config?["lang_ids"] as? [Int] {
+            XCTAssertEqual(langIDs, s.languageCodes.map { s.languages[$0]! })
+        }
+    }
+
+    func testSampleBufferSourceChunks() throws {
+        let source = SampleBufferSource(samples: (0..<10).map(Float.init), chunkSamples: 4)
+        var chunks: [[Float]] = []
+        while let c = try source.nextChunk() { chunks.append(c) }
+        XCTAssertEqual(chunks, [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]])
+    }
+}

@@ -30,18 +30,22 @@ public struct ExpertManifest: Manifest {
     public var description: String
     /// Manifest digests of experts this one was fine-tuned from.
     public var parents: [Digest]
+    /// Blob holding the original PEFT `adapter_config.json` (imports only), so an export
+    /// reproduces the fields `LoRAConfig` does not model.
+    public var adapterConfig: Digest?
 
     public init(name: String, version: String, language: String, base: Digest, lora: LoRAConfig,
                 tensors: [String: LoRATensorEntry], provenance: Provenance, metrics: [String: Double] = [:],
-                license: String, description: String = "", parents: [Digest] = []) {
+                license: String, description: String = "", parents: [Digest] = [], adapterConfig: Digest? = nil) {
         self.schemaVersion = Self.currentSchemaVersion
         self.name = name; self.version = version; self.language = language; self.base = base; self.lora = lora
         self.tensors = tensors; self.provenance = provenance; self.metrics = metrics; self.license = license
-        self.description = description; self.parents = parents
+        self.description = description; self.parents = parents; self.adapterConfig = adapterConfig
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case schemaVersion = "schema_version", kind, name, version, language, base, lora, tensors, provenance, metrics, license, description, parents
+        case adapterConfig = "adapter_config"
     }
 
     public init(from decoder: Decoder) throws {
@@ -61,6 +65,7 @@ public struct ExpertManifest: Manifest {
         license = try c.decode(String.self, forKey: .license)
         description = try c.decode(String.self, forKey: .description)
         parents = try c.decode([Digest].self, forKey: .parents)
+        adapterConfig = try c.decodeIfPresent(Digest.self, forKey: .adapterConfig)
         try validating(decoder, validate)
     }
 
@@ -77,7 +82,9 @@ public struct ExpertManifest: Manifest {
         if Set(parents).count != parents.count { throw .invalidField(field: "parents", reason: "lists a digest twice") }
     }
 
-    public var blobReferences: [Digest] { Array(Set(tensors.values.flatMap { [$0.a.digest, $0.b.digest] })).sorted() }
+    public var blobReferences: [Digest] {
+        Array(Set(tensors.values.flatMap { [$0.a.digest, $0.b.digest] } + (adapterConfig.map { [$0] } ?? []))).sorted()
+    }
     public var lineage: [ArtifactEdge] {
         [ArtifactEdge(relation: "base", target: base)] + parents.map { ArtifactEdge(relation: "parent", target: $0) }
     }

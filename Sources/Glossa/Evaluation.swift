@@ -1,0 +1,107 @@
+import Dispatch
+import Eval
+import Foundation
+import GlossaCore
+import Synchronization
+import Tensor
+
+/// Evaluates a model (and its routed experts) on a JSONL manifest.
+///
+/// Clips are spread over `workers` threads; each thread has its own decoder state while the
+/// weights are shared. With several workers BLAS should run single-threaded (the caller's
+/// `Compute`), since per-clip decoding is dominated by small matrix-vector products.
+public struct Evaluation: Sendable {
+    public enum Mode: String, Sendable, CaseIterable {
+        /// The manifest's `lang` is given to the model (and picks the expert).
+        case languageAware = "language-aware"
+        /// The model detects the language (which picks the expert with `--route language`).
+        case languageAgnostic = "language-agnostic"
+    }
+
+    public var mode: Mode
+    public var beamSize: Int
+    public var workers: Int
+    public var keepUtterances: Bool = true
+
+    public init(mode: Mode, beamSize: Int, workers: Int) {
+        self.mode = mode; self.beamSize = beamSize; self.workers = max(1, workers)
+    }
+
+    /// Reads and validates a manifest; audio paths are resolved relative to it.
+    public static func readManifest(_ path: String) throws(GlossaError) -> (entries: [ManifestEntry], digest: Digest) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw GlossaError(.notFound, "Cannot read manifest \(path): no such file")
+        }
+        do {
+            let entries = try Eval.Manifest.parse(data, source: path)
+            if entries.isEmpty { throw GlossaError(.invalidInput, "Manifest \(path) has no utterances") }
+            return (entries, Digest(of: data))
+        } catch let e as GlossaError { throw e } catch {
+            throw GlossaError(.invalidInput, "\(error)")
+        }
+    }
+
+    /// Runs every utterance and returns the report. `progress(done, total)` is called from
+    /// worker threads.
+    public func run(manifestPath: String, model: SpeechModel, router: ExpertRouter, modelName: String, modelDigest: String?,
+                    progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) throws(GlossaError) -> EvalReport {
+        let (entries, digest) = try Self.readManifest(manifestPath)
+        struct Outcome: Sendable { var hypothesis: String; var detected: String?; var seconds: Double }
+        let results = Mutex<[Int: Result<Outcome, GlossaError>]>([:])
+        let next = Atomic<Int>(0)
+        let done = Atomic<Int>(0)
+        let mode = self.mode, beam = beamSize
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        DispatchQueue.concurrentPerform(iterations: min(workers, entries.count)) { _ in
+            while true {
+                let i = next.add(1, ordering: .relaxed).oldValue
+                if i >= entries.count { return }
+                let e = entries[i]
+                let settings = TranscribeSettings(language: mode == .languageAware ? e.lang : nil, beamSize: beam)
+                let outcome: Result<Outcome, GlossaError>
+                do {
+                    let r = try model.transcribe(file: e.audioPath(manifestPath: manifestPath), settings: settings, router: router)
+                    outcome = .success(Outcome(hypothesis: r.text, detected: mode == .languageAgnostic ? r.language : nil,
+                                               seconds: r.durationSeconds))
+                } catch let error as GlossaError {
+                    outcome = .failure(GlossaError(error.category, "Utterance \(e.id): \(error.message)"))
+                } catch {
+                    outcome = .failure(GlossaError(.failure, "Utterance \(e.id): \(error)"))
+                }
+                results.withLock { $0[i] = outcome }
+                progress(done.add(1, ordering: .relaxed).newValue, entries.count)
+            }
+        }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        var acc = EvalAccumulator(keepUtterances: keepUtterances)
+        var audio = 0.0
+        let all = results.withLock { $0 }
+        for (i, e) in entries.enumerated() {
+            switch all[i]! {
+            case .failure(let err): throw err
+            case .success(let o):
+                acc.add(id: e.id, language: e.lang, reference: e.text, hypothesis: o.hypothesis, detectedLanguage: o.detected)
+                audio += o.seconds
+            }
+        }
+        var extra: [String: String] = ["routing": router.routing.rawValue, "workers": String(workers)]
+        if !router.experts.isEmpty { extra["experts"] = router.experts.map { "\($0.name)@\($0.language)" }.joined(separator: ",") }
+        let settings = EvalReport.Settings(mode: mode.rawValue, beamSize: beamSize, extra: extra)
+        return acc.report(model: .init(name: modelName, digest: modelDigest), dataset: manifestPath,
+                          datasetDigest: digest.description, settings: settings,
+                          timing: .init(audioSeconds: audio, processingSeconds: elapsed),
+                          createdAt: ISO8601DateFormatter().string(from: Date()), toolVersion: GlossaVersion.tool)
+    }
+
+    /// Writes report.json, report.md and wer.svg into `folder` (created if needed).
+    public static func writeReport(_ report: EvalReport, to folder: URL) throws(GlossaError) {
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try report.jsonData().write(to: folder.appendingPathComponent("report.json"), options: .atomic)
+            try Data(ReportRendering.markdown(report).utf8).write(to: folder.appendingPathComponent("report.md"), options: .atomic)
+            try Data(ReportRendering.svgBarChart([report]).utf8).write(to: folder.appendingPathComponent("wer.svg"), options: .atomic)
+        } catch {
+            throw GlossaError(.failure, "Cannot write the report into \(folder.path): \(error.localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import GlossaCore
+import Store
+import TensorIO
+
+extension Registry {
+    /// Imports a PEFT adapter folder as an expert for `language` on `base` (a REF; nil: the
+    /// registry's only base). The adapter is checked against the base's shapes first; on any
+    /// mismatch nothing is written.
+    public func importPEFT(folder: URL, language: String, name: String, version: String, base: String?,
+                           license: String, description: String) throws(GlossaError) -> (Digest, ExpertManifest) {
+        let adapter: PEFTAdapter
+        do { adapter = try PEFTAdapter.load(folder: folder) } catch { throw Self.wrap(error, "Cannot read PEFT adapter \(folder.path)") }
+        let baseDigest: Digest
+        if let base { baseDigest = try resolve(base) } else { baseDigest = try defaultBase() }
+        guard case .base(let baseManifest) = try manifest(baseDigest) else {
+            throw GlossaError(.invalidInput, "--base \(base ?? baseDigest.description) is not a base model")
+        }
+        // Shapes only: the base's tensor table has every shape, no need to load weights.
+        do { try adapter.weights.validate(against: baseManifest.config) } catch {
+            throw Self.wrap(error, "Adapter \(folder.path) does not fit base \(baseManifest.name):\(baseManifest.version)")
+        }
+        for (module, pair) in adapter.weights.modules.sorted(by: { $0.key < $1.key }) {
+            guard let w = baseManifest.tensors[module + ".weight"] else {
+                throw GlossaError(.invalidInput, "Adapter \(folder.path) targets \(module), which base \(baseManifest.name) does not have")
+            }
+            let (out, inp) = (w.shape[0], w.shape.count > 1 ? w.shape[1] : 1)
+            if pair.a.shape[1] != inp || pair.b.shape[0] != out {
+                throw GlossaError(.invalidInput, "Adapter \(folder.path): \(module) has lora_A \(pair.a.shape) and lora_B \(pair.b.shape) but the base weight is [\(out), \(inp)] (expected A [r, \(inp)], B [\(out), r])")
+            }
+        }
+        let configBytes: [UInt8]
+        do { configBytes = Array(try Data(contentsOf: folder.appendingPathComponent(PEFTAdapter.configFile))) } catch {
+            throw GlossaError(.invalidInput, "Cannot read \(folder.path)/\(PEFTAdapter.configFile)")
+        }
+        do {
+            var tensors: [String: LoRATensorEntry] = [:]
+            for (module, pair) in adapter.weights.modules {
+                tensors[module] = LoRATensorEntry(a: try store.putTensor(pair.a), b: try store.putTensor(pair.b))
+            }
+            let configDigest = try store.putBlob(configBytes)
+            var hyper: [String: ScalarValue] = ["source": .string("peft")]
+            if let p = adapter.baseModelNameOrPath { hyper["base_model_name_or_path"] = .string(p) }
+            let m = ExpertManifest(
+                name: name, version: version, language: language, base: baseDigest, lora: adapter.weights.config,
+                tensors: tensors,
+                provenance: Provenance(hyperparameters: hyper, toolVersion: GlossaVersion.tool, created: Self.now()),
+                license: license, description: description, adapterConfig: configDigest)
+            try m.validate()
+            return (try store.publish(m), m)
+        } catch let e as StoreError {
+            throw Self.wrap(e, "Cannot publish expert \(name):\(version)")
+        } catch let e as ManifestError {
+            throw GlossaError(.invalidInput, "Cannot publish expert \(name):\(version): \(e)")
+        } catch {
+            throw GlossaError(.failure, "Cannot publish expert \(name):\(version): \(error)")
+        }
+    }
+
+    /// The expert `ref` with its weights (digests re-checked) and manifest.
+    public func loadExpert(_ ref: String) throws(GlossaError) -> (ExpertManifest, LoRAWeights, Digest) {
+        let d = try resolve(ref)
+        guard case .expert(let m) = try manifest(d) else {
+            throw GlossaError(.invalidInput, "'\(ref)' is not an expert")
+        }
+        let (_, order) = try storedAdapterConfig(m)
+        do {
+            var modules: [String: LoRAPair] = [:]
+            for (module, e) in m.tensors {
+                let r = m.lora.resolved(forModule: module, patternOrder: order)
+                modules[module] = LoRAPair(a: try store.tensor(e.a), b: try store.tensor(e.b), scale: r.scale)
+            }
+            return (m, LoRAWeights(config: m.lora, modules: modules), d)
+        } catch {
+            throw Self.wrap(error, "Cannot load expert \(m.name):\(m.version)")
+        }
+    }
+
+    /// Writes expert `ref` as a PEFT adapter folder: tensors bit-identical to what was
+    /// imported, `adapter_config.json` with the original's other fields.
+    public func exportPEFT(_ ref: String, to folder: URL) throws(GlossaError) {
+        let (m, weights, _) = try loadExpert(ref)
+        let (raw, order) = try storedAdapterConfig(m)
+        let adapter = PEFTAdapter(weights: weights, rawConfig: raw, patternOrder: order)
+        do { try adapter.write(to: folder) } catch { throw Self.wrap(error, "Cannot export \(ref) to \(folder.path)") }
+    }
+
+    /// The original adapter_config.json fields and pattern order of an imported expert
+    /// (empty for experts made in Glossa).
+    func storedAdapterConfig(_ m: ExpertManifest) throws(GlossaError) -> (raw: [String: JSONValue], order: [String]) {
+        guard let c = m.adapterConfig else { return ([:], []) }
+        let bytes: [UInt8]
+        do { bytes = try store.blob(c) } catch { throw Self.wrap(error, "Cannot read the adapter config of \(m.name):\(m.version)") }
+        do {
+            let parsed = try PEFTAdapter.parseStoredConfig(bytes, source: "\(m.name):\(m.version) adapter_config")
+            return (parsed.raw, parsed.patternOrder)
+        } catch { throw Self.wrap(error, "Stored adapter config of \(m.name):\(m.version) is unreadable") }
+    }
+}

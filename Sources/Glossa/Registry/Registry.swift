@@ -1,0 +1,78 @@
+import Foundation
+import GlossaCore
+import Store
+import TensorIO
+
+/// The embedded registry as users see it: base models and experts on top of the
+/// content-addressed store. Every Store / TensorIO error is wrapped here once, with the
+/// ref or path concerned.
+public struct Registry: Sendable {
+    public let store: LocalRegistry
+    public let root: URL
+
+    /// Opens (creating if needed) the registry folder at `root`.
+    public init(root: URL) throws(GlossaError) {
+        self.root = root
+        do { store = try LocalRegistry(root: root.path) } catch { throw Self.wrap(error, "Cannot open registry \(root.path)") }
+    }
+
+    static func wrap(_ error: StoreError, _ context: String) -> GlossaError {
+        let category: GlossaError.Category
+        switch error {
+        case .unknownRef, .blobMissing, .missingArtifact: category = .notFound
+        case .invalidManifest, .invalidRef, .ambiguousRef, .versionConflict, .missingBlobs, .digestMismatch, .blobCorrupt: category = .invalidInput
+        case .inUse: category = .invalidInput
+        case .catalog, .io, .badRegistry: category = .failure
+        @unknown default: category = .failure
+        }
+        return GlossaError(category, "\(context): \(error)")
+    }
+
+    static func wrap(_ error: TensorIOError, _ context: String) -> GlossaError {
+        GlossaError(.invalidInput, "\(context): \(error)")
+    }
+
+    static func now() -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: Date())
+    }
+
+    // MARK: Queries
+
+    public func resolve(_ ref: String) throws(GlossaError) -> Digest {
+        do { return try store.resolve(ref) } catch { throw Self.wrap(error, "Cannot resolve '\(ref)'") }
+    }
+
+    public func list(_ filter: ArtifactFilter) throws(GlossaError) -> [ArtifactSummary] {
+        do { return try store.list(filter) } catch { throw Self.wrap(error, "Cannot list \(root.path)") }
+    }
+
+    public func show(_ ref: String) throws(GlossaError) -> ArtifactDetail {
+        do { return try store.show(ref) } catch { throw Self.wrap(error, "Cannot show '\(ref)'") }
+    }
+
+    public func tag(_ ref: String, as tag: String) throws(GlossaError) -> TagChange {
+        do { return try store.tag(ref, as: tag) } catch { throw Self.wrap(error, "Cannot tag '\(ref)' as '\(tag)'") }
+    }
+
+    public func remove(_ ref: String) throws(GlossaError) -> ArtifactSummary {
+        do { return try store.remove(ref) } catch { throw Self.wrap(error, "Cannot remove '\(ref)'") }
+    }
+
+    public func verify(repair: Bool) throws(GlossaError) -> VerifyReport {
+        do { return try store.verify(repair: repair) } catch { throw Self.wrap(error, "Cannot verify \(root.path)") }
+    }
+
+    public func gc(dryRun: Bool, gracePeriod: TimeInterval) throws(GlossaError) -> GCReport {
+        do { return try store.gc(dryRun: dryRun, gracePeriod: gracePeriod) } catch { throw Self.wrap(error, "Cannot collect garbage in \(root.path)") }
+    }
+
+    public func reindex() throws(GlossaError) -> ReindexReport {
+        do { return try store.reindex() } catch { throw Self.wrap(error, "Cannot reindex \(root.path)") }
+    }
+
+    func manifest(_ digest: Digest) throws(GlossaError) -> AnyManifest {
+        do { return try store.manifest(digest) } catch { throw Self.wrap(error, "Cannot read manifest \(digest.short)") }
+    }
+}

@@ -1,0 +1,238 @@
+import Foundation
+import GlossaCore
+import GRDB
+
+extension LocalRegistry {
+    // MARK: verify
+
+    /// Re-hashes every stored blob and checks the catalog against storage:
+    /// every artifact's manifest and referenced blobs are present and intact, every
+    /// artifact is in the manifest index, and catalog tags match the stored tags.
+    ///
+    /// With `repair`: index entries and tags are fixed from storage, interrupted
+    /// publishes whose data is complete are catalogued, damaged blob files are deleted
+    /// (so storing the same content again heals them), and catalog rows whose blobs are
+    /// gone are dropped with the artifacts built on them. Status: `clean` (nothing
+    /// found), `repaired` (all fixed, no data lost), `damaged` (blobs corrupt or missing,
+    /// or problems left because `repair` was false).
+    public func verify(repair: Bool = false) throws(StoreError) -> VerifyReport {
+        try gcLock.withLock(exclusive: true) { () throws(StoreError) -> VerifyReport in
+            var problems: [VerifyProblem] = []
+            var lost = false
+
+            // 1. Every stored blob decodes to its digest.
+            let stored = try driver.list()
+            var bad: [Digest: String] = [:]
+            for d in stored {
+                guard let frame = try driver.get(d) else { continue }  // deleted meanwhile
+                do { _ = try decodeChecked(frame, d) } catch {
+                    if case let StoreError.blobCorrupt(_, _, reason, _)? = error as? StoreError { bad[d] = reason } else { bad[d] = "\(error)" }
+                }
+            }
+            let present = Set(stored)
+
+            // 2. Catalog artifacts and their blobs.
+            let (artifacts, refs) = try catalog.read { db in
+                (try String.fetchAll(db, sql: "SELECT digest FROM artifacts"),
+                 try Row.fetchAll(db, sql: "SELECT artifact, blob FROM blob_refs").map { ($0["artifact"] as String, $0["blob"] as String) })
+            }
+            var needs: [String: Set<String>] = [:]   // blob -> artifacts
+            for a in artifacts { needs[a, default: []].insert(a) }
+            for (a, b) in refs { needs[b, default: []].insert(a) }
+            var broken = Set<String>()               // artifacts with a missing/corrupt blob
+            for (b, users) in needs.sorted(by: { $0.key < $1.key }) {
+                guard let d = try? Digest(parsing: b) else { continue }
+                let labels = self.users(of: d)
+                if !present.contains(d) {
+                    problems.append(VerifyProblem(kind: .missingBlob, digest: d, location: driver.location(of: d), usedBy: labels,
+                                                  detail: "blob is missing", repaired: false))
+                    broken.formUnion(users); lost = true
+                } else if let reason = bad[d] {
+                    problems.append(VerifyProblem(kind: .corruptBlob, digest: d, location: driver.location(of: d), usedBy: labels,
+                                                  detail: reason, repaired: false))
+                    broken.formUnion(users); lost = true
+                }
+            }
+            for (d, reason) in bad.sorted(by: { $0.key < $1.key }) where needs[d.description] == nil {
+                problems.append(VerifyProblem(kind: .corruptBlob, digest: d, location: driver.location(of: d), usedBy: [],
+                                              detail: reason + " (unreferenced)", repaired: false))
+                lost = true
+            }
+
+            // 3. Manifest index vs catalog.
+            let indexed = Set(try driver.indexedManifests().map(\.description))
+            let catalogued = Set(artifacts)
+            for a in catalogued.subtracting(indexed).sorted() where !broken.contains(a) {
+                let d = try! Digest(parsing: a)
+                var fixed = false
+                if repair { try driver.indexManifest(d); fixed = true }
+                problems.append(VerifyProblem(kind: .unindexedArtifact, digest: d, location: nil, usedBy: users(of: d),
+                                              detail: "artifact is in the catalog but not in the manifest index", repaired: fixed))
+            }
+            if repair {
+                // Interrupted publishes: catalogue them when their data is complete.
+                for m in indexed.subtracting(catalogued).sorted() {
+                    let d = try! Digest(parsing: m)
+                    if bad[d] == nil, present.contains(d), let man = try? manifest(d),
+                       man.blobReferences.allSatisfy({ present.contains($0) && bad[$0] == nil }),
+                       (try? catalog.write({ db in try Catalog.insert(db, digest: d, manifest: man, manifestSize: (try? blob(d).count) ?? 1,
+                                                                      published: RFC3339.string(from: Date())) })) != nil {
+                        problems.append(VerifyProblem(kind: .uncataloguedManifest, digest: d, location: nil, usedBy: [],
+                                                      detail: "interrupted publish completed", repaired: true))
+                    }
+                }
+            }
+
+            // 4. Drop artifacts whose data is gone (and what is built on them).
+            if repair && !broken.isEmpty {
+                for (b, _) in bad { try driver.delete(b) }
+                let dropped: [String] = try catalog.write { db in
+                    var all = broken
+                    var frontier = Array(broken)
+                    while let x = frontier.popLast() {
+                        for dep in try String.fetchAll(db, sql: "SELECT artifact FROM lineage WHERE target = ? AND relation != 'parent'", arguments: [x])
+                        where !all.contains(dep) { all.insert(dep); frontier.append(dep) }
+                    }
+                    // Children first (the base column is a RESTRICT foreign key).
+                    for kind in ["eval-report", "bundle", "composite", "expert", "base"] {
+                        for a in all { try db.execute(sql: "DELETE FROM artifacts WHERE digest = ? AND kind = ?", arguments: [a, kind]) }
+                    }
+                    return all.sorted()
+                }
+                for a in dropped {
+                    let d = try! Digest(parsing: a)
+                    try driver.unindexManifest(d)
+                    for t in try driver.tags() where t.digest == d { try driver.removeTag(name: t.name, tag: t.tag) }
+                    problems.append(VerifyProblem(kind: .droppedArtifact, digest: d, location: nil, usedBy: [],
+                                                  detail: "removed from the catalog: its data is missing or damaged", repaired: true))
+                }
+                for i in problems.indices where problems[i].kind == .corruptBlob || problems[i].kind == .missingBlob {
+                    problems[i].repaired = true   // no longer referenced; the data itself is lost
+                }
+            } else if repair {
+                for (b, _) in bad { try driver.delete(b) }
+                for i in problems.indices where problems[i].kind == .corruptBlob { problems[i].repaired = true }
+            }
+
+            // 5. Tags: storage is the truth.
+            let truth = Set(try driver.tags())
+            let (rows, existing) = try catalog.read { db in
+                (Set(try Row.fetchAll(db, sql: "SELECT name, tag, artifact FROM tags").map {
+                    TagRecord(name: $0["name"], tag: $0["tag"], digest: try Digest(parsing: $0["artifact"]))
+                }), Set(try String.fetchAll(db, sql: "SELECT digest FROM artifacts")))
+            }
+            let valid = truth.filter { existing.contains($0.digest.description) }
+            for t in truth.subtracting(valid) {   // stored tag pointing at nothing
+                if repair { try driver.removeTag(name: t.name, tag: t.tag) }
+                problems.append(VerifyProblem(kind: .tagMismatch, digest: t.digest, location: nil, usedBy: [],
+                                              detail: "tag \(t.name):\(t.tag) points at an artifact not in the catalog", repaired: repair))
+            }
+            if rows != valid {
+                for t in rows.symmetricDifference(valid).sorted(by: { ($0.name, $0.tag) < ($1.name, $1.tag) }) {
+                    problems.append(VerifyProblem(kind: .tagMismatch, digest: t.digest, location: nil, usedBy: [],
+                                                  detail: "catalog and stored tags disagree on \(t.name):\(t.tag)", repaired: repair))
+                }
+                if repair {
+                    try catalog.write { db in
+                        try db.execute(sql: "DELETE FROM tags")
+                        for t in valid {
+                            try db.execute(sql: "INSERT INTO tags (name, tag, artifact) VALUES (?, ?, ?)", arguments: [t.name, t.tag, t.digest.description])
+                        }
+                    }
+                }
+            }
+
+            let status: VerifyStatus = problems.isEmpty ? .clean : (lost || !repair || problems.contains { !$0.repaired } ? .damaged : .repaired)
+            return VerifyReport(status: status, blobsChecked: stored.count, artifactsChecked: artifacts.count, problems: problems)
+        }
+    }
+
+    // MARK: gc
+
+    /// Removes blobs no catalog artifact, tag or in-flight publish reaches, and
+    /// temporaries of interrupted writes, when they are older than `gracePeriod`
+    /// seconds (so blobs stored for a publish that has not committed yet survive).
+    /// With `dryRun`, reports what it would remove and removes nothing.
+    public func gc(dryRun: Bool = false, gracePeriod: TimeInterval = 3600) throws(StoreError) -> GCReport {
+        try gcLock.withLock(exclusive: true) { () throws(StoreError) -> GCReport in
+            let cutoff = Date().addingTimeInterval(-gracePeriod)
+            var reachable = Set<Digest>()
+            let (artifacts, refs) = try catalog.read { db in
+                (try String.fetchAll(db, sql: "SELECT digest FROM artifacts"), try String.fetchAll(db, sql: "SELECT DISTINCT blob FROM blob_refs"))
+            }
+            for s in artifacts + refs { if let d = try? Digest(parsing: s) { reachable.insert(d) } }
+            let catalogued = Set(artifacts)
+            // Indexed manifests without a catalog row: in flight while young, debris once old.
+            for m in try driver.indexedManifests() where !catalogued.contains(m.description) {
+                let young = (try driver.stat(m)).map { $0.modified >= cutoff } ?? false
+                if young {
+                    reachable.insert(m)
+                    if let man = try? manifest(m) { reachable.formUnion(man.blobReferences) }
+                } else if !dryRun {
+                    try driver.unindexManifest(m)
+                }
+            }
+            var removed: [Digest] = [], bytes = 0, young = 0
+            for d in try driver.list() where !reachable.contains(d) {
+                guard let st = try driver.stat(d) else { continue }
+                if st.modified >= cutoff { young += 1; continue }
+                if !dryRun { try driver.delete(d) }
+                removed.append(d); bytes += st.size
+            }
+            var temps: [String] = []
+            for t in try driver.staleTemporaries(olderThan: cutoff) {
+                if !dryRun { try driver.removeTemporary(t) }
+                temps.append(t.name)
+            }
+            return GCReport(dryRun: dryRun, reachable: reachable.count, removedBlobs: removed, removedBytes: bytes,
+                            keptYoung: young, removedTemporaries: temps)
+        }
+    }
+
+    // MARK: reindex
+
+    /// Rebuilds the catalog from the manifest index and the stored tags alone. Entries
+    /// whose manifest is missing, damaged, invalid, or whose base is not indexed are
+    /// skipped and reported. Publish times are reset to the manifests' creation times.
+    public func reindex() throws(StoreError) -> ReindexReport {
+        try gcLock.withLock(exclusive: true) { () throws(StoreError) -> ReindexReport in
+            var skipped: [String] = []
+            var manifests: [(Digest, AnyManifest, Int)] = []
+            for d in try driver.indexedManifests() {
+                do {
+                    let bytes = try blob(d)
+                    let m: AnyManifest
+                    do { m = try ManifestCoding.decode(from: bytes) } catch { throw StoreError.invalidManifest(d, error as! ManifestError) }
+                    manifests.append((d, m, bytes.count))
+                } catch {
+                    skipped.append("\(d.short): \(error)")
+                }
+            }
+            // Bases first: the base column is a foreign key.
+            let rank: [ManifestKind: Int] = [.base: 0, .expert: 1, .composite: 2, .bundle: 3, .evalReport: 4]
+            manifests.sort { (rank[$0.1.kind]!, $0.0) < (rank[$1.1.kind]!, $1.0) }
+            let stored = try driver.tags()
+            let (count, tagCount, more) = try catalog.write { db -> (Int, Int, [String]) in
+                try db.execute(sql: "DELETE FROM tags")
+                try db.execute(sql: "DELETE FROM artifacts WHERE kind != 'base'")
+                try db.execute(sql: "DELETE FROM artifacts")
+                var n = 0, skips: [String] = []
+                var have = Set<String>()
+                for (d, m, size) in manifests {
+                    if let b = m.base, !have.contains(b.description) { skips.append("\(d.short): base \(b.short) is not indexed"); continue }
+                    do {
+                        try Catalog.insert(db, digest: d, manifest: m, manifestSize: size, published: m.created)
+                        have.insert(d.description); n += 1
+                    } catch { skips.append("\(d.short): \(error)") }
+                }
+                var t = 0
+                for tag in stored where have.contains(tag.digest.description) {
+                    try db.execute(sql: "INSERT INTO tags (name, tag, artifact) VALUES (?, ?, ?)", arguments: [tag.name, tag.tag, tag.digest.description])
+                    t += 1
+                }
+                return (n, t, skips)
+            }
+            return ReindexReport(artifacts: count, tags: tagCount, skipped: skipped + more)
+        }
+    }
+}

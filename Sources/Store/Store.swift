@@ -1,1 +1,0 @@
-// Store module: see Package.swift for its place in the layers.

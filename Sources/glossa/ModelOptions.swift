@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import Glossa
+import Tensor
+
+/// `--model REF|DIR` and `--expert REF` (repeatable), `--route`.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Base model: a registry REF (e.g. whisper-base) or a model folder (CTranslate2 or Hugging Face).", valueName: "REF|DIR"))
+    var model: String
+
+    @Option(name: .long, help: ArgumentHelp("LoRA expert: a registry REF or a PEFT adapter folder. Repeatable.", valueName: "REF|DIR"))
+    var expert: [String] = []
+
+    @Option(name: .long, help: "How experts apply: all (every expert on every utterance) or language (the utterance's given or detected language picks its expert).")
+    var route: Routing = .all
+
+    @OptionGroup var registry: RegistryOptions
+
+    struct Loaded {
+        var speech: SpeechModel
+        var router: ExpertRouter
+        var modelID: String
+        /// Registry digest of the base (nil for folders).
+        var modelDigest: String?
+    }
+
+    func load(compute: Compute) throws -> Loaded {
+        let (checkpoint, origin) = try ModelSourceResolver(registryPath: registry.path).checkpoint(model)
+        let speech = try SpeechModel(checkpoint: checkpoint, compute: compute, origin: origin)
+        let experts = try expert.map { try ModelSourceResolver(registryPath: registry.path).expert($0, base: checkpoint, baseOrigin: origin) }
+        let router = try ExpertRouter(experts: experts, routing: route, model: speech.model)
+        return Loaded(speech: speech, router: router, modelID: origin, modelDigest: origin.hasPrefix("sha256:") ? origin : nil)
+    }
+}
+
+extension Routing: ExpressibleByArgument {}

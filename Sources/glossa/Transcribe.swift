@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Glossa
+
+struct Transcribe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Transcribe audio files with a Whisper base and optional language experts.",
+        discussion: """
+        Any file libsndfile reads (wav, flac, ogg, ...), any rate or channel count; audio is
+        resampled to 16 kHz mono and transcribed in 30 s windows (memory stays bounded).
+
+        Without --language the language is detected per window from the language-token
+        distribution. With --expert (repeatable) LoRA experts run unmerged on the shared base;
+        --route language picks, per window, the expert of the given or detected language.
+
+        Examples:
+          glossa transcribe --model whisper-base --language fr clip.wav
+          glossa transcribe --model models/whisper-base-ct2 --beam 1 --json a.wav b.flac
+          glossa transcribe --model whisper-base --expert fr-expert --expert de-expert --route language clip.wav
+        """)
+
+    @OptionGroup var model: ModelOptions
+    @Option(name: .long, help: "Language code (de, fr, ...). Default: detect.")
+    var language: String?
+    @Option(name: .long, help: "Beam size (1 = greedy).")
+    var beam: Int = 5
+    @Flag(name: .long, help: "Print JSON (text, language, probabilities, token ids, timings).")
+    var json = false
+    @OptionGroup var runtime: RuntimeOptions
+    @Argument(help: "Audio files.")
+    var files: [String]
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("Give at least one audio file.") }
+        if beam < 1 { throw ValidationError("--beam must be at least 1.") }
+    }
+
+    func run() throws {
+        try reporting {
+            let compute = try runtime.compute()
+            let loaded = try model.load(compute: compute)
+            var settings = TranscribeSettings(language: language, beamSize: beam)
+            settings.beamSize = beam
+            var results: [FileTranscription] = []
+            for file in files {
+                let bar = ProgressBar(total: 1, label: (file as NSString).lastPathComponent)
+                let r = try loaded.speech.transcribe(file: file, settings: settings, router: loaded.router) { _, _ in bar.update(0) }
+                bar.finish()
+                if runtime.verbose {
+                    Console.log(String(format: "glossa: %@: %.2f s audio in %.2f s (RTF %.3f)", file, r.durationSeconds,
+                                       r.processingSeconds, r.processingSeconds / max(r.durationSeconds, 1e-9)))
+                }
+                if !json {
+                    let lang = r.languageProbability.map { String(format: "%@ %.2f", r.language, $0) } ?? r.language
+                    print(files.count > 1 ? "\(file)\t[\(lang)]\t\(r.text)" : "[\(lang)] \(r.text)")
+                }
+                results.append(r)
+            }
+            if json { try Console(json: true).emit(results.count == 1 ? AnyEncodable(results[0]) : AnyEncodable(results)) }
+        }
+    }
+}
+
+/// Type-erased Encodable for emitting one result or a list.
+struct AnyEncodable: Encodable {
+    let encodeFn: (Encoder) throws -> Void
+    init<T: Encodable>(_ v: T) { encodeFn = v.encode }
+    func encode(to encoder: Encoder) throws { try encodeFn(encoder) }
+}
