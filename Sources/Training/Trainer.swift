@@ -20,6 +20,8 @@ public struct TrainingProgress: Sendable {
     public var etaSeconds: Double
     /// Set on steps where the dev set was evaluated.
     public var devLoss: Double?
+    /// What the caller's dev evaluator returned on those steps (e.g. ["wer": 0.22]).
+    public var devMetrics: [String: Double]?
 }
 
 /// The callback's answer: go on, or stop now (state is checkpointed first when a sink is set).
@@ -76,9 +78,12 @@ public struct LoRATrainer: Sendable {
     ///   - checkpointEvery: steps between calls of `checkpoint` (0: never, except on stop).
     ///   - checkpoint: persists a state (e.g. `state.write(to:)`); called on schedule, when the
     ///     callback stops the run, and at the end.
+    ///   - devEvaluator: extra dev metrics computed whenever the dev loss is (e.g. WER from the
+    ///     runtime's decoder on the dev audio); the loss alone drives early stopping.
     ///   - progress: called after every step; return `.stop` to interrupt.
     public func run(train: [TrainingExample], dev: [TrainingExample] = [], resume: TrainerState? = nil,
                     checkpointEvery: Int = 0, checkpoint: ((TrainerState) throws -> Void)? = nil,
+                    devEvaluator: ((LoRAWeights) -> [String: Double])? = nil,
                     progress: (TrainingProgress) -> TrainingControl = { _ in .proceed }) throws(TrainingError) -> TrainingResult {
         try config.validate(examples: train.count)
         let c = graph.model.config
@@ -147,10 +152,12 @@ public struct LoRATrainer: Sendable {
             sessionTokens += tokens; sessionSteps += 1
 
             var devLoss: Double? = nil
+            var devMetrics: [String: Double]? = nil
             let evalNow = !dev.isEmpty && ((config.evalEvery > 0 && st.step % config.evalEvery == 0) || st.step == total)
             if evalNow {
                 let dl = devLossOf(st.params, dev: dev, cache: &devCache, useCache: useCache)
                 devLoss = dl
+                devMetrics = devEvaluator?(st.params.loraWeights(config: config.loraConfig(modules: st.params.names)))
                 if st.bestDevLoss.map({ dl < $0 - config.minDelta }) ?? true {
                     st.bestDevLoss = dl; st.best = st.params; st.bestStep = st.step; st.evalsWithoutImprovement = 0
                 } else {
@@ -162,7 +169,8 @@ public struct LoRATrainer: Sendable {
             let perStep = elapsed / Double(sessionSteps)
             let control = progress(TrainingProgress(step: st.step, totalSteps: total, epoch: st.epoch, loss: loss, learningRate: lr,
                                                     gradNorm: norm, tokensPerSecond: Double(sessionTokens) / max(elapsed, 1e-9),
-                                                    elapsedSeconds: elapsed, etaSeconds: perStep * Double(total - st.step), devLoss: devLoss))
+                                                    elapsedSeconds: elapsed, etaSeconds: perStep * Double(total - st.step), devLoss: devLoss,
+                                                    devMetrics: devMetrics))
             if control == .stop { interrupted = true; break }
             if checkpointEvery > 0 && st.step % checkpointEvery == 0 && st.step < total { try save(st, checkpoint) }
         }

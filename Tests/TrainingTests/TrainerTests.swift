@@ -67,7 +67,14 @@ final class TrainerTests: XCTestCase {
         let trainer = LoRATrainer(base: base, config: config(steps: 24), special: Self.special)
         let before = trainer.devLoss(try trainer.initialState(train: train).params, dev: dev)
         var losses: [Double] = []
-        let a = try trainer.run(train: train, dev: dev, progress: { p in losses.append(p.loss); return .proceed })
+        var evaluated: [Int] = []
+        let a = try trainer.run(train: train, dev: dev, devEvaluator: { w in ["modules": Double(w.modules.count)] },
+                                progress: { p in
+            losses.append(p.loss)
+            if let m = p.devMetrics { evaluated.append(p.step); XCTAssertEqual(m["modules"], 32); XCTAssertNotNil(p.devLoss) }
+            return .proceed
+        })
+        XCTAssertEqual(evaluated, [24], "evalEvery 0: dev metrics at the end only")
         XCTAssertEqual(losses.count, 24)
         XCTAssertLessThan(a.provenance.bestDevLoss!, 0.85 * before, "dev loss \(before) -> \(a.provenance.bestDevLoss!)")
         XCTAssertLessThan(losses.suffix(3).reduce(0, +), losses.prefix(3).reduce(0, +))
