@@ -60,6 +60,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Training-step benchmark against PyTorch + peft (bench/train/run.sh).
+        .executableTarget(name: "TrainBench", dependencies: ["Training", "Tensor", "GlossaCore", "Whisper", "TensorIO"], path: "bench/train/TrainBench"),
         // Runtime benchmark harness (bench/transcribe/run.sh); not a product.
         .executableTarget(name: "WhisperBench", dependencies: ["Whisper", "TensorIO", "Tensor", "GlossaCore"],
                           path: "bench/transcribe/WhisperBench"),
@@ -80,6 +82,7 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI", "Store", "StoreTesting"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
         .testTarget(name: "GlossaTests", dependencies: ["Glossa", "TensorIO", "Store", "GlossaCore"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Whisper", "TensorIO", "Tensor"], resources: [.copy("Golden")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,152 @@
+// One pre-norm transformer block of Whisper, forward with a tape and backward to the LoRA
+// factors (base frozen).
+//
+//   h1 = x  + out_proj(attn(LN1(x)))                       self-attention (causal in the decoder)
+//   h2 = h1 + encoder_attn.out_proj(xattn(LN2(h1), enc))   decoder only; k/v from the encoder output
+//   y  = h2 + fc2(gelu(fc1(LN3(h2))))
+//
+// Checkpoint names: `model.{encoder,decoder}.layers.{i}.{self_attn,encoder_attn}.{q,k,v,out}_proj`,
+// `...fc1`, `...fc2`, `...{self_attn,encoder_attn,final}_layer_norm`.
+
+/// Module paths of one block's linear layers, used to look up LoRA factors.
+struct BlockNames: Sendable {
+    let q, k, v, o, cq, ck, cv, co, fc1, fc2: String
+    init(_ prefix: String) {
+        q = "\(prefix).self_attn.q_proj"; k = "\(prefix).self_attn.k_proj"
+        v = "\(prefix).self_attn.v_proj"; o = "\(prefix).self_attn.out_proj"
+        cq = "\(prefix).encoder_attn.q_proj"; ck = "\(prefix).encoder_attn.k_proj"
+        cv = "\(prefix).encoder_attn.v_proj"; co = "\(prefix).encoder_attn.out_proj"
+        fc1 = "\(prefix).fc1"; fc2 = "\(prefix).fc2"
+    }
+    var all: [String] { [q, k, v, o, cq, ck, cv, co, fc1, fc2] }
+}
+
+/// Layer-norm output with the statistics its backward needs.
+struct NormCache { var y: [Float] = [], mean: [Float] = [], rstd: [Float] = [] }
+
+/// Activations of one block kept for backward. Shapes: T rows (queries), S encoder rows, d width.
+struct BlockTape {
+    var x: [Float] = []                     // [T, d] block input
+    var ln1 = NormCache()
+    var q: [Float] = [], k: [Float] = [], v: [Float] = []        // [T, d]
+    var hq: [Float]?, hk: [Float]?, hv: [Float]?, ho: [Float]?    // LoRA x A^T, [T, r]
+    var probs: [Float] = []                  // [H, T, T]
+    var attn: [Float] = []                   // [T, d] input of out_proj
+    var x1: [Float] = []                     // [T, d]
+    var ln2 = NormCache()
+    var cq: [Float] = [], ck: [Float] = [], cv: [Float] = []      // [T, d], [S, d], [S, d]
+    var hcq: [Float]?, hck: [Float]?, hcv: [Float]?, hco: [Float]?
+    var cprobs: [Float] = []                 // [H, T, S]
+    var cattn: [Float] = []                  // [T, d]
+    var x2: [Float] = []                     // [T, d]
+    var ln3 = NormCache()
+    var a: [Float] = []                      // [T, ffn] fc1 output (GELU input)
+    var hfc1: [Float]?
+    var g: [Float] = []                      // [T, ffn] GELU output (fc2 input)
+    var hfc2: [Float]?
+}
+
+@inline(__always) func addInPlace(_ a: inout [Float], _ b: [Float]) {
+    precondition(a.count == b.count, "addInPlace: \(a.count) != \(b.count)")
+    a.withUnsafeMutableBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+        for i in 0..<ap.count { ap[i] += bp[i] }
+    } }
+}
+
+/// Forward through one block. x [T, d]; enc [S, d] for decoder blocks. Returns y [T, d] and the tape.
+func blockForward(_ mm: any GEMMBackend, _ x: [Float], rows t: Int, _ w: FrozenBlock, _ names: BlockNames, _ lora: LoRAParameters?,
+                  heads: Int, causal: Bool, enc: [Float]?, encRows s: Int) -> (y: [Float], tape: BlockTape) {
+    let d = w.attnLN.dim
+    var tp = BlockTape()
+    tp.x = x
+    tp.ln1 = { let r = layerNormForward(x, rows: t, w.attnLN); return NormCache(y: r.y, mean: r.mean, rstd: r.rstd) }()
+    (tp.q, tp.hq) = linearForward(mm, tp.ln1.y, rows: t, w.q, lora: lora?[names.q])
+    (tp.k, tp.hk) = linearForward(mm, tp.ln1.y, rows: t, w.k, lora: lora?[names.k])
+    (tp.v, tp.hv) = linearForward(mm, tp.ln1.y, rows: t, w.v, lora: lora?[names.v])
+    (tp.attn, tp.probs) = attentionForward(mm, q: tp.q, k: tp.k, v: tp.v, queries: t, keys: t, dim: d, heads: heads, causal: causal)
+    var o: [Float]
+    (o, tp.ho) = linearForward(mm, tp.attn, rows: t, w.o, lora: lora?[names.o])
+    addInPlace(&o, x)
+    tp.x1 = o
+    if let enc, let lnc = w.crossLN, let cq = w.cq, let ck = w.ck, let cv = w.cv, let co = w.co {
+        tp.ln2 = { let r = layerNormForward(tp.x1, rows: t, lnc); return NormCache(y: r.y, mean: r.mean, rstd: r.rstd) }()
+        (tp.cq, tp.hcq) = linearForward(mm, tp.ln2.y, rows: t, cq, lora: lora?[names.cq])
+        (tp.ck, tp.hck) = linearForward(mm, enc, rows: s, ck, lora: lora?[names.ck])
+        (tp.cv, tp.hcv) = linearForward(mm, enc, rows: s, cv, lora: lora?[names.cv])
+        (tp.cattn, tp.cprobs) = attentionForward(mm, q: tp.cq, k: tp.ck, v: tp.cv, queries: t, keys: s, dim: d, heads: heads, causal: false)
+        var c: [Float]
+        (c, tp.hco) = linearForward(mm, tp.cattn, rows: t, co, lora: lora?[names.co])
+        addInPlace(&c, tp.x1)
+        tp.x2 = c
+    } else {
+        tp.x2 = tp.x1
+    }
+    tp.ln3 = { let r = layerNormForward(tp.x2, rows: t, w.finalLN); return NormCache(y: r.y, mean: r.mean, rstd: r.rstd) }()
+    (tp.a, tp.hfc1) = linearForward(mm, tp.ln3.y, rows: t, w.fc1, lora: lora?[names.fc1])
+    tp.g = geluForward(tp.a)
+    var y: [Float]
+    (y, tp.hfc2) = linearForward(mm, tp.g, rows: t, w.fc2, lora: lora?[names.fc2])
+    addInPlace(&y, tp.x2)
+    return (y, tp)
+}
+
+/// Backward of one linear, routing the LoRA gradient to its slot in `grads`.
+@inline(__always)
+private func linBack(_ mm: any GEMMBackend, _ dy: [Float], x: [Float], rows n: Int, _ w: FrozenLinear, _ name: String, h: [Float]?,
+                     _ lora: LoRAParameters, _ grads: inout LoRAParameters, needInput: Bool) -> [Float]? {
+    guard let slot = lora.slot(name) else {
+        var none: LoRAFactors? = nil
+        return needInput ? linearBackward(mm, dy, x: x, rows: n, w, lora: nil, h: nil, grad: &none, needInputGrad: true) : nil
+    }
+    var g: LoRAFactors? = grads.factors[slot]
+    grads.factors[slot] = LoRAFactors(a: [], b: [], rank: 0, scale: 0)   // drop the reference: update in place
+    let dx = linearBackward(mm, dy, x: x, rows: n, w, lora: lora.factors[slot], h: h, grad: &g, needInputGrad: needInput)
+    grads.factors[slot] = g!
+    return dx
+}
+
+/// Backward through one block. dy [T, d] -> dx [T, d] (when `needInputGrad`) and, for decoder
+/// blocks, the gradient wrt the encoder output dEnc [S, d] (when `needEncoderGrad`).
+/// LoRA gradients accumulate into `grads`.
+func blockBackward(_ mm: any GEMMBackend, _ dy: [Float], tape tp: BlockTape, rows t: Int, _ w: FrozenBlock, _ names: BlockNames,
+                   _ lora: LoRAParameters, _ grads: inout LoRAParameters, heads: Int,
+                   enc: [Float]?, encRows s: Int, needInputGrad: Bool, needEncoderGrad: Bool) -> (dx: [Float]?, dEnc: [Float]?) {
+    let d = w.attnLN.dim
+    // Feed-forward: y = x2 + fc2(gelu(fc1(LN3(x2))))
+    var dx2 = dy
+    let dg = linBack(mm, dy, x: tp.g, rows: t, w.fc2, names.fc2, h: tp.hfc2, lora, &grads, needInput: true)!
+    let da = geluBackward(dg, x: tp.a)
+    let dln3 = linBack(mm, da, x: tp.ln3.y, rows: t, w.fc1, names.fc1, h: tp.hfc1, lora, &grads, needInput: true)!
+    addInPlace(&dx2, layerNormBackward(dln3, x: tp.x2, mean: tp.ln3.mean, rstd: tp.ln3.rstd, rows: t, w.finalLN))
+
+    // Cross-attention: x2 = x1 + co(xattn(cq(LN2(x1)), ck(enc), cv(enc)))
+    var dx1 = dx2
+    var dEnc: [Float]? = nil
+    if let enc, let lnc = w.crossLN, let cq = w.cq, let ck = w.ck, let cv = w.cv, let co = w.co {
+        let dcattn = linBack(mm, dx2, x: tp.cattn, rows: t, co, names.co, h: tp.hco, lora, &grads, needInput: true)!
+        let kvTrainable = lora.slot(names.ck) != nil || lora.slot(names.cv) != nil
+        let g = attentionBackward(mm, dcattn, q: tp.cq, k: tp.ck, v: tp.cv, probs: tp.cprobs, queries: t, keys: s, dim: d,
+                                  heads: heads, needKV: kvTrainable || needEncoderGrad)
+        let dln2 = linBack(mm, g.dq, x: tp.ln2.y, rows: t, cq, names.cq, h: tp.hcq, lora, &grads, needInput: true)!
+        addInPlace(&dx1, layerNormBackward(dln2, x: tp.x1, mean: tp.ln2.mean, rstd: tp.ln2.rstd, rows: t, lnc))
+        if kvTrainable || needEncoderGrad {
+            let dek = linBack(mm, g.dk, x: enc, rows: s, ck, names.ck, h: tp.hck, lora, &grads, needInput: needEncoderGrad)
+            let dev = linBack(mm, g.dv, x: enc, rows: s, cv, names.cv, h: tp.hcv, lora, &grads, needInput: needEncoderGrad)
+            if var e = dek, let v = dev { addInPlace(&e, v); dEnc = e }
+        }
+    }
+
+    // Self-attention: x1 = x + o(attn(q(LN1(x)), k(LN1(x)), v(LN1(x))))
+    let qkvTrainable = lora.slot(names.q) != nil || lora.slot(names.k) != nil || lora.slot(names.v) != nil
+    let dattn = linBack(mm, dx1, x: tp.attn, rows: t, w.o, names.o, h: tp.ho, lora, &grads, needInput: qkvTrainable || needInputGrad)
+    guard let dattn else { return (nil, dEnc) }
+    let g = attentionBackward(mm, dattn, q: tp.q, k: tp.k, v: tp.v, probs: tp.probs, queries: t, keys: t, dim: d, heads: heads)
+    var dln1 = linBack(mm, g.dq, x: tp.ln1.y, rows: t, w.q, names.q, h: tp.hq, lora, &grads, needInput: needInputGrad)
+    let dk = linBack(mm, g.dk, x: tp.ln1.y, rows: t, w.k, names.k, h: tp.hk, lora, &grads, needInput: needInputGrad)
+    let dv = linBack(mm, g.dv, x: tp.ln1.y, rows: t, w.v, names.v, h: tp.hv, lora, &grads, needInput: needInputGrad)
+    guard needInputGrad else { return (nil, dEnc) }
+    addInPlace(&dln1!, dk!); addInPlace(&dln1!, dv!)
+    var dx = dx1
+    addInPlace(&dx, layerNormBackward(dln1!, x: tp.x, mean: tp.ln1.mean, rstd: tp.ln1.rstd, rows: t, w.attnLN))
+    return (dx, dEnc)
+}

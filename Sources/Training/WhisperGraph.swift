@@ -1,0 +1,204 @@
+// Whisper's teacher-forced training graph: encoder (when adapters sit there) and decoder
+// forward with activations kept, softmax cross-entropy over the vocabulary, and backward to
+// the LoRA factors only.
+//
+//   encoder: mel [n_mels, F] -> gelu(conv1) -> gelu(conv2, stride 2) [S = F/2, d]
+//            + embed_positions[0..<S] -> blocks -> layer_norm            -> enc [S, d]
+//   decoder: x [T, d] = embed_tokens[ids] + embed_positions[0..<T] -> blocks(enc) -> layer_norm
+//            logits [T, V] = x embed_tokens^T (tied projection)
+
+/// Whisper's special token ids that frame a transcription prompt.
+public struct SpecialTokens: Sendable, Codable, Equatable {
+    public var startOfTranscript: Int
+    public var endOfText: Int
+    public var transcribe: Int
+    public var noTimestamps: Int
+    public init(startOfTranscript: Int, endOfText: Int, transcribe: Int, noTimestamps: Int) {
+        self.startOfTranscript = startOfTranscript; self.endOfText = endOfText
+        self.transcribe = transcribe; self.noTimestamps = noTimestamps
+    }
+    /// Ids of multilingual Whisper (tiny ... large-v2): <|startoftranscript|> 50258,
+    /// <|endoftext|> 50257, <|transcribe|> 50359, <|notimestamps|> 50363.
+    public static let multilingual = SpecialTokens(startOfTranscript: 50258, endOfText: 50257, transcribe: 50359, noTimestamps: 50363)
+}
+
+/// Decoder input and per-position targets of one utterance:
+///   input   = SOT, lang, transcribe, notimestamps, t1 ... tn
+///   targets = -,   -,    -,          t1,           t2 ... tn, EOT
+/// so the loss covers the transcript tokens and EOT only.
+public func teacherForcedSequence(language: Int, transcript: [Int], special: SpecialTokens) -> (input: [Int], targets: [Int]) {
+    let input = [special.startOfTranscript, language, special.transcribe, special.noTimestamps] + transcript
+    let targets = [ignoreTarget, ignoreTarget, ignoreTarget] + transcript + [special.endOfText]
+    return (input, targets)
+}
+
+/// Encoder activations kept for backward.
+struct EncoderTape {
+    var blocks: [BlockTape] = []
+    var preNorm: [Float] = []          // [S, d] input of the final layer norm
+    var norm = NormCache()
+}
+
+/// The training graph over a frozen base model. Immutable; safe to share across threads.
+public struct WhisperTrainingGraph: Sendable {
+    public let model: FrozenWhisper
+    /// Matrix products: `ReferenceGEMM` or BLAS.
+    public let mm: any GEMMBackend
+    let encoderNames: [BlockNames]
+    let decoderNames: [BlockNames]
+
+    public init(model: FrozenWhisper, gemm: any GEMMBackend = ReferenceGEMM()) {
+        self.model = model
+        self.mm = gemm
+        encoderNames = (0..<model.config.encoderLayers).map { BlockNames("model.encoder.layers.\($0)") }
+        decoderNames = (0..<model.config.decoderLayers).map { BlockNames("model.decoder.layers.\($0)") }
+    }
+
+    var d: Int { model.config.dModel }
+
+    /// Encoder rows S for `features` [n_mels, F] (F even, F/2 <= max_source_positions).
+    public func encoderRows(featureCount: Int) throws(TrainingError) -> Int {
+        let nm = model.config.numMelBins
+        guard featureCount % nm == 0, (featureCount / nm) % 2 == 0, featureCount / nm / 2 <= model.config.maxSourcePositions else {
+            throw .badExample(id: "?", reason: "features have \(featureCount) values; expected [\(nm), F] with even F <= \(2 * model.config.maxSourcePositions)")
+        }
+        return featureCount / nm / 2
+    }
+
+    /// Encoder forward. features [n_mels, F] -> enc [F/2, d]. Keeps the tape when `keepTape`.
+    func encoderForward(_ features: [Float], lora: LoRAParameters?, keepTape: Bool) -> (out: [Float], rows: Int, tape: EncoderTape) {
+        let c = model.config
+        let frames = features.count / c.numMelBins
+        var (x, l1) = conv1dForward(mm, features, layout: .channelsFirst, channels: c.numMelBins, length: frames,
+                                    weight: model.conv1W, bias: model.conv1B, outChannels: d, kernel: 3, stride: 1, padding: 1)
+        geluInPlace(&x)
+        var (y, s) = conv1dForward(mm, x, layout: .timeFirst, channels: d, length: l1,
+                                   weight: model.conv2W, bias: model.conv2B, outChannels: d, kernel: 3, stride: 2, padding: 1)
+        geluInPlace(&y)
+        for i in 0..<(s * d) { y[i] += model.encoderPositions[i] }
+        var tape = EncoderTape()
+        for (i, blk) in model.encoderBlocks.enumerated() {
+            let r = blockForward(mm, y, rows: s, blk, encoderNames[i], lora, heads: c.encoderAttentionHeads, causal: false, enc: nil, encRows: 0)
+            y = r.y
+            if keepTape { tape.blocks.append(r.tape) }
+        }
+        let n = layerNormForward(y, rows: s, model.encoderLN)
+        if keepTape { tape.preNorm = y; tape.norm = NormCache(y: n.y, mean: n.mean, rstd: n.rstd) }
+        return (n.y, s, tape)
+    }
+
+    /// Encoder output without a tape: what the trainer caches per utterance when no adapter
+    /// sits in the encoder. features [n_mels, F] -> [F/2, d].
+    public func encode(_ features: [Float], lora: LoRAParameters? = nil) -> [Float] {
+        encoderForward(features, lora: lora, keepTape: false).out
+    }
+
+    /// Encoder backward from dEnc [S, d] to the encoder LoRA factors.
+    func encoderBackward(_ dEnc: [Float], tape: EncoderTape, rows s: Int, lora: LoRAParameters, grads: inout LoRAParameters) {
+        let lowest = encoderNames.firstIndex { n in n.all.contains { lora.slot($0) != nil } }
+        guard let lowest else { return }
+        var dy = layerNormBackward(dEnc, x: tape.preNorm, mean: tape.norm.mean, rstd: tape.norm.rstd, rows: s, model.encoderLN)
+        for i in stride(from: model.encoderBlocks.count - 1, through: lowest, by: -1) {
+            let r = blockBackward(mm, dy, tape: tape.blocks[i], rows: s, model.encoderBlocks[i], encoderNames[i], lora, &grads,
+                                  heads: model.config.encoderAttentionHeads, enc: nil, encRows: 0,
+                                  needInputGrad: i > lowest, needEncoderGrad: false)
+            if i > lowest { dy = r.dx! }
+        }
+    }
+
+    /// Where an utterance's encoder output comes from.
+    public enum EncoderInput: Sendable {
+        /// Log-mel features [n_mels, F]; the encoder runs (and is trained when adapted).
+        case features([Float])
+        /// A cached encoder output [S, d] (only valid when no adapter sits in the encoder).
+        case encoded([Float], rows: Int)
+    }
+
+    /// Teacher-forced loss of one utterance, forward only: (sum of token losses, token count).
+    public func loss(_ input: EncoderInput, tokens: [Int], targets: [Int], lora: LoRAParameters?) -> (lossSum: Double, count: Int) {
+        let (enc, s): ([Float], Int)
+        switch input {
+        case .features(let f): let r = encoderForward(f, lora: lora, keepTape: false); (enc, s) = (r.out, r.rows)
+        case .encoded(let e, let rows): (enc, s) = (e, rows)
+        }
+        let r = decoderForward(tokens, targets: targets, enc: enc, encRows: s, lora: lora)
+        return (r.ce.lossSum, r.ce.count)
+    }
+
+    /// Loss and gradients of one utterance. Gradients of `gradScale * lossSum` wrt every LoRA
+    /// factor accumulate into `grads` (callers pass 1 / tokens-in-batch to average over a batch).
+    public func lossAndGradients(_ input: EncoderInput, tokens: [Int], targets: [Int], lora: LoRAParameters,
+                                 grads: inout LoRAParameters, gradScale: Float) -> (lossSum: Double, count: Int) {
+        let trainEncoder = lora.hasEncoderAdapters
+        var encTape = EncoderTape()
+        let (enc, s): ([Float], Int)
+        switch input {
+        case .features(let f):
+            let r = encoderForward(f, lora: lora, keepTape: trainEncoder)
+            (enc, s, encTape) = (r.out, r.rows, r.tape)
+        case .encoded(let e, let rows):
+            precondition(!trainEncoder, "lossAndGradients: a cached encoder output cannot train encoder adapters")
+            (enc, s) = (e, rows)
+        }
+        var fwd = decoderForward(tokens, targets: targets, enc: enc, encRows: s, lora: lora)
+        let v = model.config.vocabSize, t = tokens.count, first = fwd.firstRow
+        crossEntropyBackward(&fwd.ce.probs, targets: Array(targets[first...]), vocab: v, gradScale: gradScale)
+        // dlogits [T-first, V] -> d(normed x)[T, d] = dlogits E (rows before `first` get zero)
+        var dn = [Float](repeating: 0, count: t * d)
+        dn.withUnsafeMutableBufferPointer { dp in fwd.ce.probs.withUnsafeBufferPointer { pp in model.tokenEmbedding.withUnsafeBufferPointer { ep in
+            gemm(mm, transA: false, transB: false, m: t - first, n: d, k: v, alpha: 1, a: pp.baseAddress!, lda: v,
+                 b: ep.baseAddress!, ldb: d, beta: 0, c: dp.baseAddress! + first * d, ldc: d)
+        } } }
+        var dy = layerNormBackward(dn, x: fwd.preNorm, mean: fwd.norm.mean, rstd: fwd.norm.rstd, rows: t, model.decoderLN)
+        var dEnc: [Float]? = trainEncoder ? [Float](repeating: 0, count: s * d) : nil
+        let lowestDecoder = decoderNames.firstIndex { n in n.all.contains { lora.slot($0) != nil } } ?? decoderNames.count
+        for i in stride(from: model.decoderBlocks.count - 1, through: 0, by: -1) {
+            if i < lowestDecoder && !trainEncoder { break }
+            let r = blockBackward(mm, dy, tape: fwd.tapes[i], rows: t, model.decoderBlocks[i], decoderNames[i], lora, &grads,
+                                  heads: model.config.decoderAttentionHeads, enc: enc, encRows: s,
+                                  needInputGrad: i > 0 && (i > lowestDecoder || trainEncoder), needEncoderGrad: trainEncoder)
+            if let e = r.dEnc, dEnc != nil { addInPlace(&dEnc!, e) }
+            if let dx = r.dx { dy = dx }
+            fwd.tapes[i] = BlockTape()   // free activations as soon as they are used
+        }
+        if let dEnc { encoderBackward(dEnc, tape: encTape, rows: s, lora: lora, grads: &grads) }
+        return (fwd.ce.lossSum, fwd.ce.count)
+    }
+
+    struct DecoderForward {
+        var tapes: [BlockTape]
+        var preNorm: [Float]
+        var norm: NormCache
+        var firstRow: Int
+        var ce: (lossSum: Double, count: Int, probs: [Float])
+    }
+
+    /// Decoder forward with tapes. tokens [T], targets [T]; logits are computed only from the
+    /// first row that has a target (prompt rows carry no loss).
+    func decoderForward(_ tokens: [Int], targets: [Int], enc: [Float], encRows s: Int, lora: LoRAParameters?) -> DecoderForward {
+        let c = model.config, t = tokens.count, v = c.vocabSize
+        precondition(t == targets.count && t <= c.maxTargetPositions, "decoder: \(t) tokens for \(targets.count) targets (max \(c.maxTargetPositions))")
+        var x = [Float](repeating: 0, count: t * d)
+        for (r, id) in tokens.enumerated() {
+            precondition(id >= 0 && id < v, "decoder: token \(id) outside vocabulary \(v)")
+            for j in 0..<d { x[r * d + j] = model.tokenEmbedding[id * d + j] + model.decoderPositions[r * d + j] }
+        }
+        var tapes: [BlockTape] = []
+        for (i, blk) in model.decoderBlocks.enumerated() {
+            let r = blockForward(mm, x, rows: t, blk, decoderNames[i], lora, heads: c.decoderAttentionHeads, causal: true, enc: enc, encRows: s)
+            x = r.y
+            tapes.append(r.tape)
+        }
+        let n = layerNormForward(x, rows: t, model.decoderLN)
+        let first = targets.firstIndex { $0 >= 0 } ?? t
+        var logits = [Float](repeating: 0, count: (t - first) * v)
+        if first < t {
+            logits.withUnsafeMutableBufferPointer { lp in n.y.withUnsafeBufferPointer { np in model.tokenEmbedding.withUnsafeBufferPointer { ep in
+                gemm(mm, transA: false, transB: true, m: t - first, n: v, k: d, alpha: 1, a: np.baseAddress! + first * d, lda: d,
+                     b: ep.baseAddress!, ldb: d, beta: 0, c: lp.baseAddress!, ldc: v)
+            } } }
+        }
+        let ce = crossEntropyForward(logits, targets: Array(targets[first...]), vocab: v)
+        return DecoderForward(tapes: tapes, preNorm: x, norm: NormCache(y: n.y, mean: n.mean, rstd: n.rstd), firstRow: first, ce: ce)
+    }
+}
