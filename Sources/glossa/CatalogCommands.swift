@@ -4,7 +4,7 @@ import Glossa
 import GlossaCore
 import Store
 
-struct List: ParsableCommand {
+struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List artifacts in the registry.",
         discussion: "Examples:\n  glossa list\n  glossa list --lang fr --json\n  glossa list --kind expert --base whisper-base")
@@ -12,9 +12,13 @@ struct List: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Only experts/composites on this base.", valueName: "REF")) var base: String?
     @Option(name: .long, help: "Only this kind: base, expert, composite, bundle, eval-report.") var kind: String?
     @Flag(name: .long, help: "Print JSON.") var json = false
+    @Option(name: .long, help: ArgumentHelp("List the tags of a remote repository instead (languages and versions from annotations).", valueName: "oci://HOST/REPO"))
+    var remote: String?
+    @OptionGroup var remoteOptions: RemoteOptions
     @OptionGroup var registry: RegistryOptions
 
-    func run() throws {
+    func run() async throws {
+        if let remote { return try await listRemote(remote, json: json, registryPath: registry.path, options: remoteOptions) }
         try reporting {
             let reg = try Registry(root: registry.path)
             var filter = ArtifactFilter(language: lang)

@@ -3,7 +3,7 @@ import Foundation
 import Glossa
 
 @main
-struct GlossaCommand: ParsableCommand {
+struct GlossaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glossa",
         abstract: "Publish, compose and ship LoRA language experts for Whisper.",
@@ -29,6 +29,7 @@ struct GlossaCommand: ParsableCommand {
         version: GlossaVersion.string,
         subcommands: [
             Base.self, Expert.self, List.self, Show.self, Tag.self, Remove.self, Verify.self, GC.self, Reindex.self,
+            Push.self, Pull.self,
             Transcribe.self, Evaluate.self, Corpus.self,
         ])
 }
