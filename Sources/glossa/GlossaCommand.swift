@@ -29,7 +29,7 @@ struct GlossaCommand: AsyncParsableCommand {
         version: GlossaVersion.string,
         subcommands: [
             Base.self, Expert.self, List.self, Show.self, Tag.self, Remove.self, Verify.self, GC.self, Reindex.self,
-            Push.self, Pull.self,
+            Push.self, Pull.self, Train.self,
             Transcribe.self, Evaluate.self, Corpus.self,
         ])
 }
