@@ -82,6 +82,18 @@ public struct Transcriber: Sendable {
         return zip(specials.languages, e).map { ($0, $1 / z) }.sorted { $0.1 > $1.1 }
     }
 
+    /// Language identification only: one decoder step on SOT. Returns languages best first
+    /// with probabilities (softmax over the language tokens) and the no-speech probability.
+    public func detectLanguage(encoded: EncoderOutput, adapters: ActiveAdapters = .none)
+        throws(DecodingError) -> (languages: [(code: String, probability: Double)], noSpeechProbability: Double) {
+        guard specials.isMultilingual else { throw .invalidOption("language detection needs a multilingual model") }
+        var dec = WhisperStepDecoder(model: model, state: model.makeDecoderState(encoderOutput: encoded, compute: compute, adapters: adapters),
+                                     compute: compute, adapters: adapters)
+        let logits = try dec.prefill([specials.sot])
+        return (languageProbabilities(sotLogits: logits[0..<model.vocabSize]),
+                Self.softmaxProbability(logits[0..<model.vocabSize], id: specials.noSpeech))
+    }
+
     /// Encodes and decodes one window. `features` [n_mels, 3000]; `adapters` unmerged LoRA for this call.
     public func transcribe(window features: [Float], options: TranscriptionOptions, text: any TokenTextDecoding,
                            adapters: ActiveAdapters = .none) throws(DecodingError) -> WindowTranscription {
