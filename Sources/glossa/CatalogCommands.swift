@@ -65,7 +65,7 @@ struct Show: ParsableCommand {
             if !s.tags.isEmpty { print("tags: \(s.tags.joined(separator: ", "))") }
             print("created: \(s.created)")
             if case .expert(let m) = d.manifest {
-                print("lora: r=\(m.lora.rank) alpha=\(m.lora.alpha) targets=\(m.lora.targetModules.joined(separator: ","))\(m.lora.useRSLoRA ? " rslora" : "") modules=\(m.tensors.count)")
+                print("lora: r=\(m.lora.rank) alpha=\(m.lora.alpha) targets=\(Set(m.lora.targetModules.map { $0.split(separator: ".").last.map(String.init) ?? $0 }).sorted().joined(separator: ","))\(m.lora.useRSLoRA ? " rslora" : "") modules=\(m.tensors.count)")
                 print("license: \(m.license)")
                 if !m.description.isEmpty { print("description: \(m.description)") }
                 print("provenance: \(m.provenance.toolVersion), \(m.provenance.hyperparameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
