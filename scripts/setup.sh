@@ -12,9 +12,9 @@ APT_PACKAGES=(
   zstd pkg-config
 )
 # Peers used by tests (golden checks, interop) and the model fetch.
-PIP_PACKAGES=(safetensors jiwer oras numpy)
+PIP_PACKAGES=(safetensors jiwer oras numpy jsonschema)
 # Peers used only by benchmarks and by scripts that regenerate golden values.
-PIP_BENCH_PACKAGES=(faster-whisper ctranslate2 zipnn transformers)
+PIP_BENCH_PACKAGES=(faster-whisper ctranslate2 zipnn transformers torch peft)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
