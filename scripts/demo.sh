@@ -37,7 +37,7 @@ if $G help train >/dev/null 2>&1; then
   grep '"lang":"fr"' "$OUT/corpus/train.jsonl" > "$OUT/corpus/fr-train.jsonl"
   grep '"lang":"fr"' "$OUT/corpus/dev.jsonl" > "$OUT/corpus/fr-dev.jsonl"
   $G train --base whisper-base --lang fr --manifest "$OUT/corpus/fr-train.jsonl" --dev "$OUT/corpus/fr-dev.jsonl" \
-     --name fr-espeak --version "1.0.$(date +%s)" ${DEMO_TRAIN_FLAGS:-}
+     --name fr-espeak --version "1.0.$(date +%s)" ${DEMO_TRAIN_FLAGS:---scope decoder --epochs 2}
   EXPERT=fr-espeak
 
   step "5. list / show / tag / export / re-import"
@@ -46,6 +46,13 @@ if $G help train >/dev/null 2>&1; then
   $G tag $EXPERT demo
   rm -rf "$OUT/fr-peft" && $G expert export-peft $EXPERT:demo "$OUT/fr-peft"
   ls -l "$OUT/fr-peft"
+  # Round trip: the exported PEFT folder imports back and exports bit-identically.
+  V2="1.0.$(date +%s)-reimport"
+  $G expert import-peft "$OUT/fr-peft" --lang fr --name fr-espeak-peft --version "$V2" --base whisper-base
+  rm -rf "$OUT/fr-peft-2" && $G expert export-peft "fr-espeak-peft:$V2" "$OUT/fr-peft-2"
+  a=$(sha256sum < "$OUT/fr-peft/adapter_model.safetensors"); b=$(sha256sum < "$OUT/fr-peft-2/adapter_model.safetensors")
+  [[ "$a" == "$b" ]] && echo "PEFT round trip: adapter_model.safetensors identical ($a)" >&2 \
+    || { echo "PEFT round trip changed the weights" >&2; exit 1; }
 
   step "6. base + expert, routed by language"
   $G eval --model whisper-base --expert $EXPERT:demo --route language --manifest "$OUT/corpus/test.jsonl" --beam 1 \
