@@ -40,7 +40,11 @@ stop() {
     rm -f "$dir/pid"
   fi
   if [[ -f "$dir/token.pid" ]]; then
-    kill "$(cat "$dir/token.pid")" 2>/dev/null || true
+    tpid=$(cat "$dir/token.pid")
+    kill "$tpid" 2>/dev/null || true
+    # A caller that blocks SIGTERM (threads of a test process) passes the mask on: insist.
+    for _ in $(seq 1 20); do kill -0 "$tpid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$tpid" 2>/dev/null || true
     rm -f "$dir/token.pid"
   fi
 }

@@ -239,31 +239,41 @@ public struct RemoteRegistry: Sendable {
     }
 
     /// Runs `body` over `items` with at most `parallelTransfers` at once; results in input order.
+    /// Children never throw into the group: a failure stops new work, the running ones
+    /// finish, then the first error is thrown. (Cancelling a task group child that is
+    /// inside URLSession's async API can leave it suspended forever on Linux.)
     func forEachConcurrently<T: Sendable, R: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) async throws(OCIError) -> R) async throws(OCIError) -> [R] {
         let limit = max(1, parallelTransfers)
-        do {
-            return try await withThrowingTaskGroup(of: (Int, R).self) { group in
-                var results = [R?](repeating: nil, count: items.count)
-                var next = 0
-                while next < min(limit, items.count) {
-                    let i = next, item = items[i]
-                    group.addTask { (i, try await body(item)) }
-                    next += 1
+        let outcomes = await withTaskGroup(of: (Int, Result<R, OCIError>).self) { group in
+            var results = [Result<R, OCIError>?](repeating: nil, count: items.count)
+            var next = 0
+            var failed = false
+            func add(_ g: inout TaskGroup<(Int, Result<R, OCIError>)>) {
+                guard next < items.count, !failed else { return }
+                let i = next, item = items[i]
+                next += 1
+                g.addTask {
+                    do throws(OCIError) { return (i, .success(try await body(item))) } catch { return (i, .failure(error)) }
                 }
-                while let (i, r) = try await group.next() {
-                    results[i] = r
-                    if next < items.count {
-                        let j = next, item = items[j]
-                        group.addTask { (j, try await body(item)) }
-                        next += 1
-                    }
-                }
-                return results.map { $0! }
             }
-        } catch let e as OCIError {
-            throw e
-        } catch {
-            throw .network(url: client.registry, reason: "\(error)")
+            for _ in 0..<limit { add(&group) }
+            while let (i, r) = await group.next() {
+                results[i] = r
+                if case .failure = r { failed = true }
+                add(&group)
+            }
+            return results
         }
+        var out: [R] = []
+        out.reserveCapacity(items.count)
+        for o in outcomes {
+            switch o {
+            case .success(let r)?: out.append(r)
+            case .failure(let e)?: throw e
+            case nil: continue
+            }
+        }
+        // Reaching here means every item succeeded (a failure throws above).
+        return out
     }
 }

@@ -157,3 +157,46 @@ final class RemoteRegistryTests: XCTestCase {
         XCTAssertNotEqual(v1, v2)
     }
 }
+
+/// Interop the other way: an artifact pushed by oras-py with our media types is pulled.
+final class OrasInteropTests: XCTestCase {
+    func testPullArtifactPushedByOras() async throws {
+        let reg = try TestRegistry()
+        defer { reg.destroy() }
+        let aDir = try temporaryDirectory("oras-a"), bDir = try temporaryDirectory("oras-b"), files = try temporaryDirectory("oras-files")
+        defer { for d in [aDir, bDir, files] { try? FileManager.default.removeItem(at: d) } }
+        let a = try LocalRegistry(root: aDir.path)
+        let base = try RegistryFixtures.publishBase(a)
+        let expert = try RegistryFixtures.publishExpert(a, base: base, name: "fr-expert", version: "0.3.0", language: "fr", seed: 5)
+        // The destination already has the same base (fixtures are deterministic).
+        let b = try LocalRegistry(root: bDir.path)
+        XCTAssertEqual(try RegistryFixtures.publishBase(b), base)
+
+        // Lay out what oras will push: config = our manifest JSON, layers = stored frames.
+        try Data(try a.blob(expert)).write(to: files.appendingPathComponent("manifest.json"))
+        var annotations: [String: [String: String]] = ["$manifest": ["org.glossa.kind": "expert"]]
+        var layerArgs: [String] = []
+        for d in try a.manifest(expert).blobReferences {
+            let name = "layer-\(d.hex.prefix(16)).frame"
+            try Data(try XCTUnwrap(a.driver.get(d))).write(to: files.appendingPathComponent(name))
+            annotations[name] = [GlossaOCI.Annotation.contentDigest: d.description]
+            layerArgs.append("\(name):\(GlossaOCI.blobFrameMediaType)")
+        }
+        try JSONEncoder().encode(annotations).write(to: files.appendingPathComponent("annotations.json"))
+        let script = """
+        import oras.client, sys, os
+        os.chdir(sys.argv[2])
+        c = oras.client.OrasClient(hostname=sys.argv[1], insecure=True)
+        c.push(target=sys.argv[1] + "/oras/fr:0.3.0", files=sys.argv[3:], manifest_config="manifest.json:\(GlossaOCI.configMediaType)",
+               annotation_file="annotations.json", disable_path_validation=True, quiet=True)
+        print("pushed")
+        """
+        let (code, out) = spawn(["python3", "-c", script, reg.address, files.path] + layerArgs)
+        XCTAssertEqual(code, 0, out)
+
+        let pulled = try await RemoteRegistry(local: b, registry: reg.address).pull(try OCIReference(parsing: "oci://\(reg.address)/oras/fr:0.3.0"))
+        XCTAssertEqual(pulled.artifactDigest, expert, "same digest as published at the source")
+        XCTAssertEqual(try b.resolve("fr-expert:0.3.0"), expert)
+        XCTAssertEqual(try b.verify().problems, [])
+    }
+}
