@@ -33,7 +33,7 @@ public struct Remote: Sendable {
         var options = RegistryClientOptions()
         options.insecure = insecure || ref.isLoopback
         // Re-running an interrupted push resumes a half-sent large blob from this journal.
-        options.uploadJournal = registry.root.appendingPathComponent("tmp/oci-uploads")
+        options.uploadJournal = registry.root.appendingPathComponent("oci-uploads")
         do { return try RemoteRegistry(local: registry.store, registry: ref.registry, credentials: credentials, options: options) } catch {
             throw Self.wrap(error, "Cannot reach \(ref.registry)")
         }
