@@ -78,24 +78,27 @@ final class TokenizerGoldenTests: XCTestCase {
 }
 
 final class WhisperSpecialTokensTests: XCTestCase {
+    /// The decoder's special tokens, read from the real tokenizer.json, agree with the BPE
+    /// tokenizer's vocabulary and with the model config's language ids.
     func testControlTokensOfMultilingualBase() throws {
         let tok = try TokenizerGoldenTests.shared.get()
-        let s = try WhisperSpecialTokens(tok)
-        XCTAssertEqual(s.endOfText, 50257)
-        XCTAssertEqual(s.startOfTranscript, 50258)
+        let json = try Data(contentsOf: URL(fileURLWithPath: TokenizerGoldenTests.modelDir() + "/tokenizer.json"))
+        let s = try SpecialTokens(tokenizerJSON: Array(json))
+        XCTAssertEqual(s.eot, 50257)
+        XCTAssertEqual(s.sot, 50258)
         XCTAssertEqual(s.transcribe, 50359)
         XCTAssertEqual(s.translate, 50358)
         XCTAssertEqual(s.noTimestamps, 50363)
         XCTAssertEqual(s.timestampBegin, 50364)
         XCTAssertEqual(s.languages.count, 99)
-        XCTAssertEqual(s.languageCodes.first, "en")
-        XCTAssertEqual(s.languages["fr"], 50265)
-        XCTAssertEqual(s.prompt(language: "de"), [50258, 50261, 50359, 50363])
-        XCTAssertNil(s.prompt(language: "xx"))
-        // The model's own config lists the same language ids.
+        XCTAssertEqual(s.languages.first, "en")
+        XCTAssertEqual(s.languageIDs["fr"], 50265)
+        XCTAssertEqual(tok.id(of: "<|fr|>"), 50265)
+        XCTAssertEqual(try s.prompt(language: "de"), [50258, 50261, 50359, 50363])
+        XCTAssertThrowsError(try s.prompt(language: "xx"))
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TokenizerGoldenTests.modelDir() + "/config.json"))) as? [String: Any]
         if let langIDs = config?["lang_ids"] as? [Int] {
-            XCTAssertEqual(langIDs, s.languageCodes.map { s.languages[$0]! })
+            XCTAssertEqual(langIDs, s.languages.map { s.languageIDs[$0]! })
         }
     }
 
