@@ -118,4 +118,55 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(lang.status, 65, lang.stderr)
         XCTAssertTrue(lang.stderr.contains("klingon"), lang.stderr)
     }
+
+    /// push from one registry folder to a real docker-registry, pull into another: same digest,
+    /// base pulled along, and the pulled expert exports to the same PEFT bytes.
+    func testPushPullBetweenFoldersThroughDockerRegistry() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-registry") else {
+            throw XCTSkip("docker-registry not installed (scripts/setup.sh installs it)")
+        }
+        let script = Self.root.appendingPathComponent("scripts/oci-test-registry.sh").path
+        let dir = tmp.appendingPathComponent("oci").path
+        func sh(_ args: [String]) throws -> String {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/bash")
+            p.arguments = [script] + args
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0)
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let host = try sh(["start", dir])
+        defer { _ = try? sh(["stop", dir]) }
+
+        XCTAssertEqual(try glossa(["base", "import", try tinyBase(), "--name", "tiny", "--version", "1.0.0"]).status, 0)
+        let imp = try glossa(["expert", "import-peft", Self.golden.path, "--lang", "fr", "--name", "fr-tiny", "--version", "1.0.0", "--json"])
+        let digest = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(imp.stdout.utf8)) as? [String: String])?["digest"])
+        let push = try glossa(["push", "fr-tiny:1.0.0", "oci://\(host)/glossa/fr:1.0.0"])
+        XCTAssertEqual(push.status, 0, push.stderr)
+
+        let other = tmp.appendingPathComponent("other").path
+        let pull = try glossa(["pull", "oci://\(host)/glossa/fr:1.0.0", "--registry", other])
+        XCTAssertEqual(pull.status, 0, pull.stderr)
+        XCTAssertTrue(pull.stdout.contains(digest), pull.stdout)
+        let shown = try glossa(["show", "fr-tiny:1.0.0", "--registry", other])
+        XCTAssertTrue(shown.stdout.contains(digest), shown.stdout)
+        XCTAssertEqual(try glossa(["verify", "--registry", other]).status, 0)
+        let a = tmp.appendingPathComponent("a"), b = tmp.appendingPathComponent("b")
+        XCTAssertEqual(try glossa(["expert", "export-peft", "fr-tiny", a.path]).status, 0)
+        XCTAssertEqual(try glossa(["expert", "export-peft", "fr-tiny", b.path, "--registry", other]).status, 0)
+        XCTAssertEqual(try Data(contentsOf: a.appendingPathComponent("adapter_model.safetensors")),
+                       try Data(contentsOf: b.appendingPathComponent("adapter_model.safetensors")))
+        let remote = try glossa(["list", "--remote", "oci://\(host)/glossa/fr"])
+        XCTAssertEqual(remote.status, 0, remote.stderr)
+        XCTAssertTrue(remote.stdout.contains("fr-tiny"), remote.stdout)
+
+        // A wrong target is a clear error, not a crash.
+        let bad = try glossa(["pull", "oci://\(host)/glossa/none:1.0.0", "--registry", other])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertFalse(bad.stderr.isEmpty)
+    }
 }
