@@ -127,17 +127,22 @@ final class CLITests: XCTestCase {
         }
         let script = Self.root.appendingPathComponent("scripts/oci-test-registry.sh").path
         let dir = tmp.appendingPathComponent("oci").path
+        // The script leaves docker-registry running with its stdout: capture into a file, not a
+        // pipe, or reading to end-of-file would wait for the registry to exit.
         func sh(_ args: [String]) throws -> String {
+            let outURL = tmp.appendingPathComponent("script-\(UUID().uuidString).out")
+            FileManager.default.createFile(atPath: outURL.path, contents: nil)
+            let out = try FileHandle(forWritingTo: outURL)
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/bin/bash")
             p.arguments = [script] + args
-            let out = Pipe()
             p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
             try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
             p.waitUntilExit()
+            try out.close()
             XCTAssertEqual(p.terminationStatus, 0)
-            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return String(decoding: try Data(contentsOf: outURL), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let host = try sh(["start", dir])
         defer { _ = try? sh(["stop", dir]) }
