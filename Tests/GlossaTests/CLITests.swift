@@ -127,22 +127,20 @@ final class CLITests: XCTestCase {
         }
         let script = Self.root.appendingPathComponent("scripts/oci-test-registry.sh").path
         let dir = tmp.appendingPathComponent("oci").path
-        // The script leaves docker-registry running with its stdout: capture into a file, not a
-        // pipe, or reading to end-of-file would wait for the registry to exit.
+        // The script leaves docker-registry running: run it with posix_spawn + waitpid and its
+        // output in a file (Foundation's Process can hang on Linux when a daemon outlives the
+        // child, and a pipe would stay open as long as the registry runs).
         func sh(_ args: [String]) throws -> String {
             let outURL = tmp.appendingPathComponent("script-\(UUID().uuidString).out")
-            FileManager.default.createFile(atPath: outURL.path, contents: nil)
-            let out = try FileHandle(forWritingTo: outURL)
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/bash")
-            p.arguments = [script] + args
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            p.waitUntilExit()
-            try out.close()
-            XCTAssertEqual(p.terminationStatus, 0)
-            return String(decoding: try Data(contentsOf: outURL), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let argv = ["/bin/bash", "-c", "\"$@\" > \"$0\" 2>/dev/null", outURL.path, "/bin/bash", script] + args
+            let cArgs = argv.map { strdup($0) } + [nil]
+            defer { cArgs.forEach { free($0) } }
+            var pid: pid_t = 0
+            guard posix_spawn(&pid, "/bin/bash", nil, nil, cArgs, environ) == 0 else { throw XCTSkip("posix_spawn failed") }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+            XCTAssertEqual(status, 0)
+            return String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let host = try sh(["start", dir])
         defer { _ = try? sh(["stop", dir]) }
