@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(name: "glossa-bench-oci", dependencies: ["OCI", "GlossaCore"], path: "bench/oci/Sources"),
         .testTarget(name: "OCITests", dependencies: ["OCI", "Store", "StoreTesting"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
-        .testTarget(name: "GlossaTests", dependencies: ["Glossa", "TensorIO", "Store", "GlossaCore"]),
+        .testTarget(name: "GlossaTests", dependencies: ["Glossa", "TensorIO", "Store", "GlossaCore", "Training", "Tensor", "Whisper"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Whisper", "TensorIO", "Tensor"], resources: [.copy("Golden")]),
     ],
     swiftLanguageModes: [.v6]

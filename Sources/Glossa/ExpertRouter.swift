@@ -15,15 +15,20 @@ public enum Routing: String, Sendable, Codable, CaseIterable {
 /// A loaded expert: its registry identity and its weights.
 public struct LoadedExpert: Sendable {
     public var name: String
+    /// Whisper language code, or "mul" for a multilingual adapter.
     public var language: String
+    /// Languages it serves when routed by language: `[language]`, or a multilingual
+    /// adapter's training languages.
+    public var languages: [String]
     /// Manifest digest (or folder path for adapters loaded from disk).
     public var id: String
     public var weights: LoRAWeights
     /// Mixing weight when several experts apply together.
     public var mix: Double
 
-    public init(name: String, language: String, id: String, weights: LoRAWeights, mix: Double = 1) {
-        self.name = name; self.language = language; self.id = id; self.weights = weights; self.mix = mix
+    public init(name: String, language: String, languages: [String]? = nil, id: String, weights: LoRAWeights, mix: Double = 1) {
+        self.name = name; self.language = language; self.languages = languages ?? [language]
+        self.id = id; self.weights = weights; self.mix = mix
     }
 
     /// True when any adapted module sits in the encoder (so the encoder output depends on it).
@@ -63,10 +68,13 @@ public struct ExpertRouter: Sendable {
             combined = .none
             var map: [String: (expert: LoadedExpert, adapters: ActiveAdapters)] = [:]
             for e in experts {
-                if let other = map[e.language] {
-                    throw GlossaError(.invalidInput, "Two experts for language '\(e.language)' (\(other.expert.name) and \(e.name)); with --route language give one expert per language")
+                let a = try adapters([e])
+                for l in e.languages {
+                    if let other = map[l] {
+                        throw GlossaError(.invalidInput, "Two experts for language '\(l)' (\(other.expert.name) and \(e.name)); with --route language give one expert per language")
+                    }
+                    map[l] = (e, a)
                 }
-                map[e.language] = (e, try adapters([e]))
             }
             byLanguage = map
         }

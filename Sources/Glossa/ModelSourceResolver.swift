@@ -38,6 +38,6 @@ public struct ModelSourceResolver: Sendable {
             throw GlossaError(.invalidInput, "Expert \(m.name):\(m.version) was made for base \(m.base.short), not \(baseOrigin.prefix(19)); use --model \(m.base.short) or an expert for this base")
         }
         do { try w.validate(against: base) } catch { throw Registry.wrap(error, "Expert \(m.name):\(m.version) does not fit the base model") }
-        return LoadedExpert(name: "\(m.name):\(m.version)", language: m.language, id: d.description, weights: w)
+        return LoadedExpert(name: "\(m.name):\(m.version)", language: m.language, languages: m.coveredLanguages, id: d.description, weights: w)
     }
 }

@@ -17,13 +17,19 @@ struct Train: ParsableCommand {
         base digest, tool version) and dev metrics (dev loss, dev WER with the runtime).
         --state FILE keeps a resumable checkpoint: re-run the same command after a kill.
 
-        Example:
+        With one --lang every manifest line must be in that language. With several
+        (--lang de,fr,nl,pl) the lines may mix them: the result is one multilingual adapter
+        (language "mul"), the standard multilingual LoRA that language experts are compared with.
+
+        Examples:
           glossa train --base whisper-base --lang fr --manifest data/fr-train.jsonl --dev data/fr-dev.jsonl \\
                        --epochs 2 --name fr-espeak --version 1.0.0
+          glossa train --base whisper-base --lang de,fr,nl,pl --manifest data/train.jsonl --dev data/dev.jsonl \\
+                       --epochs 2 --name multi-espeak --version 1.0.0
         """)
 
     @Option(name: .long, help: ArgumentHelp("Base model REF.", valueName: "REF")) var base: String
-    @Option(name: .long, help: "Language of the expert (Whisper code).") var lang: String
+    @Option(name: .long, help: "Language of the expert (Whisper code), or several comma-separated for a multilingual adapter.") var lang: String
     @Option(name: .long, help: "Training manifest (JSONL).") var manifest: String
     @Option(name: .long, help: "Dev manifest (JSONL): dev loss each --eval-every steps and dev WER at the end.") var dev: String?
     @Option(name: .long, help: "LoRA rank.") var rank = 16
@@ -55,7 +61,8 @@ struct Train: ParsableCommand {
             c.targets = targets.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
             c.epochs = epochs; c.maxSteps = steps; c.learningRate = lr; c.batchSize = batch; c.seed = seed
             c.evalEvery = evalEvery; c.patience = patience; c.concurrentUtterances = runtime.threads
-            var job = ExpertTraining(base: base, language: lang, trainManifest: manifest, devManifest: dev, config: c,
+            let langs = lang.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            var job = ExpertTraining(base: base, languages: langs, trainManifest: manifest, devManifest: dev, config: c,
                                      name: name, version: version)
             job.license = license
             job.stateFile = state.map { URL(fileURLWithPath: $0) }
@@ -80,7 +87,7 @@ struct Train: ParsableCommand {
                                               "steps": String(out.provenance.steps),
                                               "dev_wer": out.devWER.map { String($0) } ?? ""])
             } else {
-                print("\(name):\(version)\t\(lang)\t\(out.digest)\tsteps \(out.provenance.steps)"
+                print("\(name):\(version)\t\(job.language)\t\(out.digest)\tsteps \(out.provenance.steps)"
                       + (out.devWER.map { String(format: "\tdev WER %.1f%%", $0 * 100) } ?? ""))
             }
         }

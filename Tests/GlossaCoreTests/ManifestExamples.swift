@@ -27,6 +27,14 @@ enum ManifestExamples {
                                toolVersion: "glossa 0.1.0", created: created),
         metrics: ["wer": 0.21], license: "MIT", description: "German expert", parents: [d("b")])
 
+    /// The standard multilingual LoRA baseline: one adapter over several languages.
+    static let multilingual = ExpertManifest(
+        name: "multi-espeak", version: "1.0.0", language: "mul", base: d("a"),
+        lora: LoRAConfig(rank: 4, alpha: 8, targetModules: ["q_proj"]),
+        tensors: ["model.decoder.layers.0.self_attn.q_proj": pair],
+        provenance: Provenance(dataDigest: d("7"), hyperparameters: ["steps": .number(248)], toolVersion: "glossa 0.1.0", created: created),
+        license: "MIT", languages: ["de", "fr", "nl", "pl"])
+
     static let composite = CompositeManifest(
         name: "de-fr-linear", version: "0.1.0", languages: ["de", "fr"], base: d("a"),
         recipe: .init(method: "linear", params: ["weights": .string("0.5,0.5"), "target_rank": .number(8)], seed: 42),
@@ -42,7 +50,7 @@ enum ManifestExamples {
     static let evalReport = EvalReportManifest(subject: d("c"), report: d("9"), dataset: d("f"),
                                                summary: ["wer.de": 0.2, "rtf": 0.05], created: created, toolVersion: "glossa 0.1.0")
 
-    static let all: [AnyManifest] = [.base(base), .expert(expert), .composite(composite), .bundle(bundle), .evalReport(evalReport)]
+    static let all: [AnyManifest] = [.base(base), .expert(expert), .expert(multilingual), .composite(composite), .bundle(bundle), .evalReport(evalReport)]
 
     /// Schema file for a kind (the eval-report *manifest* schema is separate from the
     /// eval report blob's schema).

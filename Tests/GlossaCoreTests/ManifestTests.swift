@@ -79,6 +79,15 @@ final class ManifestTests: XCTestCase {
         try assertRejected(ex, field: "schema_version") { $0["schema_version"] = 99 }
         try assertRejected(ex, field: "kind") { $0["kind"] = "widget" }
         try assertRejected(ex, field: "licence") { $0["licence"] = "MIT" }
+        let mul = AnyManifest.expert(E.multilingual)
+        try assertRejected(mul, field: "languages") { $0.removeValue(forKey: "languages") }
+        try assertRejected(mul, field: "languages") { $0["languages"] = ["fr"] }
+        try assertRejected(mul, field: "languages") { $0["languages"] = ["fr", "de"] }
+        try assertRejected(mul, field: "languages[1]") { $0["languages"] = ["de", "xx"] }
+        try assertRejected(ex, field: "languages") { $0["languages"] = ["de", "fr"] }
+        XCTAssertEqual(AnyManifest.expert(E.multilingual).languages, ["mul", "de", "fr", "nl", "pl"])
+        XCTAssertEqual(E.multilingual.coveredLanguages, ["de", "fr", "nl", "pl"])
+        XCTAssertEqual(E.expert.coveredLanguages, ["de"])
         try assertRejected(.bundle(E.bundle), field: "files") { $0["files"] = ["../x": ["digest": E.d("8").description, "size": 1, "media_type": "a/b"]] }
         try assertRejected(.bundle(E.bundle), field: "routing.mode") { $0["routing"] = ["mode": "random", "experts": [:]] }
         try assertRejected(.composite(E.composite), field: "languages") { $0["languages"] = ["fr", "de"] }

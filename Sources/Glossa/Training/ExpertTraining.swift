@@ -8,9 +8,15 @@ import Whisper
 /// Trains a LoRA expert on a registry base from JSONL manifests and publishes it with its
 /// provenance (data digest, hyperparameters, steps, seed, base digest, tool version) and dev
 /// metrics.
+///
+/// With one language, every manifest line must be in it (a language expert). With several,
+/// the lines may mix them and the result is a multilingual adapter (language "mul", the
+/// "standard multilingual LoRA" baseline language experts are compared with); each utterance
+/// is still prompted with its own language token.
 public struct ExpertTraining: Sendable {
     public var base: String
-    public var language: String
+    /// Sorted, unique Whisper language codes the adapter is trained on.
+    public var languages: [String]
     public var trainManifest: String
     public var devManifest: String?
     public var config: TrainingConfig
@@ -22,11 +28,14 @@ public struct ExpertTraining: Sendable {
     public var stateFile: URL?
     public var checkpointEvery = 20
 
-    public init(base: String, language: String, trainManifest: String, devManifest: String?, config: TrainingConfig,
+    public init(base: String, languages: [String], trainManifest: String, devManifest: String?, config: TrainingConfig,
                 name: String, version: String) {
-        self.base = base; self.language = language; self.trainManifest = trainManifest; self.devManifest = devManifest
-        self.config = config; self.name = name; self.version = version
+        self.base = base; self.languages = Array(Set(languages)).sorted(); self.trainManifest = trainManifest
+        self.devManifest = devManifest; self.config = config; self.name = name; self.version = version
     }
+
+    /// The manifest's `language`: the one code, or "mul" for several.
+    public var language: String { languages.count == 1 ? languages[0] : WhisperLanguage.multiple }
 
     public struct Outcome: Sendable {
         public var digest: Digest
@@ -37,9 +46,19 @@ public struct ExpertTraining: Sendable {
     }
 
     /// Log-mel of the first 30 s and transcript tokens of each manifest line.
-    static func examples(_ path: String, tokenizer: BPETokenizer, mel: LogMelSpectrogram,
+    /// Every line's language must be one of `languages`, and each of them must have a line.
+    static func examples(_ path: String, languages: [String], tokenizer: BPETokenizer, mel: LogMelSpectrogram,
                          progress: (Int, Int) -> Void) throws(GlossaError) -> ([TrainingExample], Digest) {
         let (entries, digest) = try Evaluation.readManifest(path)
+        for (i, e) in entries.enumerated() where !languages.contains(e.lang) {
+            let hint = languages.count == 1 ? "filter the manifest to '\(languages[0])' lines, or pass --lang \(languages[0]),\(e.lang) to train a multilingual adapter"
+                                            : "add it to --lang or remove those lines"
+            throw GlossaError(.invalidInput, "\(path):\(i + 1): utterance \(e.id) is in '\(e.lang)', not in --lang \(languages.joined(separator: ",")); \(hint)")
+        }
+        let missing = Set(languages).subtracting(entries.map(\.lang)).sorted()
+        if !missing.isEmpty {
+            throw GlossaError(.invalidInput, "\(path) has no utterance in \(missing.joined(separator: ", ")), which --lang asks for; add some or drop them from --lang")
+        }
         var out: [TrainingExample] = []
         for (i, e) in entries.enumerated() {
             guard let lang = tokenizer.id(of: "<|\(e.lang)|>") else {
@@ -62,13 +81,16 @@ public struct ExpertTraining: Sendable {
                     progress: (TrainingProgress) -> TrainingControl) throws(GlossaError) -> Outcome {
         let (checkpoint, baseDigest) = try registry.loadBase(base)
         let speech = try SpeechModel(checkpoint: checkpoint, compute: compute, origin: baseDigest.description)
-        guard speech.specials.languageIDs[language] != nil else {
-            throw GlossaError(.invalidInput, "Unknown language code '\(language)' for base \(base)")
+        guard !languages.isEmpty else { throw GlossaError(.invalidInput, "No language given; pass --lang (e.g. fr, or de,fr,nl,pl)") }
+        for l in languages where speech.specials.languageIDs[l] == nil {
+            throw GlossaError(.invalidInput, "Unknown language code '\(l)' for base \(base) (Whisper codes such as de, fr, nl, pl)")
         }
         log("preparing features of \(trainManifest)")
-        let (train, trainDigest) = try Self.examples(trainManifest, tokenizer: speech.tokenizer, mel: speech.features) { _, _ in }
+        let (train, trainDigest) = try Self.examples(trainManifest, languages: languages, tokenizer: speech.tokenizer, mel: speech.features) { _, _ in }
         var dev: [TrainingExample] = []
-        if let devManifest { dev = try Self.examples(devManifest, tokenizer: speech.tokenizer, mel: speech.features) { _, _ in }.0 }
+        if let devManifest {
+            dev = try Self.examples(devManifest, languages: languages, tokenizer: speech.tokenizer, mel: speech.features) { _, _ in }.0
+        }
         let frozen: FrozenWhisper
         do { frozen = try FrozenWhisper(checkpoint) } catch { throw GlossaError(.invalidInput, "Cannot prepare base for training: \(error)") }
         // Utterances run concurrently, one per core; BLAS single-threaded inside each.
@@ -96,7 +118,7 @@ public struct ExpertTraining: Sendable {
         if let d = result.provenance.bestDevLoss { metrics["dev_loss"] = d }
         var devWER: Double? = nil
         if let devManifest {
-            let expert = LoadedExpert(name: name, language: language, id: "training", weights: result.weights)
+            let expert = LoadedExpert(name: name, language: language, languages: languages, id: "training", weights: result.weights)
             let router = try ExpertRouter(experts: [expert], routing: .all, model: speech.model)
             let report = try Evaluation(mode: .languageAware, beamSize: 1, workers: compute.threads)
                 .run(manifestPath: devManifest, model: speech, router: router, modelName: name, modelDigest: nil)
@@ -140,7 +162,8 @@ public struct ExpertTraining: Sendable {
         let m = ExpertManifest(name: name, version: version, language: language, base: baseDigest, lora: r.weights.config,
                                tensors: entries,
                                provenance: Provenance(dataDigest: dataDigest, hyperparameters: hyper, toolVersion: GlossaVersion.tool, created: created),
-                               metrics: metrics, license: license, description: description)
+                               metrics: metrics, license: license, description: description,
+                               languages: languages.count > 1 ? languages : nil)
         do { try m.validate() } catch { throw GlossaError(.invalidInput, "Cannot publish \(name):\(version): \(error)") }
         return (m, r.weights.modules)
     }

@@ -53,7 +53,7 @@ public enum AnyManifest: Sendable, Equatable {
     /// Languages served (empty for a base model or eval report).
     public var languages: [String] {
         switch self {
-        case .expert(let m): return [m.language]
+        case .expert(let m): return m.languages.map { [m.language] + $0 } ?? [m.language]   // "mul" + what it covers
         case .composite(let m): return m.languages
         case .bundle(let m): return m.languages
         case .base, .evalReport: return []

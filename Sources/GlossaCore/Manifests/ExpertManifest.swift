@@ -1,5 +1,9 @@
 /// A LoRA language expert: one adapter for one language on one base model.
 ///
+/// A *multilingual* adapter (the "standard multilingual LoRA" experts are compared with) has
+/// `language` "mul" (ISO 639-2: multiple languages) and lists what it was trained on in
+/// `languages`; a single-language expert has no `languages` field.
+///
 ///     {"base":"sha256:...","created":...,"description":"...","kind":"expert","language":"de",
 ///      "license":"MIT","lora":{"alpha":32,"alpha_pattern":{},"rank":16,"rank_pattern":{},
 ///      "target_modules":["q_proj","v_proj"],"use_rslora":false},"metrics":{"wer":0.21},
@@ -15,8 +19,11 @@ public struct ExpertManifest: Manifest {
     public var name: String
     /// Semantic version.
     public var version: String
-    /// Whisper language code (`WhisperLanguage`).
+    /// Whisper language code (`WhisperLanguage`), or "mul" for a multilingual adapter.
     public var language: String
+    /// The Whisper language codes a multilingual ("mul") adapter was trained on, sorted;
+    /// nil for a single-language expert.
+    public var languages: [String]?
     /// Manifest digest of the base model it adapts.
     public var base: Digest
     public var lora: LoRAConfig
@@ -36,15 +43,17 @@ public struct ExpertManifest: Manifest {
 
     public init(name: String, version: String, language: String, base: Digest, lora: LoRAConfig,
                 tensors: [String: LoRATensorEntry], provenance: Provenance, metrics: [String: Double] = [:],
-                license: String, description: String = "", parents: [Digest] = [], adapterConfig: Digest? = nil) {
+                license: String, description: String = "", parents: [Digest] = [], adapterConfig: Digest? = nil,
+                languages: [String]? = nil) {
         self.schemaVersion = Self.currentSchemaVersion
         self.name = name; self.version = version; self.language = language; self.base = base; self.lora = lora
         self.tensors = tensors; self.provenance = provenance; self.metrics = metrics; self.license = license
         self.description = description; self.parents = parents; self.adapterConfig = adapterConfig
+        self.languages = languages
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case schemaVersion = "schema_version", kind, name, version, language, base, lora, tensors, provenance, metrics, license, description, parents
+        case schemaVersion = "schema_version", kind, name, version, language, languages, base, lora, tensors, provenance, metrics, license, description, parents
         case adapterConfig = "adapter_config"
     }
 
@@ -57,6 +66,7 @@ public struct ExpertManifest: Manifest {
         name = try c.decode(String.self, forKey: .name)
         version = try c.decode(String.self, forKey: .version)
         language = try c.decode(String.self, forKey: .language)
+        languages = try c.decodeIfPresent([String].self, forKey: .languages)
         base = try c.decode(Digest.self, forKey: .base)
         lora = try c.decode(LoRAConfig.self, forKey: .lora)
         tensors = try c.decode([String: LoRATensorEntry].self, forKey: .tensors)
@@ -73,7 +83,16 @@ public struct ExpertManifest: Manifest {
         try Check.schema(schemaVersion, Self.kind, Self.currentSchemaVersion)
         try Check.name(name, "name")
         try Check.version(version, "version")
-        try Check.language(language, "language")
+        if language == WhisperLanguage.multiple {
+            guard let languages, languages.count >= 2 else {
+                throw .invalidField(field: "languages", reason: "a multilingual ('mul') adapter must list the 2 or more languages it was trained on")
+            }
+            for (i, l) in languages.enumerated() { try Check.language(l, "languages[\(i)]") }
+            if languages != Array(Set(languages)).sorted() { throw .invalidField(field: "languages", reason: "must be sorted and list each language once") }
+        } else {
+            try Check.language(language, "language")
+            if languages != nil { throw .invalidField(field: "languages", reason: "only a multilingual adapter (language 'mul') lists languages") }
+        }
         try Check.lora(lora, "lora")
         try Check.loraTensors(tensors, "tensors", allowEmpty: false)
         try provenance.validate(at: "provenance")
@@ -85,6 +104,9 @@ public struct ExpertManifest: Manifest {
     public var blobReferences: [Digest] {
         Array(Set(tensors.values.flatMap { [$0.a.digest, $0.b.digest] } + (adapterConfig.map { [$0] } ?? []))).sorted()
     }
+    /// The languages this adapter covers: `languages` for a multilingual one, else `[language]`.
+    public var coveredLanguages: [String] { languages ?? [language] }
+
     public var lineage: [ArtifactEdge] {
         [ArtifactEdge(relation: "base", target: base)] + parents.map { ArtifactEdge(relation: "parent", target: $0) }
     }

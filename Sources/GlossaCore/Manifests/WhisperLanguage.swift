@@ -13,6 +13,9 @@ public enum WhisperLanguage {
         "ba", "jw", "su", "yue",
     ]
 
+    /// ISO 639-2 "multiple languages": the `language` of an adapter trained on several.
+    public static let multiple = "mul"
+
     /// The same codes as a set, for membership tests.
     public static let all: Set<String> = Set(codes)
 

@@ -1,0 +1,115 @@
+import Foundation
+import GlossaCore
+import Store
+import Tensor
+import TensorIO
+import Training
+import Whisper
+import XCTest
+@testable import Glossa
+
+/// `glossa train`'s job on a tiny random base with the real Whisper tokenizer: manifests with
+/// audio -> trained adapter -> registry entry with provenance; language checks; the
+/// multilingual ("mul") baseline; same data + seed => same weights.
+final class ExpertTrainingTests: XCTestCase {
+    var tmp: URL!
+    override func setUpWithError() throws {
+        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-train-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: tmp.appendingPathComponent("audio"), withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
+
+    /// A registry holding a tiny base (d=32, one layer each side) that carries whisper-base's tokenizer.
+    func registryWithTinyBase() throws -> Registry {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let dir = ProcessInfo.processInfo.environment["GLOSSA_TEST_MODEL_DIR"].map { URL(fileURLWithPath: $0) }
+            ?? root.appendingPathComponent("models/whisper-base-ct2")
+        guard let tok = try? Data(contentsOf: dir.appendingPathComponent("tokenizer.json")) else {
+            throw XCTSkip("whisper-base tokenizer not found at \(dir.path); run scripts/fetch-whisper-base.sh")
+        }
+        let ckpt = TinyWhisper.make(seed: 3, dimensions: .init(dModel: 32, encoderLayers: 1, decoderLayers: 1, heads: 2, ffnDim: 64),
+                                    tokenizerJSON: Array(tok))
+        let folder = tmp.appendingPathComponent("tiny-base")
+        try HuggingFaceWhisper.write(ckpt, to: folder)
+        let reg = try Registry(root: tmp.appendingPathComponent("registry"))
+        _ = try reg.importBase(folder: folder, name: "tiny", version: "1.0.0")
+        return reg
+    }
+
+    /// Writes `n` short tone clips per language and a manifest of them; returns its path.
+    func manifest(_ name: String, _ langs: [String], n: Int = 2) throws -> String {
+        var lines: [String] = []
+        for (li, l) in langs.enumerated() {
+            for i in 0..<n {
+                let id = "\(name)-\(l)-\(i)"
+                let f = 220 * Float(1 + li) + 30 * Float(i)
+                let samples = (0..<8_000).map { 0.3 * sin(2 * Float.pi * f * Float($0) / 16_000) }
+                try WAVWriter.write(path: tmp.appendingPathComponent("audio/\(id).wav").path, samples: samples)
+                lines.append(#"{"id":"\#(id)","audio":"audio/\#(id).wav","text":"bonjour \#(i)","lang":"\#(l)"}"#)
+            }
+        }
+        let path = tmp.appendingPathComponent("\(name).jsonl").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func job(_ langs: [String], _ train: String, dev: String? = nil, name: String) -> ExpertTraining {
+        var c = TrainingConfig()
+        c.rank = 2; c.alpha = 4; c.maxSteps = 2; c.batchSize = 2; c.warmupSteps = 1; c.seed = 5
+        return ExpertTraining(base: "tiny", languages: langs, trainManifest: train, devManifest: dev, config: c, name: name, version: "1.0.0")
+    }
+
+    func run(_ j: ExpertTraining, _ reg: Registry) throws -> ExpertTraining.Outcome {
+        let compute = Compute(blas: try BLASLibrary.load(threads: 2), threads: 2)
+        return try j.run(registry: reg, compute: compute, log: { _ in }, progress: { _ in .proceed })
+    }
+
+    func testTrainsPublishesAndReproduces() throws {
+        let reg = try registryWithTinyBase()
+        let train = try manifest("fr-train", ["fr"]), dev = try manifest("fr-dev", ["fr"], n: 1)
+        let out = try run(job(["fr"], train, dev: dev, name: "fr-tiny"), reg)
+        XCTAssertFalse(out.interrupted)
+        XCTAssertEqual(out.provenance.steps, 2)
+        let (m, w, _) = try reg.loadExpert("fr-tiny")
+        XCTAssertEqual(m.language, "fr")
+        XCTAssertNil(m.languages)
+        XCTAssertEqual(m.lora.rank, 2)
+        XCTAssertEqual(m.provenance.hyperparameters["steps"], .number(2))
+        XCTAssertEqual(m.provenance.hyperparameters["seed"], .string("5"))
+        XCTAssertNotNil(m.metrics["dev_loss"]); XCTAssertNotNil(m.metrics["dev_wer"])
+        XCTAssertEqual(w.modules.count, m.tensors.count)
+        // Same data and seed: the same weights, so the same tensor digests.
+        _ = try run(job(["fr"], train, dev: dev, name: "fr-tiny-again"), reg)
+        let again = try reg.loadExpert("fr-tiny-again").0
+        XCTAssertEqual(again.tensors, m.tensors)
+    }
+
+    func testMultilingualBaselineAndLanguageChecks() throws {
+        let reg = try registryWithTinyBase()
+        let mixed = try manifest("mixed", ["de", "fr"])
+        // One language but the manifest mixes two: refused before any training, nothing published.
+        XCTAssertThrowsError(try run(job(["fr"], mixed, name: "fr-bad"), reg)) { e in
+            XCTAssertTrue("\(e)".contains("is in 'de', not in --lang fr"), "\(e)")
+        }
+        XCTAssertThrowsError(try run(job(["de", "fr", "nl"], mixed, name: "bad"), reg)) { e in
+            XCTAssertTrue("\(e)".contains("no utterance in nl"), "\(e)")
+        }
+        XCTAssertThrowsError(try run(job(["fr", "xx"], mixed, name: "bad"), reg))
+        XCTAssertTrue(try reg.list(ArtifactFilter(kind: .expert)).isEmpty)
+
+        _ = try run(job(["fr", "de"], mixed, name: "multi"), reg)
+        let (m, _, _) = try reg.loadExpert("multi")
+        XCTAssertEqual(m.language, "mul")
+        XCTAssertEqual(m.languages, ["de", "fr"])
+        XCTAssertEqual(try reg.list(ArtifactFilter(language: "de")).map(\.name), ["multi"])
+        // Routed by language, the multilingual adapter serves each language it covers.
+        let resolver = ModelSourceResolver(registryPath: reg.root)
+        let (ckpt, origin) = try resolver.checkpoint("tiny")
+        let loaded = try resolver.expert("multi", base: ckpt, baseOrigin: origin)
+        XCTAssertEqual(loaded.languages, ["de", "fr"])
+        let router = try ExpertRouter(experts: [loaded], routing: .language, model: try WhisperModel(checkpoint: ckpt))
+        XCTAssertEqual(router.expert(for: "fr").expert?.name, "multi:1.0.0")
+        XCTAssertEqual(router.expert(for: "de").expert?.name, "multi:1.0.0")
+        XCTAssertNil(router.expert(for: "nl").expert)
+    }
+}
