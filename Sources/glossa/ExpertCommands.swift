@@ -21,7 +21,7 @@ struct Expert: ParsableCommand {
               glossa expert import-peft ./fr-adapter --lang fr --name fr-expert --version 1.0.0
             """)
         @Argument(help: "PEFT adapter folder.") var dir: String
-        @Option(name: .long, help: "Whisper language code of the expert (de, fr, ...).") var lang: String
+        @Option(name: .long, help: "Whisper language code of the expert (de, fr, ...); several comma-separated for a multilingual adapter.") var lang: String
         @Option(name: .long, help: "Expert name (lowercase letters, digits, . _ -).") var name: String
         @Option(name: .long, help: "Semantic version, e.g. 1.0.0.") var version: String
         @Option(name: .long, help: ArgumentHelp("Base model REF. Default: the registry's only base.", valueName: "REF")) var base: String?
@@ -33,7 +33,8 @@ struct Expert: ParsableCommand {
         func run() throws {
             try reporting {
                 let reg = try Registry(root: registry.path)
-                let (d, m) = try reg.importPEFT(folder: URL(fileURLWithPath: dir), language: lang, name: name, version: version,
+                let (d, m) = try reg.importPEFT(folder: URL(fileURLWithPath: dir),
+                                                languages: lang.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }, name: name, version: version,
                                                 base: base, license: license, description: description)
                 if json { try Console(json: true).emit(["digest": d.description, "name": m.name, "version": m.version, "language": m.language]) }
                 else { print("\(m.name):\(m.version)\t\(m.language)\t\(d)") }

@@ -36,7 +36,7 @@ final class RegistryFlowTests: XCTestCase {
     func testImportPEFTExportsBitIdenticalAndEquivalentConfig() throws {
         let reg = try Registry(root: tmp.appendingPathComponent("registry"))
         let (baseDigest, _) = try reg.importBase(folder: try tinyBaseFolder(), name: "tiny", version: "1.0.0")
-        let (expertDigest, m) = try reg.importPEFT(folder: Self.golden, language: "fr", name: "fr-tiny", version: "1.0.0",
+        let (expertDigest, m) = try reg.importPEFT(folder: Self.golden, languages: ["fr"], name: "fr-tiny", version: "1.0.0",
                                                    base: nil, license: "MIT", description: "golden")
         XCTAssertEqual(m.base, baseDigest)
         XCTAssertEqual(m.tensors.count, 16)
@@ -74,7 +74,7 @@ final class RegistryFlowTests: XCTestCase {
         dims.ffnDim = 64
         _ = try reg.importBase(folder: try tinyBaseFolder(dims: dims, name: "narrow"), name: "narrow", version: "1.0.0")
         let before = try reg.list(ArtifactFilter()).count
-        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, language: "fr", name: "fr-tiny", version: "1.0.0",
+        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, languages: ["fr"], name: "fr-tiny", version: "1.0.0",
                                                 base: "narrow", license: "MIT", description: "")) { error in
             let e = error as! GlossaError
             XCTAssertEqual(e.category, .invalidInput)
@@ -90,19 +90,26 @@ final class RegistryFlowTests: XCTestCase {
         for bad in ["nope", "tiny:9.9.9", "sha256:ffff"] {
             XCTAssertThrowsError(try reg.resolve(bad)) { XCTAssertEqual(($0 as! GlossaError).category, .notFound, bad) }
         }
-        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, language: "fr", name: "../evil", version: "1.0.0",
+        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, languages: ["fr"], name: "../evil", version: "1.0.0",
                                                 base: nil, license: "MIT", description: ""))
-        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, language: "xx", name: "ok", version: "1.0.0",
+        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, languages: ["xx"], name: "ok", version: "1.0.0",
                                                 base: nil, license: "MIT", description: ""))
-        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, language: "fr", name: "ok", version: "one",
+        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, languages: ["fr"], name: "ok", version: "one",
+                                                base: nil, license: "MIT", description: ""))
+        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, languages: [], name: "ok", version: "1.0.0",
                                                 base: nil, license: "MIT", description: ""))
         XCTAssertEqual(try reg.list(ArtifactFilter(kind: .expert)).count, 0)
+        // Several languages: one multilingual ("mul") adapter that lists them.
+        let (_, m) = try reg.importPEFT(folder: Self.golden, languages: ["fr", "de"], name: "multi", version: "1.0.0",
+                                        base: nil, license: "MIT", description: "")
+        XCTAssertEqual(m.language, "mul")
+        XCTAssertEqual(m.languages, ["de", "fr"])
     }
 
     func testExpertFromRegistryRunsOnItsBase() throws {
         let reg = try Registry(root: tmp.appendingPathComponent("registry"))
         let (baseDigest, _) = try reg.importBase(folder: try tinyBaseFolder(), name: "tiny", version: "1.0.0")
-        _ = try reg.importPEFT(folder: Self.golden, language: "fr", name: "fr-tiny", version: "1.0.0",
+        _ = try reg.importPEFT(folder: Self.golden, languages: ["fr"], name: "fr-tiny", version: "1.0.0",
                                base: nil, license: "MIT", description: "")
         let resolver = ModelSourceResolver(registryPath: reg.root)
         let (ckpt, origin) = try resolver.checkpoint("tiny")

@@ -4,11 +4,13 @@ import Store
 import TensorIO
 
 extension Registry {
-    /// Imports a PEFT adapter folder as an expert for `language` on `base` (a REF; nil: the
-    /// registry's only base). The adapter is checked against the base's shapes first; on any
-    /// mismatch nothing is written.
-    public func importPEFT(folder: URL, language: String, name: String, version: String, base: String?,
+    /// Imports a PEFT adapter folder as an expert for `languages` (one code; several make a
+    /// multilingual "mul" adapter) on `base` (a REF; nil: the registry's only base). The adapter
+    /// is checked against the base's shapes first; on any mismatch nothing is written.
+    public func importPEFT(folder: URL, languages: [String], name: String, version: String, base: String?,
                            license: String, description: String) throws(GlossaError) -> (Digest, ExpertManifest) {
+        let langs = Array(Set(languages)).sorted()
+        guard !langs.isEmpty else { throw GlossaError(.invalidInput, "No language given; pass --lang (e.g. fr, or de,fr for a multilingual adapter)") }
         let adapter: PEFTAdapter
         do { adapter = try PEFTAdapter.load(folder: folder) } catch { throw Self.wrap(error, "Cannot read PEFT adapter \(folder.path)") }
         let baseDigest: Digest
@@ -42,10 +44,12 @@ extension Registry {
             var hyper: [String: ScalarValue] = ["source": .string("peft")]
             if let p = adapter.baseModelNameOrPath { hyper["base_model_name_or_path"] = .string(p) }
             let m = ExpertManifest(
-                name: name, version: version, language: language, base: baseDigest, lora: adapter.weights.config,
+                name: name, version: version, language: langs.count == 1 ? langs[0] : WhisperLanguage.multiple,
+                base: baseDigest, lora: adapter.weights.config,
                 tensors: tensors,
                 provenance: Provenance(hyperparameters: hyper, toolVersion: GlossaVersion.tool, created: Self.now()),
-                license: license, description: description, adapterConfig: configDigest)
+                license: license, description: description, adapterConfig: configDigest,
+                languages: langs.count > 1 ? langs : nil)
             try m.validate()
             return (try store.publish(m), m)
         } catch let e as StoreError {
