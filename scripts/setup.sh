@@ -5,6 +5,13 @@
 #   scripts/setup.sh --bench  also the heavier peers used only by bench/ and golden regeneration
 set -euo pipefail
 
+# Package.swift compiles the numeric targets for Haswell-class x86-64 (AVX2 + FMA).
+if [ "$(uname -m)" = x86_64 ] && ! grep -qw avx2 /proc/cpuinfo; then
+  echo "setup: this CPU has no AVX2; Glossa's x86-64 build targets Haswell-class CPUs (Intel 2013+, AMD 2015+)." >&2
+  echo "setup: to build anyway, remove the '-target-cpu haswell' setting near the top of Package.swift." >&2
+  exit 1
+fi
+
 APT_PACKAGES=(
   libopenblas-dev libsqlite3-dev libzstd-dev libsndfile1-dev libsoxr-dev  # linked C libraries
   espeak-ng sox                                                          # speech synthesis for corpora
