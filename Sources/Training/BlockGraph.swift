@@ -53,9 +53,10 @@ struct BlockTape {
     } }
 }
 
-/// Forward through one block. x [T, d]; enc [S, d] for decoder blocks. Returns y [T, d] and the tape.
+/// Forward through one block. x [T, d]; enc [S, d] for decoder blocks. Returns y [T, d] and the
+/// tape; without `keepTape` the tape lacks the self-attention probabilities (forward only).
 func blockForward(_ mm: any GEMMBackend, _ x: [Float], rows t: Int, _ w: FrozenBlock, _ names: BlockNames, _ lora: LoRAParameters?,
-                  heads: Int, causal: Bool, enc: [Float]?, encRows s: Int) -> (y: [Float], tape: BlockTape) {
+                  heads: Int, causal: Bool, enc: [Float]?, encRows s: Int, keepTape: Bool = true) -> (y: [Float], tape: BlockTape) {
     let d = w.attnLN.dim
     var tp = BlockTape()
     tp.x = x
@@ -63,7 +64,8 @@ func blockForward(_ mm: any GEMMBackend, _ x: [Float], rows t: Int, _ w: FrozenB
     (tp.q, tp.hq) = linearForward(mm, tp.ln1.y, rows: t, w.q, lora: lora?[names.q])
     (tp.k, tp.hk) = linearForward(mm, tp.ln1.y, rows: t, w.k, lora: lora?[names.k])
     (tp.v, tp.hv) = linearForward(mm, tp.ln1.y, rows: t, w.v, lora: lora?[names.v])
-    (tp.attn, tp.probs) = attentionForward(mm, q: tp.q, k: tp.k, v: tp.v, queries: t, keys: t, dim: d, heads: heads, causal: causal)
+    (tp.attn, tp.probs) = attentionForward(mm, q: tp.q, k: tp.k, v: tp.v, queries: t, keys: t, dim: d, heads: heads, causal: causal,
+                                           keepProbs: keepTape)
     var o: [Float]
     (o, tp.ho) = linearForward(mm, tp.attn, rows: t, w.o, lora: lora?[names.o])
     addInPlace(&o, x)

@@ -78,7 +78,8 @@ public struct WhisperTrainingGraph: Sendable {
         for i in 0..<(s * d) { y[i] += model.encoderPositions[i] }
         var tape = EncoderTape()
         for (i, blk) in model.encoderBlocks.enumerated() {
-            let r = blockForward(mm, y, rows: s, blk, encoderNames[i], lora, heads: c.encoderAttentionHeads, causal: false, enc: nil, encRows: 0)
+            let r = blockForward(mm, y, rows: s, blk, encoderNames[i], lora, heads: c.encoderAttentionHeads, causal: false, enc: nil, encRows: 0,
+                                 keepTape: keepTape)
             y = r.y
             if keepTape { tape.blocks.append(r.tape) }
         }
