@@ -8,24 +8,33 @@ struct Train: ParsableCommand {
         abstract: "Train a LoRA language expert on a frozen base and publish it to the registry.",
         discussion: """
         Teacher-forced cross-entropy on the transcript tokens after the prompt
-        <|startoftranscript|><|lang|><|transcribe|><|notimestamps|>, base frozen, AdamW with
-        warmup and cosine decay, gradient clipping. Same data + seed => same weights.
-        Utterances of a batch run on both cores. With adapters only in the decoder
-        (--scope decoder), each utterance's encoder output is computed once and reused.
+        <|startoftranscript|><|lang|><|transcribe|><|notimestamps|>, base frozen,
+        AdamW with warmup and cosine decay, gradient clipping. Same data + seed =>
+        same weights. Utterances of a batch run on both cores. With adapters only
+        in the decoder (--scope decoder), each utterance's encoder output is
+        computed once and reused.
 
-        The expert is published with its provenance (data digest, hyperparameters, steps, seed,
-        base digest, tool version) and dev metrics (dev loss, dev WER with the runtime).
-        --state FILE keeps a resumable checkpoint: re-run the same command after a kill.
+        The expert is published with its provenance (data digest, hyperparameters,
+        steps, seed, base digest, tool version) and dev metrics (dev loss, dev WER
+        with the runtime). --state FILE keeps a resumable checkpoint: re-run the
+        same command after a kill.
 
         With one --lang every manifest line must be in that language. With several
-        (--lang de,fr,nl,pl) the lines may mix them: the result is one multilingual adapter
-        (language "mul"), the standard multilingual LoRA that language experts are compared with.
+        (--lang de,fr,nl,pl) the lines may mix them: the result is one multilingual
+        adapter (language "mul"), the standard multilingual LoRA that language
+        experts are compared with.
+
+        The defaults (r16, alpha 32 on q/k/v/out/fc1/fc2 of encoder and decoder,
+        2 epochs, batch 4, lr 1e-3) are the recipe that trains experts under 25% WER
+        on ~120 espeak-ng sentences in about ten minutes on 2 cores.
 
         Examples:
-          glossa train --base whisper-base --lang fr --manifest data/fr-train.jsonl --dev data/fr-dev.jsonl \\
-                       --epochs 2 --name fr-espeak --version 1.0.0
-          glossa train --base whisper-base --lang de,fr,nl,pl --manifest data/train.jsonl --dev data/dev.jsonl \\
-                       --epochs 2 --name multi-espeak --version 1.0.0
+          glossa train --base whisper-base --lang fr \\
+            --manifest data/fr-train.jsonl --dev data/fr-dev.jsonl \\
+            --name fr-espeak --version 1.0.0
+          glossa train --base whisper-base --lang de,fr,nl,pl --steps 248 \\
+            --manifest data/train.jsonl --dev data/dev.jsonl \\
+            --name multi-espeak --version 1.0.0
         """)
 
     @Option(name: .long, help: ArgumentHelp("Base model REF.", valueName: "REF")) var base: String
@@ -36,7 +45,7 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "LoRA alpha.") var alpha = 32.0
     @Option(name: .long, help: "Comma-separated target modules.") var targets = "q_proj,k_proj,v_proj,out_proj,fc1,fc2"
     @Option(name: .long, help: "Where adapters go: encoder, decoder or both.") var scope: String = "both"
-    @Option(name: .long, help: "Epochs over the training set.") var epochs = 1
+    @Option(name: .long, help: "Epochs over the training set.") var epochs = 2
     @Option(name: .long, help: "Stop after this many optimizer steps.") var steps: Int?
     @Option(name: .long, help: "Peak learning rate.") var lr = 1e-3
     @Option(name: .long, help: "Utterances per optimizer step.") var batch = 4
