@@ -136,7 +136,10 @@ final class CLITests: XCTestCase {
             let cArgs = argv.map { strdup($0) } + [nil]
             defer { cArgs.forEach { free($0) } }
             var pid: pid_t = 0
-            guard posix_spawn(&pid, "/bin/bash", nil, nil, cArgs, environ) == 0 else { throw XCTSkip("posix_spawn failed") }
+            let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, cArgs, environ)
+            guard spawned == 0 else {
+                throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "cannot start /bin/bash for \(script): posix_spawn error \(spawned)"])
+            }
             var status: Int32 = 0
             while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
             XCTAssertEqual(status, 0)

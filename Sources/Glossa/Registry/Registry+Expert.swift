@@ -9,8 +9,8 @@ extension Registry {
     /// is checked against the base's shapes first; on any mismatch nothing is written.
     public func importPEFT(folder: URL, languages: [String], name: String, version: String, base: String?,
                            license: String, description: String) throws(GlossaError) -> (Digest, ExpertManifest) {
-        let langs = Array(Set(languages)).sorted()
-        guard !langs.isEmpty else { throw GlossaError(.invalidInput, "No language given; pass --lang (e.g. fr, or de,fr for a multilingual adapter)") }
+        let fields = ExpertManifest.languageFields(covering: languages)
+        guard !languages.isEmpty else { throw GlossaError(.invalidInput, "No language given; pass --lang (e.g. fr, or de,fr for a multilingual adapter)") }
         let adapter: PEFTAdapter
         do { adapter = try PEFTAdapter.load(folder: folder) } catch { throw Self.wrap(error, "Cannot read PEFT adapter \(folder.path)") }
         let baseDigest: Digest
@@ -44,12 +44,10 @@ extension Registry {
             var hyper: [String: ScalarValue] = ["source": .string("peft")]
             if let p = adapter.baseModelNameOrPath { hyper["base_model_name_or_path"] = .string(p) }
             let m = ExpertManifest(
-                name: name, version: version, language: langs.count == 1 ? langs[0] : WhisperLanguage.multiple,
-                base: baseDigest, lora: adapter.weights.config,
+                name: name, version: version, language: fields.language, base: baseDigest, lora: adapter.weights.config,
                 tensors: tensors,
                 provenance: Provenance(hyperparameters: hyper, toolVersion: GlossaVersion.tool, created: Self.now()),
-                license: license, description: description, adapterConfig: configDigest,
-                languages: langs.count > 1 ? langs : nil)
+                license: license, description: description, adapterConfig: configDigest, languages: fields.languages)
             try m.validate()
             return (try store.publish(m), m)
         } catch let e as StoreError {

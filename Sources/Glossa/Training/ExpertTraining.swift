@@ -35,7 +35,7 @@ public struct ExpertTraining: Sendable {
     }
 
     /// The manifest's `language`: the one code, or "mul" for several.
-    public var language: String { languages.count == 1 ? languages[0] : WhisperLanguage.multiple }
+    public var language: String { ExpertManifest.languageFields(covering: languages).language }
 
     public struct Outcome: Sendable {
         public var digest: Digest
@@ -79,9 +79,9 @@ public struct ExpertTraining: Sendable {
 
     public func run(registry: Registry, compute: Compute, log: (String) -> Void,
                     progress: (TrainingProgress) -> TrainingControl) throws(GlossaError) -> Outcome {
+        guard !languages.isEmpty else { throw GlossaError(.invalidInput, "No language given; pass --lang (e.g. fr, or de,fr,nl,pl)") }
         let (checkpoint, baseDigest) = try registry.loadBase(base)
         let speech = try SpeechModel(checkpoint: checkpoint, compute: compute, origin: baseDigest.description)
-        guard !languages.isEmpty else { throw GlossaError(.invalidInput, "No language given; pass --lang (e.g. fr, or de,fr,nl,pl)") }
         for l in languages where speech.specials.languageIDs[l] == nil {
             throw GlossaError(.invalidInput, "Unknown language code '\(l)' for base \(base) (Whisper codes such as de, fr, nl, pl)")
         }
@@ -163,7 +163,7 @@ public struct ExpertTraining: Sendable {
                                tensors: entries,
                                provenance: Provenance(dataDigest: dataDigest, hyperparameters: hyper, toolVersion: GlossaVersion.tool, created: created),
                                metrics: metrics, license: license, description: description,
-                               languages: languages.count > 1 ? languages : nil)
+                               languages: ExpertManifest.languageFields(covering: languages).languages)
         do { try m.validate() } catch { throw GlossaError(.invalidInput, "Cannot publish \(name):\(version): \(error)") }
         return (m, r.weights.modules)
     }

@@ -104,6 +104,14 @@ public struct ExpertManifest: Manifest {
     public var blobReferences: [Digest] {
         Array(Set(tensors.values.flatMap { [$0.a.digest, $0.b.digest] } + (adapterConfig.map { [$0] } ?? []))).sorted()
     }
+    /// The `language` and `languages` fields for an adapter trained on `codes`: one code is a
+    /// language expert (no `languages`); several make a multilingual "mul" adapter listing them
+    /// sorted and once each. Empty `codes` give an empty language, which `validate` rejects.
+    public static func languageFields(covering codes: [String]) -> (language: String, languages: [String]?) {
+        let sorted = Array(Set(codes)).sorted()
+        return sorted.count > 1 ? (WhisperLanguage.multiple, sorted) : (sorted.first ?? "", nil)
+    }
+
     /// The languages this adapter covers: `languages` for a multilingual one, else `[language]`.
     public var coveredLanguages: [String] { languages ?? [language] }
 
