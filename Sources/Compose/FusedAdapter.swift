@@ -12,6 +12,11 @@ public struct FusedModule: Sendable, Equatable {
     public var inF: Int
     public var outF: Int
 
+    public init(a: [Float], b: [Float], rank: Int, inF: Int, outF: Int) {
+        precondition(a.count == rank * inF && b.count == outF * rank, "FusedModule: A \(a.count), B \(b.count) for rank \(rank) [\(outF), \(inF)]")
+        self.a = a; self.b = b; self.rank = rank; self.inF = inF; self.outF = outF
+    }
+
     /// B A, row-major [outF, inF].
     public func dense(blas: BLASLibrary) -> [Float] {
         var d = [Float](repeating: 0, count: outF * inF)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Glossa
 import GlossaCore
+import Training
 
 struct ComposeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,6 +25,19 @@ struct ComposeCommand: ParsableCommand {
           shared   one shared LoRA (rank --rank, the truncated mean of the deltas) that
                    always applies, plus one residual per language, routed by the given or
                    detected language at run time
+          learned  per-expert fusion weights (per --granularity: expert, layer or module)
+                   trained on --manifest with the base and experts frozen; the result is
+                   the cat of the experts with the learned weights folded in
+          distill  a student LoRA of rank --rank, initialised from linear, trained on
+                   --manifest so that its token distributions match those of each
+                   utterance's language expert: T^2 KL(teacher_T || student_T) + lambda CE
+                   (--temperature T, --ce-weight lambda); lines with empty "text" are
+                   labelled by their teacher first; the language token is trained too, so
+                   the student also detects languages (language-agnostic use)
+
+        learned and distill train on the utterances of --manifest (JSONL, as `glossa corpus \
+        synth` writes it), whose languages must all be served by the experts. A run that \
+        diverges (NaN or infinite loss) stops with an error and publishes nothing.
 
         --languages de,fr,nl picks, for each language, the expert tagged `stable`, else the \
         one with the best recorded dev WER on the base, and says which it picked.
@@ -48,7 +62,7 @@ struct ComposeCommand: ParsableCommand {
     var languages: String?
     @Option(name: .long, help: ArgumentHelp("Base REF for --languages. Default: the registry's only base.", valueName: "REF"))
     var base: String?
-    @Option(name: .long, help: "cat, linear, ties, dare or shared.")
+    @Option(name: .long, help: "cat, linear, ties, dare, shared, learned or distill.")
     var method: CompositionMethod
     @Option(name: .long, help: ArgumentHelp("One weight per expert, comma-separated, in --experts order. Default: 1/E each.", valueName: "w1,w2,..."))
     var weights: String?
@@ -56,8 +70,24 @@ struct ComposeCommand: ParsableCommand {
     var rank: Int?
     @Option(name: .long, help: "Fraction of entries kept by ties and dare, in (0, 1].")
     var density = 0.5
-    @Option(name: .long, help: "Seed of dare's drop masks.")
+    @Option(name: .long, help: "Seed of dare's drop masks and of learned/distill's data order.")
     var seed: UInt64 = 0
+    @Option(name: .long, help: ArgumentHelp("learned/distill: training utterances (JSONL).", valueName: "M.jsonl"))
+    var manifest: String?
+    @Option(name: .long, help: ArgumentHelp("learned/distill: dev utterances (JSONL); their loss is recorded.", valueName: "M.jsonl"))
+    var dev: String?
+    @Option(name: .long, help: "learned/distill: optimizer steps. Default: learned 40, distill 2 epochs over --manifest.")
+    var steps: Int?
+    @Option(name: .long, help: "learned/distill: utterances per step.")
+    var batch = 4
+    @Option(name: .long, help: "learned/distill: peak learning rate. Default: learned 0.02, distill 5e-4.")
+    var lr: Double?
+    @Option(name: .long, help: "distill: softmax temperature of the KL term.")
+    var temperature = 2.0
+    @Option(name: .long, help: "distill: weight lambda of the cross-entropy on the reference text.")
+    var ceWeight = 0.5
+    @Option(name: .long, help: "learned: one weight per expert for the whole model (expert), per layer, or per module.")
+    var granularity: FusionGranularity = .layer
     @Option(name: .long, help: "Composite name (lowercase letters, digits, . _ -).")
     var name: String
     @Option(name: .long, help: "Semantic version, e.g. 1.0.0.")
@@ -106,6 +136,14 @@ struct ComposeCommand: ParsableCommand {
                 }
             }
             job.rank = rank; job.density = density; job.seed = seed; job.description = description
+            if let manifest {
+                var t = CompositionTraining(manifest: manifest)
+                t.dev = dev; t.steps = steps; t.batchSize = batch; t.learningRate = lr; t.granularity = granularity
+                t.distillation = DistillationConfig(temperature: temperature, ceWeight: ceWeight)
+                job.training = t
+            } else if method.trains {
+                throw GlossaError(.invalidInput, "--method \(method.rawValue) trains on utterances: give --manifest M.jsonl (e.g. from glossa corpus synth)")
+            }
             let compute = try runtime.compute()
             let bar = ProgressBar(total: 1, label: "compose")
             let out = try job.run(registry: reg, compute: compute, log: { Console.log("glossa: \($0)") }) { bar.updateTotal($0, $1) }
@@ -127,3 +165,4 @@ struct ComposeCommand: ParsableCommand {
 }
 
 extension CompositionMethod: ExpressibleByArgument {}
+extension FusionGranularity: ExpressibleByArgument {}

@@ -5,6 +5,7 @@ import Tensor
 import TensorIO
 import Whisper
 import XCTest
+import Eval
 @testable import Glossa
 
 /// `glossa compose`'s job on a tiny random base: composites publish, load wherever an expert
@@ -210,5 +211,74 @@ final class CompositionTests: XCTestCase {
         let model = try WhisperModel(checkpoint: ckpt)
         let viaPEFT = try logits(model, ActiveAdapters([(back.weights, 1)], for: model))
         XCTAssertLessThanOrEqual(maxRelDiff(viaPEFT, try logits(model, adapters(reg, ["mix"], model))), 1e-6)
+    }
+
+    /// Short tone clips per language and a manifest of them; `unlabeled` lines have no text.
+    func audioManifest(_ name: String, _ langs: [String], n: Int = 2, unlabeled: Int = 0) throws -> String {
+        try FileManager.default.createDirectory(at: tmp.appendingPathComponent("audio"), withIntermediateDirectories: true)
+        var lines: [String] = []
+        for (li, l) in langs.enumerated() {
+            for i in 0..<n {
+                let id = "\(name)-\(l)-\(i)"
+                let f = 220 * Float(1 + li) + 30 * Float(i)
+                let samples = (0..<8_000).map { 0.3 * sin(2 * Float.pi * f * Float($0) / 16_000) }
+                try WAVWriter.write(path: tmp.appendingPathComponent("audio/\(id).wav").path, samples: samples)
+                let text = i < unlabeled ? "" : "bonjour \(i)"
+                lines.append(#"{"id":"\#(id)","audio":"audio/\#(id).wav","text":"\#(text)","lang":"\#(l)"}"#)
+            }
+        }
+        let path = tmp.appendingPathComponent("\(name).jsonl").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func testDistillPublishesAStudentThatLoadsAndReproduces() throws {
+        let (reg, ckpt) = try registry()
+        let fr = try expert(reg, "fr", seed: 1), de = try expert(reg, "de", seed: 2)
+        let train = try audioManifest("train", ["fr", "de"], unlabeled: 1), dev = try audioManifest("dev", ["fr"], n: 1)
+        func distill() throws -> Composition.Outcome {
+            try compose(reg, [fr, de], .distill, name: "student") {
+                $0.rank = 3; $0.seed = 4
+                var t = CompositionTraining(manifest: train)
+                t.dev = dev; t.steps = 3; t.batchSize = 2
+                $0.training = t
+            }
+        }
+        let out = try distill()
+        XCTAssertEqual(out.manifest.recipe.method, "distill")
+        XCTAssertEqual(out.manifest.recipe.seed, 4)
+        XCTAssertEqual(out.manifest.recipe.params["manifest"], .string(try Evaluation.readManifest(train).digest.description))
+        XCTAssertEqual(out.manifest.provenance.dataDigest, try Evaluation.readManifest(train).digest)
+        XCTAssertEqual(out.manifest.lora?.rank, 3)
+        XCTAssertEqual(out.manifest.metrics["steps"], 3)
+        XCTAssertNotNil(out.manifest.metrics["dev_loss"])
+        XCTAssertTrue(out.manifest.routes.isEmpty, "a student is one plain LoRA")
+        let model = try WhisperModel(checkpoint: ckpt)
+        XCTAssertGreaterThan(maxRelDiff(try logits(model, adapters(reg, ["student"], model)), try logits(model, .none)), 1e-4)
+        XCTAssertTrue(try distill().reused, "same recipe and data: nothing to do")
+        _ = try reg.remove("student:1.0.0")
+        XCTAssertEqual(try distill().digest, out.digest, "same data and seed: the same student, bit for bit")
+    }
+
+    func testLearnedFusionPublishesWeightsAndRefusesUncoveredLanguages() throws {
+        let (reg, _) = try registry()
+        let fr = try expert(reg, "fr", seed: 1), de = try expert(reg, "de", seed: 2)
+        let train = try audioManifest("cal", ["fr", "de"])
+        let out = try compose(reg, [fr, de], .learned, name: "fused") {
+            var t = CompositionTraining(manifest: train)
+            t.steps = 2; t.batchSize = 2; t.granularity = .expert
+            $0.training = t
+        }
+        XCTAssertEqual(out.manifest.lora?.rank, 4, "the cat of two rank-2 experts")
+        XCTAssertNotNil(out.manifest.metrics["fusion_weight/all/\(fr)"])
+        XCTAssertNotEqual(out.manifest.metrics["fusion_weight/all/\(fr)"], 0.5, "moved from 1/E")
+        let nl = try audioManifest("nl", ["fr", "nl"])
+        XCTAssertThrowsError(try compose(reg, [fr, de], .learned, name: "fused2") { $0.training = CompositionTraining(manifest: nl) }) {
+            XCTAssertTrue("\($0)".contains("utterances in nl, which no expert serves"), "\($0)")
+        }
+        XCTAssertThrowsError(try compose(reg, [fr, de], .learned, name: "fused3") { $0.training = CompositionTraining(manifest: try! self.audioManifest("u", ["fr"], unlabeled: 1)) }) {
+            XCTAssertTrue("\($0)".contains("only --method distill labels audio"), "\($0)")
+        }
+        XCTAssertThrowsError(try compose(reg, [fr, de], .distill, name: "fused4")) { XCTAssertTrue("\($0)".contains("give --manifest"), "\($0)") }
     }
 }

@@ -3,13 +3,16 @@ import Foundation
 import GlossaCore
 import Store
 import Tensor
+import Training
 
 /// How experts are composed (`glossa compose --method`).
 public enum CompositionMethod: String, Sendable, CaseIterable, Codable {
-    case cat, linear, ties, dare, shared
+    case cat, linear, ties, dare, shared, learned, distill
 
-    /// Methods that keep a per-language part, so two experts may not serve one language.
-    var routesByLanguage: Bool { self == .shared }
+    /// Methods that keep a per-language part or teacher, so two experts may not serve one language.
+    var routesByLanguage: Bool { self == .shared || self == .distill }
+    /// Methods that train on a manifest.
+    public var trains: Bool { self == .learned || self == .distill }
 }
 
 /// One composition job: experts in, a published composite out.
@@ -30,6 +33,8 @@ public struct Composition: Sendable {
     public var name: String
     public var version: String
     public var description = ""
+    /// Required by `learned` and `distill`.
+    public var training: CompositionTraining?
 
     public init(experts: [SelectedExpert], method: CompositionMethod, name: String, version: String) {
         self.experts = experts; self.method = method; self.name = name; self.version = version
@@ -44,13 +49,20 @@ public struct Composition: Sendable {
         public var reused: Bool
     }
 
-    /// The recipe this job records (and compares against an existing `name:version`).
-    public var recipe: CompositeManifest.Recipe {
+    /// The recipe this job records (and compares against an existing `name:version`); the
+    /// manifests of trained methods enter it by digest.
+    public func recipe() throws(GlossaError) -> CompositeManifest.Recipe {
         var p: [String: ScalarValue] = [:]
         if let weights { p["weights"] = .string(weights.map { String($0) }.joined(separator: ",")) }
         if let rank { p["rank"] = .number(Double(rank)) }
         if method == .ties || method == .dare { p["density"] = .number(density) }
-        return CompositeManifest.Recipe(method: method.rawValue, params: p, seed: method == .dare ? seed : nil)
+        if method.trains, let training {
+            let m = try Evaluation.readManifest(training.manifest).digest
+            let d = try training.dev.map { d throws(GlossaError) in try Evaluation.readManifest(d).digest }
+            for (k, v) in training.recipeParams(method, manifestDigest: m, devDigest: d) { p[k] = v }
+        }
+        let seeded = method == .dare || method.trains
+        return CompositeManifest.Recipe(method: method.rawValue, params: p, seed: seeded ? seed : nil)
     }
 
     /// Checks everything that can be checked before any work or write.
@@ -62,6 +74,20 @@ public struct Composition: Sendable {
             throw GlossaError(.invalidInput, "--weights lists \(w.count) values for \(experts.count) experts (\(experts.map(\.ref).joined(separator: ", "))); give one weight per expert, in the same order")
         }
         if let rank, rank < 1 { throw GlossaError(.invalidInput, "--rank \(rank) must be at least 1") }
+        if method.trains && training == nil {
+            throw GlossaError(.invalidInput, "--method \(method.rawValue) trains on utterances: give --manifest M.jsonl")
+        }
+        if let t = training, method.trains {
+            if let s = t.steps, s < 1 { throw GlossaError(.invalidInput, "--steps \(s) must be at least 1") }
+            if t.batchSize < 1 { throw GlossaError(.invalidInput, "--batch \(t.batchSize) must be at least 1") }
+            if let lr = t.learningRate, !(lr > 0 && lr.isFinite) { throw GlossaError(.invalidInput, "--lr \(lr) must be a positive number") }
+            if !(t.distillation.temperature > 0 && t.distillation.temperature.isFinite) {
+                throw GlossaError(.invalidInput, "--temperature \(t.distillation.temperature) must be positive")
+            }
+            if !(t.distillation.ceWeight >= 0 && t.distillation.ceWeight.isFinite) {
+                throw GlossaError(.invalidInput, "--ce-weight \(t.distillation.ceWeight) must be 0 or more")
+            }
+        }
         if method == .ties || method == .dare, !(density > 0 && density <= 1) {
             throw GlossaError(.invalidInput, "--density \(density) is outside (0, 1]: it is the fraction of each delta's entries kept (e.g. 0.5)")
         }
@@ -82,7 +108,8 @@ public struct Composition: Sendable {
         func elapsed() -> Double { let d = clock.now - t0; return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
         try validate()
         try registry.checkOneBase(experts)
-        if let existing = try existingComposite(registry) {
+        let recipe = try recipe()
+        if let existing = try existingComposite(registry, recipe: recipe) {
             return Outcome(digest: existing.0, manifest: existing.1, seconds: elapsed(), reused: true)
         }
         var inputs: [ComposeInput] = []
@@ -94,7 +121,16 @@ public struct Composition: Sendable {
         var metrics: [String: Double] = [:]
         var own: FusedAdapter
         var routes: [String: FusedAdapter] = [:]
-        do {
+        var dataDigest: Digest? = nil
+        if method.trains, let training {
+            let out = try withoutActuallyEscaping(log) { log throws(GlossaError) in
+                try withoutActuallyEscaping(progress) { progress throws(GlossaError) in
+                    try TrainedComposition(job: self, training: training, registry: registry, compute: compute, log: log,
+                                           progress: progress).run(inputs: inputs)
+                }
+            }
+            own = out.adapter; metrics = out.metrics; dataDigest = out.dataDigest
+        } else { do {
             switch method {
             case .cat, .linear, .ties, .dare:
                 let m = FusionMethod(rawValue: method.rawValue)!
@@ -107,21 +143,22 @@ public struct Composition: Sendable {
                     for l in e.manifest.coveredLanguages { routes[l] = r }
                     metrics["residual_truncation_error_max/" + e.manifest.coveredLanguages.joined(separator: ",")] = r.truncationSummary.max
                 }
+            case .learned, .distill: preconditionFailure("trained methods take the branch above")
             }
-        } catch { throw GlossaError(.invalidInput, "Cannot compose \(name):\(version): \(error)") }
+        } catch { throw GlossaError(.invalidInput, "Cannot compose \(name):\(version): \(error)") } }
         if !own.truncationError.isEmpty {
             for (module, err) in own.truncationError { metrics["truncation_error/" + module] = err }
             metrics["truncation_error_max"] = own.truncationSummary.max
             metrics["truncation_error_mean"] = own.truncationSummary.mean
         }
-        let (d, manifest) = try publish(registry, own: own, routes: routes, metrics: metrics)
+        let (d, manifest) = try publish(registry, recipe: recipe, own: own, routes: routes, metrics: metrics, dataDigest: dataDigest)
         log("published \(name):\(version) \(d.short)")
         return Outcome(digest: d, manifest: manifest, seconds: elapsed(), reused: false)
     }
 
     /// The composite already published as `name:version`, when it has this job's recipe and
     /// inputs (nil when there is none); another one there is an error.
-    func existingComposite(_ registry: Registry) throws(GlossaError) -> (Digest, CompositeManifest)? {
+    func existingComposite(_ registry: Registry, recipe: CompositeManifest.Recipe) throws(GlossaError) -> (Digest, CompositeManifest)? {
         let rows = try registry.list(ArtifactFilter(name: name)).filter { $0.version == version }
         guard let row = rows.first else { return nil }
         guard case .composite(let m) = try registry.manifest(row.digest), m.recipe == recipe, m.inputs == experts.map(\.digest) else {
@@ -130,8 +167,8 @@ public struct Composition: Sendable {
         return (row.digest, m)
     }
 
-    func publish(_ registry: Registry, own: FusedAdapter, routes: [String: FusedAdapter],
-                 metrics: [String: Double]) throws(GlossaError) -> (Digest, CompositeManifest) {
+    func publish(_ registry: Registry, recipe: CompositeManifest.Recipe, own: FusedAdapter, routes: [String: FusedAdapter],
+                 metrics: [String: Double], dataDigest: Digest?) throws(GlossaError) -> (Digest, CompositeManifest) {
         let languages = Array(Set(experts.flatMap(\.manifest.coveredLanguages))).sorted()
         // The newest input's creation time: composing the same inputs again gives the same bytes.
         let created = experts.map(\.manifest.provenance.created).max() ?? Registry.now()
@@ -145,7 +182,7 @@ public struct Composition: Sendable {
                 name: name, version: version, languages: languages, base: experts[0].manifest.base, recipe: recipe,
                 inputs: experts.map(\.digest), lora: own.modules.isEmpty ? nil : ownWeights.config,
                 tensors: try registry.putLoRA(ownWeights), routes: routed,
-                provenance: Provenance(hyperparameters: hyper, toolVersion: GlossaVersion.tool, created: created),
+                provenance: Provenance(dataDigest: dataDigest, hyperparameters: hyper, toolVersion: GlossaVersion.tool, created: created),
                 metrics: metrics, description: description)
             try m.validate()
             return (try registry.store.publish(m), m)
