@@ -48,12 +48,21 @@ public struct TranscribeSettings: Sendable {
     public var beamSize: Int = 5
     /// Temperature fallback ladder (Whisper's default).
     public var temperatures: [Double] = [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    /// Pure greedy or beam search: temperature 0 only, no fallback thresholds and no
+    /// no-speech rule, as peers decode when their outputs are compared token for token.
+    public var noFallback = false
 
-    public init(language: String? = nil, beamSize: Int = 5) { self.language = language; self.beamSize = beamSize }
+    public init(language: String? = nil, beamSize: Int = 5, noFallback: Bool = false) {
+        self.language = language; self.beamSize = beamSize; self.noFallback = noFallback
+    }
 
     var decoding: TranscriptionOptions {
         var o = TranscriptionOptions(language: language, beamSize: beamSize)
         o.temperatures = temperatures
+        if noFallback {
+            o.temperatures = [0]
+            o.compressionRatioThreshold = nil; o.logProbThreshold = nil; o.noSpeechThreshold = nil
+        }
         return o
     }
 }
