@@ -5,7 +5,11 @@ import Tensor
 
 /// `--model REF|DIR` and `--expert REF` (repeatable), `--route`.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Base model: a registry REF (e.g. whisper-base) or a model folder (CTranslate2 or Hugging Face).", valueName: "REF|DIR"))
+    @Option(name: .long, help: ArgumentHelp("""
+        Base model: a registry REF (e.g. whisper-base) or a model folder (CTranslate2 or Hugging Face). \
+        A bare name is a registry REF; a folder of that name is used only when the registry has none, \
+        so write a folder as a path (./whisper-base, models/whisper-base-ct2).
+        """, valueName: "REF|DIR"))
     var model: String
 
     @Option(name: .long, help: ArgumentHelp("LoRA expert or composite: a registry REF or a PEFT adapter folder. Repeatable.", valueName: "REF|DIR"))
