@@ -1,0 +1,201 @@
+import Foundation
+import GlossaCore
+import XCTest
+@testable import OCI
+
+/// Credentials go only to the registry's own origin (scheme, host, port): never to a
+/// host a redirect, an upload `Location` or a `Link` page points at. Proved with two
+/// loopback servers on different ports (`OriginPair`): a "registry" that demands auth
+/// and a "storage" host that records every header it receives.
+final class CredentialScopeTests: XCTestCase {
+    func testBasicCredentialsNotForwardedToOtherOrigins() async throws {
+        let pair = try OriginPair(mode: "basic")
+        defer { pair.stop() }
+        let client = try RegistryClient(registry: pair.registry,
+                                        credentials: StaticCredentials(RegistryCredentials(username: "alice", password: "s3cret")))
+        try await exerciseRedirects(client, pair)
+        let storage = pair.requests(server: "storage")
+        XCTAssertFalse(storage.isEmpty, "the storage host was never contacted: the test proves nothing")
+        for r in storage { XCTAssertNil(r.authorization, "credentials leaked to another origin: \(r.method) \(r.path)") }
+        XCTAssertTrue(pair.requests(server: "registry").contains { $0.authorization?.hasPrefix("Basic ") == true },
+                      "the registry itself must receive the credentials")
+    }
+
+    /// Bearer flow whose token realm is on the other origin (as Docker Hub's is): the
+    /// realm, on loopback, gets the password; the registry's token never leaves the registry.
+    func testBearerTokenNotForwardedToOtherOrigins() async throws {
+        let pair = try OriginPair(mode: "bearer")
+        defer { pair.stop() }
+        let client = try RegistryClient(registry: pair.registry,
+                                        credentials: StaticCredentials(RegistryCredentials(username: "alice", password: "s3cret")))
+        try await exerciseRedirects(client, pair)
+        let storage = pair.requests(server: "storage")
+        let token = storage.filter { $0.path.hasPrefix("/token") }
+        XCTAssertFalse(token.isEmpty, "no token was requested")
+        XCTAssertTrue(token.allSatisfy { $0.authorization?.hasPrefix("Basic ") == true }, "a loopback realm gets the password")
+        for r in storage where !r.path.hasPrefix("/token") {
+            XCTAssertNil(r.authorization, "the registry's token leaked to another origin: \(r.method) \(r.path)")
+        }
+    }
+
+    /// Blob GET answered with 307 to the storage host, a tag list whose next page is
+    /// there, and an upload session whose `Location` is there.
+    private func exerciseRedirects(_ client: RegistryClient, _ pair: OriginPair) async throws {
+        try await client.ping()
+        let work = try temporaryDirectory("redirect")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let out = work.appendingPathComponent("blob")
+        let blob = Data("glossa redirect test blob\n".utf8)
+        let n = try await client.pullBlob(repository: "t/r", digest: Digest(of: blob), expectedSize: Int64(blob.count), to: out)
+        XCTAssertEqual(n, Int64(blob.count))
+        XCTAssertEqual(try Data(contentsOf: out), blob)
+        let tags = try await client.listTags(repository: "t/r")
+        XCTAssertEqual(tags, ["a", "b"])
+        let (_, pushed) = try await client.pushBlob(repository: "t/r", data: Data("uploaded elsewhere".utf8))
+        XCTAssertEqual(pushed, .uploaded(bytesSent: 18))
+    }
+
+    func testPasswordGoesToTokenRealmOnlyOverHTTPSOrLoopback() throws {
+        func origin(_ s: String) -> Origin { Origin(URL(string: s)!)! }
+        XCTAssertTrue(RegistryClient.mayCarryPassword(to: origin("https://auth.example.com/token")))
+        XCTAssertTrue(RegistryClient.mayCarryPassword(to: origin("http://127.0.0.1:5001/token")))
+        XCTAssertTrue(RegistryClient.mayCarryPassword(to: origin("http://[::1]:5001/token")))
+        XCTAssertFalse(RegistryClient.mayCarryPassword(to: origin("http://auth.example.com/token")))
+        XCTAssertFalse(RegistryClient.mayCarryPassword(to: origin("http://127.attacker.invalid/token")))
+    }
+
+    func testEnvironmentCredentialsBelongToOneRegistry() {
+        let env = ["GLOSSA_REGISTRY_USERNAME": "u", "GLOSSA_REGISTRY_PASSWORD": "p"]
+        let forTarget = EnvironmentCredentials(environment: env, target: "registry.example:5000")
+        XCTAssertEqual(forTarget?.credentials(forRegistry: "registry.example:5000")?.username, "u")
+        XCTAssertNil(forTarget?.credentials(forRegistry: "other.example"), "env credentials must not go to another registry")
+        XCTAssertNil(forTarget?.credentials(forRegistry: "registry.example:5001"), "another port is another registry")
+        var pinned = env
+        pinned["GLOSSA_REGISTRY_HOST"] = "ghcr.io"
+        let host = EnvironmentCredentials(environment: pinned, target: "registry.example:5000")
+        XCTAssertNil(host?.credentials(forRegistry: "registry.example:5000"), "GLOSSA_REGISTRY_HOST names the only registry")
+        XCTAssertEqual(host?.credentials(forRegistry: "GHCR.io")?.password, "p")
+        XCTAssertNil(EnvironmentCredentials(environment: ["GLOSSA_REGISTRY_USERNAME": "u"], target: "x"))
+    }
+}
+
+/// Two HTTP servers on 127.0.0.1, different ports (so different origins), run by one
+/// Python process (python3 is part of every supported set-up; scripts/setup.sh). Every
+/// request is logged with its `Authorization` header to `requests.log`.
+///   registry: demands Basic (mode "basic") or a Bearer token from the storage host's
+///             /token (mode "bearer"); answers blob GETs with 307 to storage, tag lists
+///             with a `Link` to a second page on storage, upload POSTs with a `Location`
+///             on storage.
+///   storage:  serves /token, the blob, the second tag page and the upload PUT.
+final class OriginPair: @unchecked Sendable {
+    let dir: URL
+    private(set) var registry = ""
+    private var pid: String = ""
+
+    struct Request: Decodable { var server: String; var method: String; var path: String; var authorization: String? }
+
+    init(mode: String) throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else {
+            let hint = "python3 is not installed; run scripts/setup.sh (Debian package python3)"
+            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail(hint); throw TestRegistryError.startFailed(hint) }
+            throw XCTSkip(hint)
+        }
+        dir = try temporaryDirectory("origins")
+        let script = dir.appendingPathComponent("origins.py")
+        try Self.script.write(to: script, atomically: true, encoding: .utf8)
+        let (code, out) = spawn(["/bin/bash", "-c", "python3 \"$0\" \"$1\" \"$2\" >\"$1/server.log\" 2>&1 & echo $!", script.path, dir.path, mode])
+        guard code == 0 else { throw TestRegistryError.startFailed(out) }
+        pid = out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let ports = dir.appendingPathComponent("ports")
+        for _ in 0..<100 {
+            if let text = try? String(contentsOf: ports, encoding: .utf8), text.hasSuffix("\n") {
+                registry = "127.0.0.1:" + text.split(separator: " ")[0]
+                return
+            }
+            usleep(50_000)
+        }
+        stop()
+        throw TestRegistryError.startFailed("loopback test servers did not start: \((try? String(contentsOf: dir.appendingPathComponent("server.log"), encoding: .utf8)) ?? "")")
+    }
+
+    func requests(server: String) -> [Request] {
+        let text = (try? String(contentsOf: dir.appendingPathComponent("requests.log"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(Request.self, from: Data($0.utf8)) }.filter { $0.server == server }
+    }
+
+    func stop() {
+        if let p = Int32(pid) { kill(p, SIGKILL) }
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    static let script = #"""
+import base64, hashlib, json, os, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse, parse_qs
+
+d, mode = sys.argv[1], sys.argv[2]
+blob = b"glossa redirect test blob\n"
+lock = threading.Lock()
+basic = "Basic " + base64.b64encode(b"alice:s3cret").decode()
+
+class Base(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_name = "?"
+    def log_message(self, *a): pass
+    def reply(self, code, headers=(), body=b""):
+        self.send_response(code)
+        for k, v in headers: self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD": self.wfile.write(body)
+    def handle_any(self):
+        with lock, open(os.path.join(d, "requests.log"), "a") as f:
+            f.write(json.dumps({"server": self.server_name, "method": self.command, "path": self.path,
+                                "authorization": self.headers.get("Authorization")}) + "\n")
+        n = int(self.headers.get("Content-Length") or 0)
+        if n: self.rfile.read(n)
+        self.route()
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
+
+class Storage(Base):
+    server_name = "storage"
+    def route(self):
+        p = self.path
+        if p.startswith("/token"):
+            return self.reply(200, [("Content-Type", "application/json")], json.dumps({"token": "tok-123", "expires_in": 300}).encode())
+        if p == "/storage/blob": return self.reply(200, [("Content-Type", "application/octet-stream")], blob)
+        if p.startswith("/v2/t/r/tags/list"):
+            return self.reply(200, [("Content-Type", "application/json")], json.dumps({"name": "t/r", "tags": ["b"]}).encode())
+        if p.startswith("/upload/1"):
+            digest = parse_qs(urlparse(p).query).get("digest", [""])[0]
+            return self.reply(201, [("Docker-Content-Digest", digest)])
+        self.reply(404)
+
+storage = ThreadingHTTPServer(("127.0.0.1", 0), Storage)
+other = "http://127.0.0.1:%d" % storage.server_address[1]
+
+class Registry(Base):
+    server_name = "registry"
+    def route(self):
+        auth = self.headers.get("Authorization")
+        if mode == "basic" and auth != basic:
+            return self.reply(401, [("WWW-Authenticate", 'Basic realm="test"')], b'{"errors":[{"code":"UNAUTHORIZED"}]}')
+        if mode == "bearer" and auth != "Bearer tok-123":
+            return self.reply(401, [("WWW-Authenticate", 'Bearer realm="%s/token",service="test"' % other)])
+        p = self.path
+        if p == "/v2/": return self.reply(200, [("Content-Type", "application/json")], b"{}")
+        if p.startswith("/v2/t/r/blobs/uploads/"): return self.reply(202, [("Location", other + "/upload/1")])
+        if "/blobs/" in p and self.command == "HEAD": return self.reply(404)
+        if "/blobs/" in p: return self.reply(307, [("Location", other + "/storage/blob")])
+        if p.startswith("/v2/t/r/tags/list"):
+            return self.reply(200, [("Content-Type", "application/json"), ("Link", '<%s/v2/t/r/tags/list?last=a>; rel="next"' % other)],
+                              json.dumps({"name": "t/r", "tags": ["a"]}).encode())
+        self.reply(404)
+
+registry = ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+for s in (storage, registry): threading.Thread(target=s.serve_forever, daemon=True).start()
+with open(os.path.join(d, "ports.tmp"), "w") as f: f.write("%d %d\n" % (registry.server_address[1], storage.server_address[1]))
+os.rename(os.path.join(d, "ports.tmp"), os.path.join(d, "ports"))
+threading.Event().wait()
+"""#
+}
