@@ -189,6 +189,7 @@ public struct RemoteRegistry: Sendable {
         }
         let missing = needed.filter { (try? local.hasBlob($0)) != true }
         let layerFor = byContent
+        let lengths = Self.decodedLengths(manifest)
         _ = try await forEachConcurrently(missing) { (content) async throws(OCIError) -> Bool in
             guard let layer = layerFor[content] else {
                 throw .invalidManifest(reference: "\(repository)@\(md)", reason: "no layer carries blob \(content.short) that the manifest references")
@@ -196,16 +197,21 @@ public struct RemoteRegistry: Sendable {
             let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-pull-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: tmp) }
             try await client.pullBlob(repository: repository, digest: layer.digest, expectedSize: layer.size, to: tmp)
-            let frame: [UInt8]
-            do { frame = [UInt8](try Data(contentsOf: tmp)) } catch { throw .localIO(path: tmp.path, reason: "\(error)") }
+            let frame = try Self.readFrame(tmp)
+            // Untrusted bytes: the decoded length must be what the manifest says (tensors),
+            // and the expansion is capped; checked on the header before anything is
+            // written to the store or allocated for decoding.
+            let limits = BlobDecodeLimits.untrusted(expectedLength: lengths[content])
+            let refused = { (why: String) in OCIError.localRegistry("blob \(content.short) from \(repository)@\(layer.digest.short) was refused: \(why)") }
+            do { try limits.check(try BlobCodec.header(of: frame), frameSize: frame.count) } catch { throw refused("\(error)") }
             do {
                 try local.driver.put(frame, as: content) { (stored) throws(StoreError) -> Digest in
-                    do { return Digest(of: try BlobCodec.decode(stored)) } catch {
+                    do { return Digest(of: try BlobCodec.decode(stored, limits: limits)) } catch {
                         throw StoreError.blobCorrupt(content, location: "\(repository)@\(layer.digest.short)", reason: "\(error)", usedBy: [])
                     }
                 }
             } catch {
-                throw .localRegistry("blob \(content.short) from \(repository)@\(layer.digest.short) was refused: \(error)")
+                throw refused("\(error)")
             }
             return true
         }
@@ -216,6 +222,42 @@ public struct RemoteRegistry: Sendable {
         }
         pulled.append(artifact)
         return (artifact, manifest, false)
+    }
+
+    /// The decoded length of each blob the manifest knows the size of: tensors (dtype x
+    /// shape; validated against overflow when the manifest was decoded) and bundle files.
+    static func decodedLengths(_ manifest: AnyManifest) -> [Digest: Int] {
+        var out: [Digest: Int] = [:]
+        func add(_ e: TensorEntry) { out[e.digest] = e.byteCount }
+        switch manifest {
+        case .base(let m): m.tensors.values.forEach(add)
+        case .expert(let m): m.tensors.values.forEach { add($0.a); add($0.b) }
+        case .composite(let m): m.tensors.values.forEach { add($0.a); add($0.b) }
+        case .bundle(let m): for f in m.files.values where f.size >= 0 { out[f.digest] = f.size }
+        case .evalReport: break
+        }
+        return out
+    }
+
+    /// A downloaded frame, read once straight into the array the store writes from (no
+    /// intermediate `Data` copy).
+    static func readFrame(_ url: URL) throws(OCIError) -> [UInt8] {
+        guard let h = try? FileHandle(forReadingFrom: url) else { throw .localIO(path: url.path, reason: "cannot open the downloaded layer") }
+        defer { try? h.close() }
+        do {
+            let size = Int(try h.seekToEnd())
+            try h.seek(toOffset: 0)
+            return try [UInt8](unsafeUninitializedCapacity: size) { buf, count in
+                count = 0
+                while count < size {
+                    guard let piece = try h.read(upToCount: min(size - count, 1 << 20)), !piece.isEmpty else { break }
+                    _ = piece.copyBytes(to: UnsafeMutableBufferPointer(rebasing: buf[count...]))
+                    count += piece.count
+                }
+            }
+        } catch {
+            throw .localIO(path: url.path, reason: "cannot read the downloaded layer: \(error.localizedDescription)")
+        }
     }
 
     // MARK: - List

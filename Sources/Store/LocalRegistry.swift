@@ -75,9 +75,9 @@ public final class LocalRegistry: Sendable {
         return try decodeChecked(frame, digest)
     }
 
-    func decodeChecked(_ frame: [UInt8], _ digest: Digest) throws(StoreError) -> [UInt8] {
+    func decodeChecked(_ frame: [UInt8], _ digest: Digest, limits: BlobDecodeLimits = .local) throws(StoreError) -> [UInt8] {
         let bytes: [UInt8]
-        do { bytes = try BlobCodec.decode(frame) } catch {
+        do { bytes = try BlobCodec.decode(frame, limits: limits) } catch {
             throw .blobCorrupt(digest, location: driver.location(of: digest), reason: error.description, usedBy: users(of: digest))
         }
         let actual = Digest(of: bytes)
@@ -89,7 +89,9 @@ public final class LocalRegistry: Sendable {
 
     /// A tensor by its manifest entry, with shape and byte count checked.
     public func tensor(_ e: TensorEntry) throws(StoreError) -> TensorData {
-        let bytes = try blob(e.digest)
+        guard let frame = try driver.get(e.digest) else { throw .blobMissing(e.digest, usedBy: users(of: e.digest)) }
+        // The entry's dtype x shape bounds the frame before anything is allocated for it.
+        let bytes = try decodeChecked(frame, e.digest, limits: BlobDecodeLimits(expectedLength: e.byteCount))
         guard bytes.count == e.byteCount else {
             throw .blobCorrupt(e.digest, location: driver.location(of: e.digest),
                                reason: "holds \(bytes.count) bytes, \(e.dtype.rawValue) \(e.shape) needs \(e.byteCount)", usedBy: users(of: e.digest))
