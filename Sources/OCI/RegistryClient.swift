@@ -141,7 +141,10 @@ public actor RegistryClient {
             }
             switch challenge.scheme {
             case .basic:
-                guard credentials != nil, !usesBasic else {
+                // Only a 401 to a request that carried our Basic credentials says they are
+                // wrong. Requests sent in parallel before one of them learned the scheme
+                // (the first layers of a push) were anonymous: they retry with credentials.
+                guard credentials != nil, auth?.hasPrefix("Basic ") != true else {
                     throw .unauthorized(registry: registry, scope: scopes.joined(separator: " "), hadCredentials: credentials != nil)
                 }
                 usesBasic = true
