@@ -123,6 +123,9 @@ final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked Sendable
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
         let keepGoing: Bool = withPending(dataTask) { p in
+            // Already refused (at the response, or an earlier piece): corelibs may still
+            // deliver data after a cancel; keep the first reason.
+            if p.failure != nil || p.truncated { return false }
             if let f = p.file, case .file(let limit, let what) = p.sink {
                 guard p.fileSize + Int64(data.count) <= limit else {
                     p.failure = .responseTooLarge(what: what, url: p.response?.url?.absoluteString ?? "?", limit: limit)

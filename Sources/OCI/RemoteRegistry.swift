@@ -197,18 +197,28 @@ public struct RemoteRegistry: Sendable {
             let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-pull-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: tmp) }
             try await client.pullBlob(repository: repository, digest: layer.digest, expectedSize: layer.size, to: tmp)
-            let frame = try Self.readFrame(tmp)
+            var frame = try Self.readFrame(tmp)
             // Untrusted bytes: the decoded length must be what the manifest says (tensors),
             // and the expansion is capped; checked on the header before anything is
             // written to the store or allocated for decoding.
             let limits = BlobDecodeLimits.untrusted(expectedLength: lengths[content])
             let refused = { (why: String) in OCIError.localRegistry("blob \(content.short) from \(repository)@\(layer.digest.short) was refused: \(why)") }
             do { try limits.check(try BlobCodec.header(of: frame), frameSize: frame.count) } catch { throw refused("\(error)") }
+            // `put` by hand, so the downloaded frame is released once written: the commit
+            // re-reads what was written and decodes it, and those two copies are the peak.
             do {
-                try local.driver.put(frame, as: content) { (stored) throws(StoreError) -> Digest in
-                    do { return Digest(of: try BlobCodec.decode(stored, limits: limits)) } catch {
-                        throw StoreError.blobCorrupt(content, location: "\(repository)@\(layer.digest.short)", reason: "\(error)", usedBy: [])
+                let w = try local.driver.beginWrite()
+                do {
+                    try w.write(frame)
+                    frame = []
+                    try w.commit(as: content) { (stored) throws(StoreError) -> Digest in
+                        do { return Digest(of: try BlobCodec.decode(stored, limits: limits)) } catch {
+                            throw StoreError.blobCorrupt(content, location: "\(repository)@\(layer.digest.short)", reason: "\(error)", usedBy: [])
+                        }
                     }
+                } catch {
+                    w.cancel()
+                    throw error
                 }
             } catch {
                 throw refused("\(error)")

@@ -87,6 +87,9 @@ final class CredentialScopeTests: XCTestCase {
 ///             with a `Link` to a second page on storage, upload POSTs with a `Location`
 ///             on storage.
 ///   storage:  serves /token, the blob, the second tag page and the upload PUT.
+/// Mode "open" needs no auth and also serves oversized answers under `t/big` (and an
+/// 8 MiB chunked blob under `t/chunked`); mode
+/// "bigtoken" sends clients to a token service whose reply is 5 MiB.
 final class OriginPair: @unchecked Sendable {
     let dir: URL
     private(set) var registry = ""
@@ -137,6 +140,7 @@ d, mode = sys.argv[1], sys.argv[2]
 blob = b"glossa redirect test blob\n"
 lock = threading.Lock()
 basic = "Basic " + base64.b64encode(b"alice:s3cret").decode()
+big_manifest = b'{"schemaVersion":2,"pad":"' + b"a" * (5 << 20) + b'"}'
 
 class Base(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -161,6 +165,8 @@ class Storage(Base):
     server_name = "storage"
     def route(self):
         p = self.path
+        if p.startswith("/bigtoken"):
+            return self.reply(200, [("Content-Type", "application/json")], json.dumps({"token": "t", "pad": "a" * (5 << 20)}).encode())
         if p.startswith("/token"):
             return self.reply(200, [("Content-Type", "application/json")], json.dumps({"token": "tok-123", "expires_in": 300}).encode())
         if p == "/storage/blob": return self.reply(200, [("Content-Type", "application/octet-stream")], blob)
@@ -182,7 +188,29 @@ class Registry(Base):
             return self.reply(401, [("WWW-Authenticate", 'Basic realm="test"')], b'{"errors":[{"code":"UNAUTHORIZED"}]}')
         if mode == "bearer" and auth != "Bearer tok-123":
             return self.reply(401, [("WWW-Authenticate", 'Bearer realm="%s/token",service="test"' % other)])
+        if mode == "bigtoken" and auth is None:
+            return self.reply(401, [("WWW-Authenticate", 'Bearer realm="%s/bigtoken",service="test"' % other)])
         p = self.path
+        # Oversized answers (mode "open"): a 5 MiB manifest, an 8 MiB blob whatever was
+        # asked for, a 10 MiB error body.
+        if p.startswith("/v2/t/big/manifests/"):
+            return self.reply(200, [("Content-Type", "application/vnd.oci.image.manifest.v1+json")], big_manifest)
+        if p.startswith("/v2/t/chunked/blobs/") and self.command == "GET":
+            # No Content-Length: only counting the bytes as they arrive can stop it.
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                for _ in range(128):
+                    self.wfile.write(b"10000\r\n" + bytes(1 << 16) + b"\r\n")
+                self.wfile.write(b"0\r\n\r\n")
+            except OSError:
+                pass
+            return
+        if p.startswith("/v2/t/big/blobs/") and self.command == "GET":
+            return self.reply(200, [("Content-Type", "application/octet-stream")], bytes(8 << 20))
+        if p.startswith("/v2/t/big/tags/list"):
+            return self.reply(404, [("Content-Type", "application/json")], b"x" * (10 << 20))
         if p == "/v2/": return self.reply(200, [("Content-Type", "application/json")], b"{}")
         if p.startswith("/v2/t/r/blobs/uploads/"): return self.reply(202, [("Location", other + "/upload/1")])
         if "/blobs/" in p and self.command == "HEAD": return self.reply(404)
