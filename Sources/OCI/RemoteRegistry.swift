@@ -190,6 +190,7 @@ public struct RemoteRegistry: Sendable {
         let missing = needed.filter { (try? local.hasBlob($0)) != true }
         let layerFor = byContent
         let lengths = Self.decodedLengths(manifest)
+        let tensors = Self.floatTensors(manifest)
         _ = try await forEachConcurrently(missing) { (content) async throws(OCIError) -> Bool in
             guard let layer = layerFor[content] else {
                 throw .invalidManifest(reference: "\(repository)@\(md)", reason: "no layer carries blob \(content.short) that the manifest references")
@@ -212,9 +213,16 @@ public struct RemoteRegistry: Sendable {
                     try w.write(frame)
                     frame = []
                     try w.commit(as: content) { (stored) throws(StoreError) -> Digest in
-                        do { return Digest(of: try BlobCodec.decode(stored, limits: limits)) } catch {
+                        let decoded: [UInt8]
+                        do { decoded = try BlobCodec.decode(stored, limits: limits) } catch {
                             throw StoreError.blobCorrupt(content, location: "\(repository)@\(layer.digest.short)", reason: "\(error)", usedBy: [])
                         }
+                        // Non-finite weights crash or poison inference: refuse them on the way in.
+                        if let (name, dtype) = tensors[content], let bad = decoded.withUnsafeBytes({ dtype.firstNonFinite(in: $0) }) {
+                            throw StoreError.blobCorrupt(content, location: "\(repository)@\(layer.digest.short)",
+                                                         reason: "tensor \(name) has a \(bad.value) value at element \(bad.index); an artifact must hold finite weights", usedBy: [])
+                        }
+                        return Digest(of: decoded)
                     }
                 } catch {
                     w.cancel()
@@ -245,6 +253,19 @@ public struct RemoteRegistry: Sendable {
         case .composite(let m): m.tensors.values.forEach { add($0.a); add($0.b) }
         case .bundle(let m): for f in m.files.values where f.size >= 0 { out[f.digest] = f.size }
         case .evalReport: break
+        }
+        return out
+    }
+
+    /// Float tensors by blob digest, with a name for messages (`module.lora_A` for LoRA factors).
+    static func floatTensors(_ manifest: AnyManifest) -> [Digest: (String, DType)] {
+        var out: [Digest: (String, DType)] = [:]
+        func add(_ name: String, _ e: TensorEntry) { if e.dtype.isFloat { out[e.digest] = (name, e.dtype) } }
+        switch manifest {
+        case .base(let m): for (k, e) in m.tensors { add(k, e) }
+        case .expert(let m): for (k, p) in m.tensors { add(k + ".lora_A", p.a); add(k + ".lora_B", p.b) }
+        case .composite(let m): for (k, p) in m.tensors { add(k + ".lora_A", p.a); add(k + ".lora_B", p.b) }
+        case .bundle, .evalReport: break
         }
         return out
     }

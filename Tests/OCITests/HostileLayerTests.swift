@@ -51,6 +51,37 @@ final class HostileLayerTests: XCTestCase {
         XCTAssertFalse(try b.list().contains { $0.name == "de-expert" }, "the expert must not be imported")
     }
 
+    /// An expert with NaN in a LoRA factor is refused at pull, naming the tensor, and
+    /// nothing is imported (before: it was imported, and transcription crashed on it).
+    func testNaNTensorIsRefusedAtPullNamingIt() async throws {
+        let reg = try TestRegistry()
+        defer { reg.destroy() }
+        let aDir = try temporaryDirectory("nan-a")
+        defer { try? FileManager.default.removeItem(at: aDir) }
+        let a = try LocalRegistry(root: aDir.path)
+        let base = try RegistryFixtures.publishBase(a)
+        var m = try RegistryFixtures.expert(a, base: base, name: "nan-expert", version: "1.0.0", seed: 9)
+        let module = m.tensors.keys.sorted()[0]
+        let shape = m.tensors[module]!.a.shape
+        var values = [Float](repeating: 0.125, count: shape.reduce(1, *))
+        values[5] = .nan
+        m.tensors[module]!.a = try a.putTensor(TensorData(dtype: .f32, shape: shape, bytes: values.withUnsafeBytes { Data($0) }))
+        try a.publish(AnyManifest(m))
+        let target = try OCIReference(parsing: "oci://\(reg.address)/glossa/nan:v1")
+        _ = try await RemoteRegistry(local: a, registry: reg.address).push("nan-expert:1.0.0", to: target)
+
+        let bDir = try temporaryDirectory("nan-b")
+        defer { try? FileManager.default.removeItem(at: bDir) }
+        let b = try LocalRegistry(root: bDir.path)
+        do {
+            _ = try await RemoteRegistry(local: b, registry: reg.address).pull(target)
+            XCTFail("an expert with a NaN weight must be refused")
+        } catch {
+            XCTAssertTrue("\(error)".contains("\(module).lora_A") && "\(error)".contains("NaN value at element 5"), "\(error)")
+        }
+        XCTAssertFalse(try b.list().contains { $0.name == "nan-expert" }, "the expert must not be imported")
+    }
+
     /// A sealed `zstd` frame for an f32 tensor whose header and zstd frame both declare
     /// `size` bytes, with one 1-byte RLE block as the whole payload (45 bytes in all).
     static func zstdBomb(declaring size: UInt64) -> [UInt8] {
