@@ -114,6 +114,19 @@ public final class LocalRegistry: Sendable {
 
     // MARK: publish
 
+    /// Throws `versionConflict` when `name:version` is already published: importers call
+    /// it before they store any blob, so a refused import writes nothing.
+    public func checkVersionFree(name: String, version: String) throws(StoreError) {
+        if let existing = try catalog.read({ db in try Self.publishedDigest(db, name: name, version: version) }) {
+            throw .versionConflict(name: name, version: version, existing: existing)
+        }
+    }
+
+    static func publishedDigest(_ db: Database, name: String, version: String) throws -> Digest? {
+        try String.fetchOne(db, sql: "SELECT digest FROM artifacts WHERE name = ? AND version = ?", arguments: [name, version])
+            .map { try Digest(parsing: $0) }
+    }
+
     /// Publishes a manifest: validates it, checks every referenced blob is stored and
     /// every artifact it builds on (base, inputs, composite, experts, subject) is in the
     /// registry, stores the manifest, and commits the catalog rows. Returns the manifest
@@ -133,6 +146,12 @@ public final class LocalRegistry: Sendable {
             try catalog.read { db throws in
                 for e in required where try Bool.fetchOne(db, sql: "SELECT 1 FROM artifacts WHERE digest = ?", arguments: [e.target.description]) != true {
                     throw StoreError.missingArtifact(artifact: label, relation: e.relation, e.target)
+                }
+                // A taken name:version is refused before the manifest blob is written (the
+                // insert below checks again, for a publisher racing this one).
+                if let name = manifest.name, let version = manifest.version,
+                   let other = try Self.publishedDigest(db, name: name, version: version), other != digest {
+                    throw StoreError.versionConflict(name: name, version: version, existing: other)
                 }
             }
             try putBlob(bytes, as: .opaque)
