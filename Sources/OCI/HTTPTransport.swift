@@ -112,7 +112,8 @@ final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked Sendable
             }
             let url = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-oci-\(UUID().uuidString)")
             guard FileManager.default.createFile(atPath: url.path, contents: nil), let h = try? FileHandle(forWritingTo: url) else {
-                p.failure = .localIO(path: url.path, reason: "cannot create a temporary file for the download; check free space in \(url.deletingLastPathComponent().path)")
+                p.failure = .localIO(path: url.path,
+                                     reason: "cannot create a temporary file for the download; check free space in \(url.deletingLastPathComponent().path)")
                 return false
             }
             p.file = (url, h)
@@ -173,7 +174,8 @@ final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked Sendable
         }
         guard let response = p.response ?? (task.response as? HTTPURLResponse) else {
             discardFile()
-            return p.continuation.resume(throwing: error ?? OCIError.network(url: task.originalRequest?.url?.absoluteString ?? "?", reason: "no HTTP response"))
+            let url = task.originalRequest?.url?.absoluteString ?? "?"
+            return p.continuation.resume(throwing: error ?? OCIError.network(url: url, reason: "no HTTP response"))
         }
         if let error, !p.truncated {
             discardFile()

@@ -60,7 +60,8 @@ public enum OCIError: Error, Equatable, CustomStringConvertible, Sendable {
         case .localRegistry(let why):
             return "local registry: \(why)"
         case .responseTooLarge(let what, let url, let limit):
-            return "\(what) from \(url) is longer than \(limit) bytes, the most accepted for it; the transfer was stopped and nothing was kept. The registry may be serving damaged or hostile data: check the reference, or push the artifact again from a good copy"
+            return "\(what) from \(url) is longer than \(limit) bytes, the most accepted for it; the transfer was stopped and nothing was kept. "
+                + "The registry may be serving damaged or hostile data: check the reference, or push the artifact again from a good copy"
         }
     }
 }

@@ -256,7 +256,9 @@ extension RegistryClient {
         }
         defer { try? FileManager.default.removeItem(at: got.url) }
         stats.bytesDownloaded += got.size
-        guard got.digest == digest else { throw .digestMismatch(what: "blob \(repository)@\(digest.short)", expected: digest, actual: got.digest) }
+        guard got.digest == digest else {
+            throw .digestMismatch(what: "blob \(repository)@\(digest.short)", expected: digest, actual: got.digest)
+        }
         if let e = expectedSize, e != got.size {
             throw .invalidManifest(reference: "\(repository)@\(digest)", reason: "descriptor says \(e) bytes, blob has \(got.size)")
         }

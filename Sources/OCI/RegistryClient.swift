@@ -185,7 +185,8 @@ public actor RegistryClient {
                                           body: "redirect to '\(location)', which is not an http(s) URL")
             }
             if target.scheme?.lowercased() == "https", nextOrigin.scheme == "http", !options.insecure, !nextOrigin.isLoopback {
-                throw .unsupported("\(method) \(target.absoluteString) was redirected to plain HTTP (\(next.absoluteString)); refusing the downgrade. Pass --insecure only if the network path is trusted")
+                throw .unsupported("\(method) \(target.absoluteString) was redirected to plain HTTP (\(next.absoluteString)); "
+                                   + "refusing the downgrade. Pass --insecure only if the network path is trusted")
             }
             if (r.status == 303 && method != "HEAD") || ((r.status == 301 || r.status == 302) && method == "POST") {
                 method = "GET"
@@ -220,7 +221,8 @@ public actor RegistryClient {
         stats.bytesUploaded += uploaded
         var headers = [String: String]()
         for (k, v) in x.response.allHeaderFields { if let k = k as? String, let v = v as? String { headers[k.lowercased()] = v } }
-        return Response(status: x.response.statusCode, headers: headers, body: x.body, url: request.url ?? x.response.url ?? baseURL, file: x.file)
+        return Response(status: x.response.statusCode, headers: headers, body: x.body,
+                        url: request.url ?? x.response.url ?? baseURL, file: x.file)
     }
 
     // MARK: - Auth
@@ -266,7 +268,9 @@ public actor RegistryClient {
         switch r.status {
         case 200: break
         case 401 where credentials != nil && !mayCarryPassword:
-            throw .unsupported("registry \(registry) sends clients to the plain-HTTP token service \(realmOrigin) for \(scopeText); credentials are sent to a token service only over https (or on loopback), so it was asked anonymously and refused. Ask the registry's administrator to serve the token realm over https")
+            throw .unsupported("registry \(registry) sends clients to the plain-HTTP token service \(realmOrigin) for \(scopeText); "
+                               + "credentials are sent to a token service only over https (or on loopback), so it was asked anonymously "
+                               + "and refused. Ask the registry's administrator to serve the token realm over https")
         case 401: throw .unauthorized(registry: registry, scope: scopeText, hadCredentials: credentials != nil)
         case 403: throw .forbidden(registry: registry, scope: scopeText)
         default: throw .unexpectedResponse(method: "GET", url: tokenURL.absoluteString, status: r.status, body: Self.snippet(r.body))

@@ -203,7 +203,9 @@ public struct RemoteRegistry: Sendable {
             // and the expansion is capped; checked on the header before anything is
             // written to the store or allocated for decoding.
             let limits = BlobDecodeLimits.untrusted(expectedLength: lengths[content])
-            let refused = { (why: String) in OCIError.localRegistry("blob \(content.short) from \(repository)@\(layer.digest.short) was refused: \(why)") }
+            let refused = { (why: String) in
+                OCIError.localRegistry("blob \(content.short) from \(repository)@\(layer.digest.short) was refused: \(why)")
+            }
             do { try limits.check(try BlobCodec.header(of: frame), frameSize: frame.count) } catch { throw refused("\(error)") }
             // `put` by hand, so the downloaded frame is released once written: the commit
             // re-reads what was written and decodes it, and those two copies are the peak.
@@ -215,12 +217,14 @@ public struct RemoteRegistry: Sendable {
                     try w.commit(as: content) { (stored) throws(StoreError) -> Digest in
                         let decoded: [UInt8]
                         do { decoded = try BlobCodec.decode(stored, limits: limits) } catch {
-                            throw StoreError.blobCorrupt(content, location: "\(repository)@\(layer.digest.short)", reason: "\(error)", usedBy: [])
+                            throw StoreError.blobCorrupt(content, location: "\(repository)@\(layer.digest.short)",
+                                                         reason: "\(error)", usedBy: [])
                         }
                         // Non-finite weights crash or poison inference: refuse them on the way in.
                         if let (name, dtype) = tensors[content], let bad = decoded.withUnsafeBytes({ dtype.firstNonFinite(in: $0) }) {
                             throw StoreError.blobCorrupt(content, location: "\(repository)@\(layer.digest.short)",
-                                                         reason: "tensor \(name) has a \(bad.value) value at element \(bad.index); an artifact must hold finite weights", usedBy: [])
+                                                         reason: "tensor \(name) has a \(bad.value) value at element \(bad.index); "
+                                                           + "an artifact must hold finite weights", usedBy: [])
                         }
                         return Digest(of: decoded)
                     }
@@ -273,7 +277,9 @@ public struct RemoteRegistry: Sendable {
     /// A downloaded frame, read once straight into the array the store writes from (no
     /// intermediate `Data` copy).
     static func readFrame(_ url: URL) throws(OCIError) -> [UInt8] {
-        guard let h = try? FileHandle(forReadingFrom: url) else { throw .localIO(path: url.path, reason: "cannot open the downloaded layer") }
+        guard let h = try? FileHandle(forReadingFrom: url) else {
+            throw .localIO(path: url.path, reason: "cannot open the downloaded layer")
+        }
         defer { try? h.close() }
         do {
             let size = Int(try h.seekToEnd())

@@ -25,7 +25,8 @@ public enum BlobCodecError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .malformed(s): return "malformed frame: \(s)"
         case let .zstd(s): return "zstd: \(s)"
         case let .unexpectedLength(declared, expected):
-            return "frame declares \(declared) decoded bytes but the manifest says the tensor is \(expected) bytes (dtype x shape); refused before decoding"
+            return "frame declares \(declared) decoded bytes but the manifest says the tensor is \(expected) bytes (dtype x shape); "
+                + "refused before decoding"
         case let .exceedsLimit(declared, limit, reason):
             return "frame declares \(declared) decoded bytes, over the limit of \(limit) (\(reason)); refused before decoding"
         }

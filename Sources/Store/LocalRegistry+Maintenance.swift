@@ -86,7 +86,8 @@ extension LocalRegistry {
                     continue
                 }
                 if complete, let man, (try? catalog.write({ db in
-                    try Catalog.insert(db, digest: d, manifest: man, manifestSize: (try? blob(d).count) ?? 1, published: RFC3339.string(from: Date()))
+                    try Catalog.insert(db, digest: d, manifest: man, manifestSize: (try? blob(d).count) ?? 1,
+                                       published: RFC3339.string(from: Date()))
                 })) != nil {
                     problems.append(VerifyProblem(kind: .uncataloguedManifest, digest: d, location: nil, usedBy: [],
                                                   detail: "interrupted publish completed", repaired: true))

@@ -94,7 +94,8 @@ public struct PEFTAdapter: Sendable, Equatable {
             for (factor, t) in [("lora_A", ta), ("lora_B", tb)] {
                 if let bad = t.firstNonFinite {
                     throw .adapter(path: weightsPath, key: key + ".\(factor).weight",
-                                   message: "element \(bad.index) is \(bad.value); an adapter must hold finite weights. Re-export it from a training run that did not diverge")
+                                   message: "element \(bad.index) is \(bad.value); an adapter must hold finite weights. "
+                                     + "Re-export it from a training run that did not diverge")
                 }
             }
             guard ta.shape[0] == tb.shape[1] else {

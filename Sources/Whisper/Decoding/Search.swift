@@ -132,7 +132,8 @@ public enum Search {
             logits.withUnsafeMutableBufferPointer { all in
                 for b in 0..<beams {
                     let row = UnsafeMutableBufferPointer(rebasing: all[(b * vocab)..<((b + 1) * vocab)])
-                    if !logSoftmax(row, suppress: options.suppressTokens, suppressBegin: step == 0 ? options.suppressAtBegin : nil) { finite = false }
+                    let begin = step == 0 ? options.suppressAtBegin : nil
+                    if !logSoftmax(row, suppress: options.suppressTokens, suppressBegin: begin) { finite = false }
                     for i in 0..<vocab { row[i] += aliveScores[b] }
                 }
             }

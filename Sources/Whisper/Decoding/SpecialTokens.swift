@@ -90,7 +90,8 @@ public enum DecodingError: Error, CustomStringConvertible, Equatable {
         case .model(let e): return e.description
         case .invalidOption(let m): return "invalid decoding option: \(m)"
         case .nonFiniteLogits(let step):
-            return "the model produced NaN or infinite scores at decoding step \(step): its weights or an adapter's contain NaN/inf; run glossa verify, and re-import or re-train the adapter"
+            return "the model produced NaN or infinite scores at decoding step \(step): its weights or an adapter's contain NaN/inf; "
+                + "run glossa verify, and re-import or re-train the adapter"
         }
     }
 }
