@@ -23,7 +23,7 @@ public struct Remote: Sendable {
         switch error {
         case .invalidReference, .invalidCredentials, .invalidManifest, .digestMismatch, .unsupported: category = .invalidInput
         case .notFound: category = .notFound
-        case .unauthorized, .forbidden, .network, .unexpectedResponse: category = .unavailable
+        case .unauthorized, .forbidden, .network, .unexpectedResponse, .responseTooLarge: category = .unavailable
         default: category = .failure
         }
         return GlossaError(category, "\(context): \(error)")

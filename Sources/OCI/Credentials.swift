@@ -36,6 +36,29 @@ public struct StaticCredentials: CredentialsProvider {
     }
 }
 
+/// `GLOSSA_REGISTRY_USERNAME` / `GLOSSA_REGISTRY_PASSWORD` from an environment the
+/// caller passes in, bound to one registry: `GLOSSA_REGISTRY_HOST` when it is set, else
+/// the registry the command talks to. So a password exported for one registry is not
+/// offered to another (a later pull from elsewhere falls through to docker's config).
+public struct EnvironmentCredentials: CredentialsProvider {
+    /// `host[:port]` the credentials belong to.
+    public let registry: String
+    public let credentials: RegistryCredentials
+
+    /// Nil when the user name or password is not set.
+    /// - Parameter target: `host[:port]` of the registry being pushed to or pulled from.
+    public init?(environment: [String: String], target: String) {
+        guard let u = environment["GLOSSA_REGISTRY_USERNAME"], let p = environment["GLOSSA_REGISTRY_PASSWORD"] else { return nil }
+        let host = environment["GLOSSA_REGISTRY_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? target
+        self.registry = DockerConfigCredentials.normalise(host)
+        self.credentials = RegistryCredentials(username: u, password: p)
+    }
+
+    public func credentials(forRegistry registry: String) -> RegistryCredentials? {
+        DockerConfigCredentials.normalise(registry) == self.registry ? credentials : nil
+    }
+}
+
 /// The first provider that has credentials wins (e.g. environment, then docker config).
 public struct ChainedCredentials: CredentialsProvider {
     public var providers: [any CredentialsProvider]

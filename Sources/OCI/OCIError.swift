@@ -27,6 +27,9 @@ public enum OCIError: Error, Equatable, CustomStringConvertible, Sendable {
     case unsupported(String)
     /// The local registry refused a read or write (its own message says how to fix it).
     case localRegistry(String)
+    /// A body longer than what may be accepted for it (a manifest over 4 MiB, a layer
+    /// longer than its descriptor's size), refused while it was arriving.
+    case responseTooLarge(what: String, url: String, limit: Int64)
 
     public var description: String {
         switch self {
@@ -56,6 +59,9 @@ public enum OCIError: Error, Equatable, CustomStringConvertible, Sendable {
             return what
         case .localRegistry(let why):
             return "local registry: \(why)"
+        case .responseTooLarge(let what, let url, let limit):
+            return "\(what) from \(url) is longer than \(limit) bytes, the most accepted for it; the transfer was stopped and nothing was kept. "
+                + "The registry may be serving damaged or hostile data: check the reference, or push the artifact again from a good copy"
         }
     }
 }

@@ -59,11 +59,10 @@ public struct OCIReference: Hashable, Sendable, CustomStringConvertible {
     /// The tag or digest to fetch: the digest wins when both are given; `latest` when neither.
     public var manifestReference: String { digest?.description ?? tag ?? "latest" }
 
-    /// True for `localhost`, `127.0.0.0/8` and `[::1]`: the hosts where plain HTTP is allowed by default.
-    public var isLoopback: Bool {
-        let host = hostWithoutPort
-        return host == "localhost" || host.hasPrefix("127.") || host == "[::1]" || host == "::1"
-    }
+    /// True for `localhost`, an IPv4 literal in 127.0.0.0/8 and `[::1]`: the hosts where
+    /// plain HTTP is allowed by default. Decided from the literal text (`Loopback`), so a
+    /// DNS name such as `127.attacker.example` is not loopback.
+    public var isLoopback: Bool { Loopback.isLoopback(host: hostWithoutPort) }
 
     var hostWithoutPort: String {
         if registry.hasPrefix("[") { return String(registry[..<(registry.firstIndex(of: "]").map { registry.index(after: $0) } ?? registry.endIndex)]) }

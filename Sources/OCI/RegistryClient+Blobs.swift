@@ -240,61 +240,49 @@ extension RegistryClient {
 
     // MARK: - Download
 
-    /// Streams a blob to a temporary file, checks its sha256 (and size when given),
-    /// then moves it to `destination`. On a mismatch nothing is left at `destination`.
+    /// Streams a blob to a temporary file, hashing it as it arrives, then moves it to
+    /// `destination` once its sha256 (and size, when given) match. With `expectedSize`
+    /// the transfer is stopped as soon as the body passes it, so a hostile or damaged
+    /// registry cannot fill the disk; memory stays at one network buffer. On any
+    /// mismatch nothing is left at `destination`.
     @discardableResult
     public func pullBlob(repository: String, digest: Digest, expectedSize: Int64? = nil, to destination: URL) async throws(OCIError) -> Int64 {
         let scopes = [repoScope(repository, push: false)]
-        let r = try await send("GET", url("/v2/\(repository)/blobs/\(digest)"), scopes: scopes, download: true)
-        guard r.status == 200, let tmp = r.file else {
-            if let f = r.file { try? FileManager.default.removeItem(at: f) }
+        let sink = BodySink.file(limit: expectedSize ?? .max, what: "blob \(repository)@\(digest.short)")
+        let r = try await send("GET", url("/v2/\(repository)/blobs/\(digest)"), scopes: scopes, sink: sink)
+        guard r.status == 200, let got = r.file else {
+            if let f = r.file { try? FileManager.default.removeItem(at: f.url) }
             throw failure(r, what: "blob", reference: "\(repository)@\(digest)", scopes: scopes, method: "GET")
         }
-        defer { try? FileManager.default.removeItem(at: tmp) }
-        let (actual, size) = try Self.hashFile(tmp)
-        stats.bytesDownloaded += size
-        guard actual == digest else { throw .digestMismatch(what: "blob \(repository)@\(digest.short)", expected: digest, actual: actual) }
-        if let e = expectedSize, e != size {
-            throw .invalidManifest(reference: "\(repository)@\(digest)", reason: "descriptor says \(e) bytes, blob has \(size)")
+        defer { try? FileManager.default.removeItem(at: got.url) }
+        stats.bytesDownloaded += got.size
+        guard got.digest == digest else {
+            throw .digestMismatch(what: "blob \(repository)@\(digest.short)", expected: digest, actual: got.digest)
+        }
+        if let e = expectedSize, e != got.size {
+            throw .invalidManifest(reference: "\(repository)@\(digest)", reason: "descriptor says \(e) bytes, blob has \(got.size)")
         }
         do {
             try? FileManager.default.removeItem(at: destination)
-            try FileManager.default.moveItem(at: tmp, to: destination)
+            try FileManager.default.moveItem(at: got.url, to: destination)
         } catch {
             throw .localIO(path: destination.path, reason: "cannot place downloaded blob: \(error.localizedDescription)")
         }
         stats.blobsDownloaded += 1
-        emit(.blobDownloaded(digest, bytes: size))
-        return size
+        emit(.blobDownloaded(digest, bytes: got.size))
+        return got.size
     }
 
-    /// Fetches a small blob (a config) into memory, verified.
+    /// Fetches a small blob (a config) into memory, verified; refused while arriving
+    /// once it passes `maxBytes`.
     public func fetchBlob(repository: String, digest: Digest, maxBytes: Int = 16 << 20) async throws(OCIError) -> Data {
         let scopes = [repoScope(repository, push: false)]
-        let r = try await send("GET", url("/v2/\(repository)/blobs/\(digest)"), scopes: scopes)
+        let r = try await send("GET", url("/v2/\(repository)/blobs/\(digest)"), scopes: scopes,
+                               sink: .memory(limit: maxBytes, what: "config blob \(repository)@\(digest.short)"))
         guard r.status == 200 else { throw failure(r, what: "blob", reference: "\(repository)@\(digest)", scopes: scopes, method: "GET") }
         stats.bytesDownloaded += Int64(r.body.count)
-        guard r.body.count <= maxBytes else { throw .unsupported("blob \(digest.short) is \(r.body.count) bytes; expected a small config") }
         let actual = Digest(of: r.body)
         guard actual == digest else { throw .digestMismatch(what: "blob \(repository)@\(digest.short)", expected: digest, actual: actual) }
         return r.body
-    }
-
-    /// sha256 and size of a file, read in 1 MiB pieces.
-    static func hashFile(_ url: URL) throws(OCIError) -> (Digest, Int64) {
-        guard let h = try? FileHandle(forReadingFrom: url) else { throw .localIO(path: url.path, reason: "cannot open") }
-        defer { try? h.close() }
-        var hasher = DigestHasher()
-        var size: Int64 = 0
-        while true {
-            let piece: Data
-            do { piece = try h.read(upToCount: 1 << 20) ?? Data() } catch {
-                throw .localIO(path: url.path, reason: "read failed: \(error.localizedDescription)")
-            }
-            if piece.isEmpty { break }
-            hasher.update(piece)
-            size += Int64(piece.count)
-        }
-        return (hasher.finalize(), size)
     }
 }

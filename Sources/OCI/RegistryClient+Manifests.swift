@@ -37,7 +37,8 @@ extension RegistryClient {
     public func getManifest(repository: String, reference: String) async throws(OCIError) -> FetchedManifest {
         let scopes = [repoScope(repository, push: false)]
         let r = try await send("GET", url("/v2/\(repository)/manifests/\(reference)"), scopes: scopes,
-                               headers: ["Accept": OCIMediaType.acceptManifests])
+                               headers: ["Accept": OCIMediaType.acceptManifests],
+                               sink: .memory(limit: Self.responseLimit, what: "manifest \(repository):\(reference)"))
         guard r.status == 200 else { throw failure(r, what: "manifest", reference: "\(repository):\(reference)", scopes: scopes, method: "GET") }
         stats.bytesDownloaded += Int64(r.body.count)
         let actual = Digest(of: r.body)

@@ -35,7 +35,9 @@ public actor RegistryClient {
     nonisolated let options: RegistryClientOptions
     let credentials: RegistryCredentials?
     let session: URLSession
-    let catcher = ChallengeCatcher()
+    let transport = HTTPTransport()
+    /// The registry's scheme, host and port: the only origin credentials and tokens go to.
+    nonisolated let origin: Origin
 
     /// Learned from challenges: which scheme the registry wants.
     var usesBasic = false
@@ -56,8 +58,10 @@ public actor RegistryClient {
         guard let url = URL(string: "\(scheme)://\(registry)") else {
             throw .invalidReference(registry, reason: "not a host[:port]")
         }
+        guard let origin = Origin(url) else { throw .invalidReference(registry, reason: "not a host[:port]") }
         self.registry = registry
         self.baseURL = url
+        self.origin = origin
         self.options = options
         self.credentials = credentials.credentials(forRegistry: registry)
         let config = URLSessionConfiguration.ephemeral
@@ -65,7 +69,7 @@ public actor RegistryClient {
         config.httpMaximumConnectionsPerHost = 8
         config.httpAdditionalHeaders = ["User-Agent": options.userAgent]
         config.requestCachePolicy = .reloadIgnoringLocalCacheData
-        self.session = URLSession(configuration: config, delegate: catcher, delegateQueue: nil)
+        self.session = URLSession(configuration: config, delegate: transport, delegateQueue: nil)
     }
 
     deinit { session.finishTasksAndInvalidate() }
@@ -87,11 +91,19 @@ public actor RegistryClient {
         var status: Int
         var headers: [String: String]   // lower-cased names
         var body: Data
+        /// The URL that answered (the last hop when redirected).
         var url: URL
-        /// Set for downloads: the temporary file holding the body.
-        var file: URL?
+        /// For `.file` sinks with a 2xx status: the temporary file holding the body, its size and sha256.
+        var file: (url: URL, size: Int64, digest: Digest)?
         func header(_ name: String) -> String? { headers[name.lowercased()] }
     }
+
+    /// The largest manifest, token reply or other API body held in memory: 4 MiB, the
+    /// limit distribution itself puts on manifests (Glossa manifests are a few KiB).
+    static let responseLimit = 4 << 20
+    /// Redirect hops followed per request (distribution's storage redirects use one).
+    static let maxRedirects = 5
+    static let redirectStatuses: Set<Int> = [301, 302, 303, 307, 308]
 
     func url(_ path: String, query: [URLQueryItem] = []) -> URL {
         var c = URLComponents(url: baseURL, resolvingAgainstBaseURL: false)!
@@ -100,7 +112,8 @@ public actor RegistryClient {
         return c.url!
     }
 
-    /// Resolves a `Location` header (absolute or relative to the registry).
+    /// Resolves a `Location` or `Link` target (absolute or relative to the registry).
+    /// It may name another origin; `send` then sends it without credentials.
     func resolve(location: String) -> URL? {
         URL(string: location, relativeTo: baseURL)?.absoluteURL
     }
@@ -110,27 +123,28 @@ public actor RegistryClient {
     }
 
     /// Sends a request with authentication, answering at most one challenge.
-    /// `download` streams the body to a temporary file instead of memory.
+    /// Credentials and tokens are attached only when `url` is at the registry's own origin
+    /// (scheme, host, port); a challenge from any other origin is returned, not answered.
+    /// `sink` bounds the body (default: 4 MiB in memory).
     func send(_ method: String, _ url: URL, scopes: [String], headers: [String: String] = [:],
-              body: Body = .none, download: Bool = false) async throws(OCIError) -> Response {
+              body: Body = .none, sink: BodySink? = nil) async throws(OCIError) -> Response {
+        let sink = sink ?? .memory(limit: Self.responseLimit, what: "answer to \(method) \(url.path)")
+        let trusted = Origin(url) == origin
         var answeredChallenge = false
         while true {
-            var req = URLRequest(url: url)
-            req.httpMethod = method
-            for (k, v) in headers { req.setValue(v, forHTTPHeaderField: k) }
-            if let auth = try await authorization(scopes: scopes, fetchIfMissing: false) {
-                req.setValue(auth, forHTTPHeaderField: "Authorization")
-            }
-            let r = try await perform(req, body: body, download: download)
-            guard r.status == 401, !answeredChallenge else { return r }
+            let auth = trusted ? try await authorization(scopes: scopes) : nil
+            let r = try await exchange(method, url, headers: headers, authorization: auth, body: body, sink: sink)
+            guard r.status == 401, trusted, Origin(r.url) == origin, !answeredChallenge else { return r }
             answeredChallenge = true
-            if let f = r.file { try? FileManager.default.removeItem(at: f) }
             guard let header = r.header("WWW-Authenticate"), let challenge = AuthChallenge(header: header) else {
                 throw .unauthorized(registry: registry, scope: scopes.joined(separator: " "), hadCredentials: credentials != nil)
             }
             switch challenge.scheme {
             case .basic:
-                guard credentials != nil, !usesBasic else {
+                // Only a 401 to a request that carried our Basic credentials says they are
+                // wrong. Requests sent in parallel before one of them learned the scheme
+                // (the first layers of a push) were anonymous: they retry with credentials.
+                guard credentials != nil, auth?.hasPrefix("Basic ") != true else {
                     throw .unauthorized(registry: registry, scope: scopes.joined(separator: " "), hadCredentials: credentials != nil)
                 }
                 usesBasic = true
@@ -145,62 +159,78 @@ public actor RegistryClient {
         }
     }
 
-    /// One HTTP exchange; transport failures become `.network`.
-    func perform(_ request: URLRequest, body: Body, download: Bool = false) async throws(OCIError) -> Response {
-        var request = request
-        let requestID = UUID().uuidString
-        request.setValue(requestID, forHTTPHeaderField: ChallengeCatcher.header)
+    /// One request, following redirects here rather than in URLSession (which would copy
+    /// `Authorization` to any host): `authorization` goes only to hops at the origin of
+    /// `url`; an https-to-http redirect is refused unless plain HTTP is allowed for the
+    /// target (`insecure`, or a loopback host). 303 (and 301/302 after POST) turn the
+    /// request into a body-less GET, as browsers and Go's net/http do.
+    func exchange(_ method: String, _ url: URL, headers: [String: String], authorization: String?,
+                  body: Body, sink: BodySink) async throws(OCIError) -> Response {
+        let home = Origin(url)
+        var method = method, target = url, body = body, headers = headers
+        var hops = 0
+        while true {
+            var req = URLRequest(url: target)
+            req.httpMethod = method
+            for (k, v) in headers { req.setValue(v, forHTTPHeaderField: k) }
+            if let authorization, Origin(target) == home { req.setValue(authorization, forHTTPHeaderField: "Authorization") }
+            let r = try await perform(req, body: body, sink: sink)
+            guard Self.redirectStatuses.contains(r.status), let location = r.header("Location") else { return r }
+            guard hops < Self.maxRedirects else {
+                throw .unexpectedResponse(method: method, url: target.absoluteString, status: r.status,
+                                          body: "more than \(Self.maxRedirects) redirects; the registry or its storage is misconfigured")
+            }
+            guard let next = URL(string: location, relativeTo: target)?.absoluteURL, let nextOrigin = Origin(next) else {
+                throw .unexpectedResponse(method: method, url: target.absoluteString, status: r.status,
+                                          body: "redirect to '\(location)', which is not an http(s) URL")
+            }
+            if target.scheme?.lowercased() == "https", nextOrigin.scheme == "http", !options.insecure, !nextOrigin.isLoopback {
+                throw .unsupported("\(method) \(target.absoluteString) was redirected to plain HTTP (\(next.absoluteString)); "
+                                   + "refusing the downgrade. Pass --insecure only if the network path is trusted")
+            }
+            if (r.status == 303 && method != "HEAD") || ((r.status == 301 || r.status == 302) && method == "POST") {
+                method = "GET"
+                body = .none
+                headers = headers.filter { !$0.key.lowercased().hasPrefix("content-") }
+            }
+            target = next
+            hops += 1
+        }
+    }
+
+    /// One HTTP exchange, no redirects followed; transport failures become `.network`.
+    func perform(_ request: URLRequest, body: Body, sink: BodySink) async throws(OCIError) -> Response {
         let method = request.httpMethod ?? "GET"
         stats.requests[method, default: 0] += 1
-        do {
-            var file: URL?
-            let data: Data
-            let response: URLResponse
-            switch body {
-            case .none where download:
-                let (tmp, resp) = try await session.download(for: request)
-                // URLSession removes its temp file when the task ends on some platforms: move it.
-                let kept = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-oci-\(UUID().uuidString)")
-                try FileManager.default.moveItem(at: tmp, to: kept)
-                file = kept
-                data = Data()
-                response = resp
-            case .none:
-                (data, response) = try await session.data(for: request)
-            case .data(let d):
-                (data, response) = try await session.upload(for: request, from: d)
-                stats.bytesUploaded += Int64(d.count)
-            case .file(let u):
-                (data, response) = try await session.upload(for: request, fromFile: u)
-                if let size = try? FileManager.default.attributesOfItem(atPath: u.path)[.size] as? NSNumber {
-                    stats.bytesUploaded += size.int64Value
-                }
-            }
-            guard let http = response as? HTTPURLResponse else {
-                throw OCIError.network(url: request.url?.absoluteString ?? "?", reason: "not an HTTP response")
-            }
-            var headers = [String: String]()
-            for (k, v) in http.allHeaderFields { if let k = k as? String, let v = v as? String { headers[k.lowercased()] = v } }
-            return Response(status: http.statusCode, headers: headers, body: data, url: http.url ?? request.url!, file: file)
-        } catch let e as OCIError {
-            throw e
-        } catch {
-            if let challenged = catcher.take(requestID) {
-                var headers = [String: String]()
-                for (k, v) in challenged.allHeaderFields { if let k = k as? String, let v = v as? String { headers[k.lowercased()] = v } }
-                return Response(status: challenged.statusCode, headers: headers, body: Data(), url: challenged.url ?? request.url!, file: nil)
-            }
+        let task: URLSessionTask
+        var uploaded: Int64 = 0
+        switch body {
+        case .none:
+            task = session.dataTask(with: request)
+        case .data(let d):
+            task = session.uploadTask(with: request, from: d)
+            uploaded = Int64(d.count)
+        case .file(let u):
+            task = session.uploadTask(with: request, fromFile: u)
+            uploaded = (try? FileManager.default.attributesOfItem(atPath: u.path)[.size] as? NSNumber)?.int64Value ?? 0
+        }
+        let x: Exchange
+        do { x = try await transport.run(task, sink: sink) } catch let e as OCIError { throw e } catch {
             throw .network(url: request.url?.absoluteString ?? "?", reason: (error as NSError).localizedDescription)
         }
+        stats.bytesUploaded += uploaded
+        var headers = [String: String]()
+        for (k, v) in x.response.allHeaderFields { if let k = k as? String, let v = v as? String { headers[k.lowercased()] = v } }
+        return Response(status: x.response.statusCode, headers: headers, body: x.body,
+                        url: request.url ?? x.response.url ?? baseURL, file: x.file)
     }
 
     // MARK: - Auth
 
     /// The `Authorization` value for these scopes, if the registry is known to need one.
-    func authorization(scopes: [String], fetchIfMissing: Bool) async throws(OCIError) -> String? {
-        if usesBasic, let c = credentials {
-            return "Basic " + Data("\(c.username):\(c.password)".utf8).base64EncodedString()
-        }
+    /// Only for requests to the registry's own origin (`send` checks).
+    func authorization(scopes: [String]) async throws(OCIError) -> String? {
+        if usesBasic, let c = credentials { return Self.basic(c) }
         guard let challenge = bearerChallenge else { return nil }
         let key = scopes.sorted().joined(separator: " ")
         if let t = tokens[key], t.expires > Date() { return "Bearer \(t.token)" }
@@ -209,26 +239,38 @@ public actor RegistryClient {
         return "Bearer " + (try await fetchToken(challenge: challenge, scopes: scopes, cacheAs: scopes))
     }
 
+    static func basic(_ c: RegistryCredentials) -> String {
+        "Basic " + Data("\(c.username):\(c.password)".utf8).base64EncodedString()
+    }
+
     /// Docker token flow: `GET realm?service=S&scope=A&scope=B`, with Basic credentials
     /// when we have them; the answer is `{"token"|"access_token", "expires_in"}`.
+    ///
+    /// The realm is named by the registry, which is trusted with the credentials anyway
+    /// (it could ask for Basic), so its host may differ (Docker Hub's does). What matters
+    /// is the transport: the password goes to a realm only over https, or to a loopback
+    /// host; a plain-HTTP realm elsewhere is asked anonymously. Redirects of the token
+    /// request carry the password only within the realm's origin (`exchange`).
     func fetchToken(challenge: AuthChallenge, scopes: [String], cacheAs: [String]) async throws(OCIError) -> String {
-        guard let realm = challenge.realm, var c = URLComponents(string: realm) else {
-            throw .unsupported("registry \(registry) sent a Bearer challenge without a usable realm")
+        guard let realm = challenge.realm, var c = URLComponents(string: realm), let realmOrigin = c.url.flatMap(Origin.init) else {
+            throw .unsupported("registry \(registry) sent a Bearer challenge without a usable http(s) realm")
         }
         var q = c.queryItems ?? []
         if let s = challenge.service { q.append(URLQueryItem(name: "service", value: s)) }
         for s in scopes { q.append(URLQueryItem(name: "scope", value: s)) }
         c.queryItems = q.isEmpty ? nil : q
         guard let tokenURL = c.url else { throw .unsupported("bad token realm \(realm)") }
-        var req = URLRequest(url: tokenURL)
-        req.httpMethod = "GET"
-        if let cr = credentials {
-            req.setValue("Basic " + Data("\(cr.username):\(cr.password)".utf8).base64EncodedString(), forHTTPHeaderField: "Authorization")
-        }
-        let r = try await perform(req, body: .none)
+        let mayCarryPassword = Self.mayCarryPassword(to: realmOrigin)
+        let auth = mayCarryPassword ? credentials.map(Self.basic) : nil
+        let r = try await exchange("GET", tokenURL, headers: [:], authorization: auth, body: .none,
+                                   sink: .memory(limit: Self.responseLimit, what: "token reply from \(realmOrigin)"))
         let scopeText = scopes.joined(separator: " ")
         switch r.status {
         case 200: break
+        case 401 where credentials != nil && !mayCarryPassword:
+            throw .unsupported("registry \(registry) sends clients to the plain-HTTP token service \(realmOrigin) for \(scopeText); "
+                               + "credentials are sent to a token service only over https (or on loopback), so it was asked anonymously "
+                               + "and refused. Ask the registry's administrator to serve the token realm over https")
         case 401: throw .unauthorized(registry: registry, scope: scopeText, hadCredentials: credentials != nil)
         case 403: throw .forbidden(registry: registry, scope: scopeText)
         default: throw .unexpectedResponse(method: "GET", url: tokenURL.absoluteString, status: r.status, body: Self.snippet(r.body))
@@ -243,6 +285,10 @@ public actor RegistryClient {
         tokens[cacheAs.sorted().joined(separator: " ")] = (token, Date().addingTimeInterval(life))
         return token
     }
+
+    /// Whether Basic credentials may be sent to a token realm at `realm`: over https, or to
+    /// a loopback host where plain HTTP never leaves the machine.
+    static func mayCarryPassword(to realm: Origin) -> Bool { realm.scheme == "https" || realm.isLoopback }
 
     /// Number of bearer tokens fetched so far is visible through `stats`; this exposes the cache size for tests.
     var cachedTokenCount: Int { tokens.count }

@@ -189,6 +189,8 @@ public struct RemoteRegistry: Sendable {
         }
         let missing = needed.filter { (try? local.hasBlob($0)) != true }
         let layerFor = byContent
+        let lengths = Self.decodedLengths(manifest)
+        let tensors = Self.floatTensors(manifest)
         _ = try await forEachConcurrently(missing) { (content) async throws(OCIError) -> Bool in
             guard let layer = layerFor[content] else {
                 throw .invalidManifest(reference: "\(repository)@\(md)", reason: "no layer carries blob \(content.short) that the manifest references")
@@ -196,16 +198,42 @@ public struct RemoteRegistry: Sendable {
             let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-pull-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: tmp) }
             try await client.pullBlob(repository: repository, digest: layer.digest, expectedSize: layer.size, to: tmp)
-            let frame: [UInt8]
-            do { frame = [UInt8](try Data(contentsOf: tmp)) } catch { throw .localIO(path: tmp.path, reason: "\(error)") }
+            var frame = try Self.readFrame(tmp)
+            // Untrusted bytes: the decoded length must be what the manifest says (tensors),
+            // and the expansion is capped; checked on the header before anything is
+            // written to the store or allocated for decoding.
+            let limits = BlobDecodeLimits.untrusted(expectedLength: lengths[content])
+            let refused = { (why: String) in
+                OCIError.localRegistry("blob \(content.short) from \(repository)@\(layer.digest.short) was refused: \(why)")
+            }
+            do { try limits.check(try BlobCodec.header(of: frame), frameSize: frame.count) } catch { throw refused("\(error)") }
+            // `put` by hand, so the downloaded frame is released once written: the commit
+            // re-reads what was written and decodes it, and those two copies are the peak.
             do {
-                try local.driver.put(frame, as: content) { (stored) throws(StoreError) -> Digest in
-                    do { return Digest(of: try BlobCodec.decode(stored)) } catch {
-                        throw StoreError.blobCorrupt(content, location: "\(repository)@\(layer.digest.short)", reason: "\(error)", usedBy: [])
+                let w = try local.driver.beginWrite()
+                do {
+                    try w.write(frame)
+                    frame = []
+                    try w.commit(as: content) { (stored) throws(StoreError) -> Digest in
+                        let decoded: [UInt8]
+                        do { decoded = try BlobCodec.decode(stored, limits: limits) } catch {
+                            throw StoreError.blobCorrupt(content, location: "\(repository)@\(layer.digest.short)",
+                                                         reason: "\(error)", usedBy: [])
+                        }
+                        // Non-finite weights crash or poison inference: refuse them on the way in.
+                        if let (name, dtype) = tensors[content], let bad = decoded.withUnsafeBytes({ dtype.firstNonFinite(in: $0) }) {
+                            throw StoreError.blobCorrupt(content, location: "\(repository)@\(layer.digest.short)",
+                                                         reason: "tensor \(name) has a \(bad.value) value at element \(bad.index); "
+                                                           + "an artifact must hold finite weights", usedBy: [])
+                        }
+                        return Digest(of: decoded)
                     }
+                } catch {
+                    w.cancel()
+                    throw error
                 }
             } catch {
-                throw .localRegistry("blob \(content.short) from \(repository)@\(layer.digest.short) was refused: \(error)")
+                throw refused("\(error)")
             }
             return true
         }
@@ -216,6 +244,57 @@ public struct RemoteRegistry: Sendable {
         }
         pulled.append(artifact)
         return (artifact, manifest, false)
+    }
+
+    /// The decoded length of each blob the manifest knows the size of: tensors (dtype x
+    /// shape; validated against overflow when the manifest was decoded) and bundle files.
+    static func decodedLengths(_ manifest: AnyManifest) -> [Digest: Int] {
+        var out: [Digest: Int] = [:]
+        func add(_ e: TensorEntry) { out[e.digest] = e.byteCount }
+        switch manifest {
+        case .base(let m): m.tensors.values.forEach(add)
+        case .expert(let m): m.tensors.values.forEach { add($0.a); add($0.b) }
+        case .composite(let m): m.tensors.values.forEach { add($0.a); add($0.b) }
+        case .bundle(let m): for f in m.files.values where f.size >= 0 { out[f.digest] = f.size }
+        case .evalReport: break
+        }
+        return out
+    }
+
+    /// Float tensors by blob digest, with a name for messages (`module.lora_A` for LoRA factors).
+    static func floatTensors(_ manifest: AnyManifest) -> [Digest: (String, DType)] {
+        var out: [Digest: (String, DType)] = [:]
+        func add(_ name: String, _ e: TensorEntry) { if e.dtype.isFloat { out[e.digest] = (name, e.dtype) } }
+        switch manifest {
+        case .base(let m): for (k, e) in m.tensors { add(k, e) }
+        case .expert(let m): for (k, p) in m.tensors { add(k + ".lora_A", p.a); add(k + ".lora_B", p.b) }
+        case .composite(let m): for (k, p) in m.tensors { add(k + ".lora_A", p.a); add(k + ".lora_B", p.b) }
+        case .bundle, .evalReport: break
+        }
+        return out
+    }
+
+    /// A downloaded frame, read once straight into the array the store writes from (no
+    /// intermediate `Data` copy).
+    static func readFrame(_ url: URL) throws(OCIError) -> [UInt8] {
+        guard let h = try? FileHandle(forReadingFrom: url) else {
+            throw .localIO(path: url.path, reason: "cannot open the downloaded layer")
+        }
+        defer { try? h.close() }
+        do {
+            let size = Int(try h.seekToEnd())
+            try h.seek(toOffset: 0)
+            return try [UInt8](unsafeUninitializedCapacity: size) { buf, count in
+                count = 0
+                while count < size {
+                    guard let piece = try h.read(upToCount: min(size - count, 1 << 20)), !piece.isEmpty else { break }
+                    _ = piece.copyBytes(to: UnsafeMutableBufferPointer(rebasing: buf[count...]))
+                    count += piece.count
+                }
+            }
+        } catch {
+            throw .localIO(path: url.path, reason: "cannot read the downloaded layer: \(error.localizedDescription)")
+        }
     }
 
     // MARK: - List

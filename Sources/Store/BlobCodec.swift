@@ -92,13 +92,15 @@ public struct BlobCodec: Sendable {
     }
 
     /// Decodes a frame; throws on any damage it can see (header checksum, lengths,
-    /// zstd content checksum). Callers must still check the sha256 of the result.
-    public static func decode(_ frame: [UInt8]) throws(BlobCodecError) -> [UInt8] {
-        do { return try frame.withUnsafeBytes { try decode($0) } } catch { throw error as! BlobCodecError }
+    /// zstd content checksum) and, before allocating, on a raw length `limits` refuse.
+    /// Never traps on hostile bytes. Callers must still check the sha256 of the result.
+    public static func decode(_ frame: [UInt8], limits: BlobDecodeLimits = .local) throws(BlobCodecError) -> [UInt8] {
+        do { return try frame.withUnsafeBytes { try decode($0, limits: limits) } } catch { throw error as! BlobCodecError }
     }
 
-    public static func decode(_ frame: UnsafeRawBufferPointer) throws(BlobCodecError) -> [UInt8] {
+    public static func decode(_ frame: UnsafeRawBufferPointer, limits: BlobDecodeLimits = .local) throws(BlobCodecError) -> [UInt8] {
         let h = try BlobFrameHeader.parse(frame)
+        try limits.check(h, frameSize: frame.count)
         let body = UnsafeRawBufferPointer(rebasing: frame[BlobFrameHeader.size...])
         guard bodyHash(body) == h.bodyHash else { throw .bodyChecksum }
         let rawCount = Int(h.rawLength)
@@ -107,12 +109,18 @@ public struct BlobCodec: Sendable {
             guard body.count == rawCount else { throw .malformed("stored body is \(body.count) bytes, header says \(rawCount)") }
             return Array(body)
         case .zstd:
+            // The encoder stores empty blobs; an empty zstd frame would also need a buffer
+            // with no address below.
+            guard rawCount > 0 else { throw .malformed("zstd frame for an empty blob (empty blobs are stored)") }
             return try zstdDecompress(body, expected: rawCount)
         case .planes:
             guard case .tensor(let dtype) = h.elementType, h.transform != .none else {
                 throw .malformed("plane frame without a float element type or transform")
             }
             let esize = dtype.size
+            // The encoder uses planes only from 64 elements up; fewer than one would leave
+            // nothing to merge into.
+            guard rawCount >= esize else { throw .malformed("plane frame of \(rawCount) bytes holds no whole \(dtype.rawValue) element") }
             var pos = 0
             func need(_ k: Int) throws(BlobCodecError) { if pos + k > body.count { throw .truncated(need: BlobFrameHeader.size + pos + k, have: frame.count) } }
             try need(1)

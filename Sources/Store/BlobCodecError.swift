@@ -8,6 +8,12 @@ public enum BlobCodecError: Error, Equatable, Sendable, CustomStringConvertible 
     case bodyChecksum
     case malformed(String)
     case zstd(String)
+    /// The header's raw length is not what the caller knows the blob must be (a tensor's
+    /// dtype x shape from its manifest).
+    case unexpectedLength(declared: UInt64, expected: Int)
+    /// The header's raw length passes a `BlobDecodeLimits` bound; refused before any
+    /// allocation.
+    case exceedsLimit(declared: UInt64, limit: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -18,6 +24,11 @@ public enum BlobCodecError: Error, Equatable, Sendable, CustomStringConvertible 
         case .bodyChecksum: return "frame body checksum mismatch (body damaged)"
         case let .malformed(s): return "malformed frame: \(s)"
         case let .zstd(s): return "zstd: \(s)"
+        case let .unexpectedLength(declared, expected):
+            return "frame declares \(declared) decoded bytes but the manifest says the tensor is \(expected) bytes (dtype x shape); "
+                + "refused before decoding"
+        case let .exceedsLimit(declared, limit, reason):
+            return "frame declares \(declared) decoded bytes, over the limit of \(limit) (\(reason)); refused before decoding"
         }
     }
 }

@@ -68,17 +68,34 @@ extension LocalRegistry {
                 problems.append(VerifyProblem(kind: .unindexedArtifact, digest: d, location: nil, usedBy: users(of: d),
                                               detail: "artifact is in the catalog but not in the manifest index", repaired: fixed))
             }
-            if repair {
-                // Interrupted publishes: catalogue them when their data is complete.
-                for m in indexed.subtracting(catalogued).sorted() {
-                    let d = try! Digest(parsing: m)
-                    if bad[d] == nil, present.contains(d), let man = try? manifest(d),
-                       man.blobReferences.allSatisfy({ present.contains($0) && bad[$0] == nil }),
-                       (try? catalog.write({ db in try Catalog.insert(db, digest: d, manifest: man, manifestSize: (try? blob(d).count) ?? 1,
-                                                                      published: RFC3339.string(from: Date())) })) != nil {
-                        problems.append(VerifyProblem(kind: .uncataloguedManifest, digest: d, location: nil, usedBy: [],
-                                                      detail: "interrupted publish completed", repaired: true))
-                    }
+            // Indexed manifests without a catalog row are interrupted publishes: publish holds
+            // the gc lock (shared) from the index entry to the catalog row, and verify holds
+            // it exclusively, so none is in flight. Reported always; with `repair`, catalogued
+            // when their data is complete (and name:version is free), else unindexed so gc
+            // reclaims their blobs.
+            for m in indexed.subtracting(catalogued).sorted() {
+                let d = try! Digest(parsing: m)
+                let man = bad[d] == nil && present.contains(d) ? try? manifest(d) : nil
+                let complete = man?.blobReferences.allSatisfy({ present.contains($0) && bad[$0] == nil }) ?? false
+                guard repair else {
+                    problems.append(VerifyProblem(kind: .uncataloguedManifest, digest: d, location: driver.location(of: d), usedBy: [],
+                                                  detail: "in the manifest index but not in the catalog (an interrupted publish"
+                                                    + (complete ? "); run glossa verify --repair to catalogue it"
+                                                                : ", its data incomplete); run glossa verify --repair to drop it"),
+                                                  repaired: false))
+                    continue
+                }
+                if complete, let man, (try? catalog.write({ db in
+                    try Catalog.insert(db, digest: d, manifest: man, manifestSize: (try? blob(d).count) ?? 1,
+                                       published: RFC3339.string(from: Date()))
+                })) != nil {
+                    problems.append(VerifyProblem(kind: .uncataloguedManifest, digest: d, location: nil, usedBy: [],
+                                                  detail: "interrupted publish completed", repaired: true))
+                } else {
+                    try driver.unindexManifest(d)
+                    problems.append(VerifyProblem(kind: .uncataloguedManifest, digest: d, location: nil, usedBy: [],
+                                                  detail: "interrupted publish that cannot be catalogued (data incomplete or name:version taken): "
+                                                    + "removed from the manifest index; gc reclaims its blobs", repaired: true))
                 }
             }
 
@@ -141,10 +158,23 @@ extension LocalRegistry {
                 }
             }
 
+            // 6. Temporaries of interrupted writes. Blob writes do not take the gc lock, so
+            // only those older than `staleTemporaryAge` count (gc's default grace period).
+            for t in try driver.staleTemporaries(olderThan: Date().addingTimeInterval(-Self.staleTemporaryAge)) {
+                if repair { try driver.removeTemporary(t) }
+                problems.append(VerifyProblem(kind: .staleTemporary, digest: nil, location: root + "/tmp/" + t.name, usedBy: [],
+                                              detail: "leftover of an interrupted write (\(t.size) bytes)"
+                                                + (repair ? "; removed" : "; run glossa verify --repair or glossa gc to remove it"),
+                                              repaired: repair))
+            }
+
             let status: VerifyStatus = problems.isEmpty ? .clean : (lost || !repair || problems.contains { !$0.repaired } ? .damaged : .repaired)
             return VerifyReport(status: status, blobsChecked: stored.count, artifactsChecked: artifacts.count, problems: problems)
         }
     }
+
+    /// Age in seconds after which verify reports a temporary as left by an interrupted write.
+    public static let staleTemporaryAge: TimeInterval = 3600
 
     // MARK: gc
 

@@ -75,9 +75,9 @@ public final class LocalRegistry: Sendable {
         return try decodeChecked(frame, digest)
     }
 
-    func decodeChecked(_ frame: [UInt8], _ digest: Digest) throws(StoreError) -> [UInt8] {
+    func decodeChecked(_ frame: [UInt8], _ digest: Digest, limits: BlobDecodeLimits = .local) throws(StoreError) -> [UInt8] {
         let bytes: [UInt8]
-        do { bytes = try BlobCodec.decode(frame) } catch {
+        do { bytes = try BlobCodec.decode(frame, limits: limits) } catch {
             throw .blobCorrupt(digest, location: driver.location(of: digest), reason: error.description, usedBy: users(of: digest))
         }
         let actual = Digest(of: bytes)
@@ -89,7 +89,9 @@ public final class LocalRegistry: Sendable {
 
     /// A tensor by its manifest entry, with shape and byte count checked.
     public func tensor(_ e: TensorEntry) throws(StoreError) -> TensorData {
-        let bytes = try blob(e.digest)
+        guard let frame = try driver.get(e.digest) else { throw .blobMissing(e.digest, usedBy: users(of: e.digest)) }
+        // The entry's dtype x shape bounds the frame before anything is allocated for it.
+        let bytes = try decodeChecked(frame, e.digest, limits: BlobDecodeLimits(expectedLength: e.byteCount))
         guard bytes.count == e.byteCount else {
             throw .blobCorrupt(e.digest, location: driver.location(of: e.digest),
                                reason: "holds \(bytes.count) bytes, \(e.dtype.rawValue) \(e.shape) needs \(e.byteCount)", usedBy: users(of: e.digest))
@@ -112,6 +114,19 @@ public final class LocalRegistry: Sendable {
 
     // MARK: publish
 
+    /// Throws `versionConflict` when `name:version` is already published: importers call
+    /// it before they store any blob, so a refused import writes nothing.
+    public func checkVersionFree(name: String, version: String) throws(StoreError) {
+        if let existing = try catalog.read({ db in try Self.publishedDigest(db, name: name, version: version) }) {
+            throw .versionConflict(name: name, version: version, existing: existing)
+        }
+    }
+
+    static func publishedDigest(_ db: Database, name: String, version: String) throws -> Digest? {
+        try String.fetchOne(db, sql: "SELECT digest FROM artifacts WHERE name = ? AND version = ?", arguments: [name, version])
+            .map { try Digest(parsing: $0) }
+    }
+
     /// Publishes a manifest: validates it, checks every referenced blob is stored and
     /// every artifact it builds on (base, inputs, composite, experts, subject) is in the
     /// registry, stores the manifest, and commits the catalog rows. Returns the manifest
@@ -131,6 +146,12 @@ public final class LocalRegistry: Sendable {
             try catalog.read { db throws in
                 for e in required where try Bool.fetchOne(db, sql: "SELECT 1 FROM artifacts WHERE digest = ?", arguments: [e.target.description]) != true {
                     throw StoreError.missingArtifact(artifact: label, relation: e.relation, e.target)
+                }
+                // A taken name:version is refused before the manifest blob is written (the
+                // insert below checks again, for a publisher racing this one).
+                if let name = manifest.name, let version = manifest.version,
+                   let other = try Self.publishedDigest(db, name: name, version: version), other != digest {
+                    throw StoreError.versionConflict(name: name, version: version, existing: other)
                 }
             }
             try putBlob(bytes, as: .opaque)

@@ -20,10 +20,12 @@ public struct VerifyProblem: Sendable, Equatable, Codable {
         case droppedArtifact = "dropped-artifact"
         /// A tag in the catalog disagrees with the stored tags, or points at nothing.
         case tagMismatch = "tag-mismatch"
+        /// A temporary file of a write interrupted long ago (`tmp/*.partial`).
+        case staleTemporary = "stale-temporary"
     }
     public var kind: Kind
-    /// The blob or artifact digest concerned.
-    public var digest: Digest
+    /// The blob or artifact digest concerned; nil for a stale temporary (see `location`).
+    public var digest: Digest?
     /// Where it lives (path), when known.
     public var location: String?
     /// Artifacts that use the blob (`kind name:version@short-digest`).

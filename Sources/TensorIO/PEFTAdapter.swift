@@ -89,6 +89,15 @@ public struct PEFTAdapter: Sendable, Equatable {
             guard ta.dtype.isFloat, tb.dtype.isFloat else {
                 throw .adapter(path: weightsPath, key: key, message: "factors must be float tensors, got \(ta.dtype.rawValue)/\(tb.dtype.rawValue)")
             }
+            // A NaN or inf factor would poison every output of the layer (and used to
+            // crash decoding): refused here, naming the tensor and the first bad element.
+            for (factor, t) in [("lora_A", ta), ("lora_B", tb)] {
+                if let bad = t.firstNonFinite {
+                    throw .adapter(path: weightsPath, key: key + ".\(factor).weight",
+                                   message: "element \(bad.index) is \(bad.value); an adapter must hold finite weights. "
+                                     + "Re-export it from a training run that did not diverge")
+                }
+            }
             guard ta.shape[0] == tb.shape[1] else {
                 throw .adapter(path: weightsPath, key: key, message: "rank mismatch: lora_A is \(ta.shape) ([r, in]) but lora_B is \(tb.shape) ([out, r])")
             }

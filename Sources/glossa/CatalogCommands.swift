@@ -123,8 +123,11 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Re-hash every blob and check the catalog against the manifests.",
         discussion: """
-        Names each corrupt or missing blob and the artifacts that use it.
-        Exit code: 0 clean, 3 problems found and repaired (--repair), 4 damage remains.
+        Names each corrupt or missing blob and the artifacts that use it, interrupted
+        publishes (indexed manifests without a catalog row) and temporaries of writes
+        interrupted over an hour ago.
+        Exit code: 0 clean, 3 problems found and repaired (--repair), 4 damage or
+        unrepaired problems remain.
         """)
     @Flag(name: .long, help: "Rebuild catalog rows from manifests and drop rows whose blobs are gone.") var repair = false
     @Flag(name: .long, help: "Print the report as JSON.") var json = false
@@ -135,7 +138,7 @@ struct Verify: ParsableCommand {
         if json { try Console(json: true).emit(report) } else {
             print("\(report.status.rawValue): \(report.blobsChecked) blobs, \(report.artifactsChecked) artifacts checked")
             for p in report.problems {
-                print("\(p.kind.rawValue)\t\(p.digest)\t\(p.location ?? "-")\t\(p.repaired ? "repaired" : "unrepaired")\t\(p.detail)"
+                print("\(p.kind.rawValue)\t\(p.digest?.description ?? "-")\t\(p.location ?? "-")\t\(p.repaired ? "repaired" : "unrepaired")\t\(p.detail)"
                       + (p.usedBy.isEmpty ? "" : "\tused by: \(p.usedBy.joined(separator: ", "))"))
             }
         }

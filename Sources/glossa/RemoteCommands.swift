@@ -8,12 +8,14 @@ struct RemoteOptions: ParsableArguments {
     @Flag(name: .long, help: "Allow plain HTTP (always allowed on loopback).")
     var insecure = false
 
-    /// $GLOSSA_REGISTRY_USERNAME / $GLOSSA_REGISTRY_PASSWORD, then ~/.docker/config.json `auths`.
-    func credentials() throws -> any CredentialsProvider {
+    /// $GLOSSA_REGISTRY_USERNAME / $GLOSSA_REGISTRY_PASSWORD (for $GLOSSA_REGISTRY_HOST, else
+    /// the registry of `remote`), then ~/.docker/config.json `auths`.
+    /// - Parameter remote: the `oci://` reference the command talks to.
+    func credentials(for remote: String) throws -> any CredentialsProvider {
         var chain: [any CredentialsProvider] = []
         let env = ProcessInfo.processInfo.environment
-        if let u = env["GLOSSA_REGISTRY_USERNAME"], let p = env["GLOSSA_REGISTRY_PASSWORD"] {
-            chain.append(StaticCredentials(RegistryCredentials(username: u, password: p)))
+        if let fromEnv = EnvironmentCredentials(environment: env, target: try Remote.reference(remote).registry) {
+            chain.append(fromEnv)
         }
         let home = env["DOCKER_CONFIG"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".docker")
@@ -33,7 +35,8 @@ struct Push: AsyncParsableCommand {
         discussion: """
         Works with any OCI distribution registry (Docker Distribution, Harbor, Zot, GHCR...).
         Only blobs the registry lacks are uploaded; an interrupted push can be re-run.
-        Credentials: $GLOSSA_REGISTRY_USERNAME / $GLOSSA_REGISTRY_PASSWORD, else ~/.docker/config.json.
+        Credentials: $GLOSSA_REGISTRY_USERNAME / $GLOSSA_REGISTRY_PASSWORD (sent only to this registry,
+        or to $GLOSSA_REGISTRY_HOST when set), else ~/.docker/config.json.
 
         Example:
           glossa push fr-expert:1.0.0 oci://localhost:5000/experts/fr:1.0.0
@@ -46,7 +49,7 @@ struct Push: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let r = try await Remote(registry: try Registry(root: registry.path), credentials: try remote.credentials(),
+            let r = try await Remote(registry: try Registry(root: registry.path), credentials: try remote.credentials(for: target),
                                      insecure: remote.insecure).push(ref, to: target)
             if json {
                 try Console(json: true).emit(["artifact": r.artifactDigest.description, "manifest": r.manifestDigest.description,
@@ -81,7 +84,7 @@ struct Pull: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let r = try await Remote(registry: try Registry(root: registry.path), credentials: try remote.credentials(),
+            let r = try await Remote(registry: try Registry(root: registry.path), credentials: try remote.credentials(for: source),
                                      insecure: remote.insecure).pull(source)
             let name = r.name.map { "\($0):\(r.version ?? "?")" } ?? r.artifactDigest.short
             if json {
@@ -102,7 +105,7 @@ struct Pull: AsyncParsableCommand {
 /// `glossa list --remote oci://HOST/REPO`.
 func listRemote(_ source: String, json: Bool, registryPath: URL, options: RemoteOptions) async throws {
     do {
-        let rows = try await Remote(registry: try Registry(root: registryPath), credentials: try options.credentials(),
+        let rows = try await Remote(registry: try Registry(root: registryPath), credentials: try options.credentials(for: source),
                                     insecure: options.insecure).list(source)
         if json {
             try Console(json: true).emit(rows.map { ["tag": $0.tag, "artifact": $0.artifactDigest.description, "kind": $0.kind ?? "",

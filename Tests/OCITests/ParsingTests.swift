@@ -27,6 +27,24 @@ final class ParsingTests: XCTestCase {
         }
     }
 
+    /// Plain HTTP is allowed by default only where it cannot leave the machine, decided
+    /// from the literal host: a DNS name that merely starts with "127." is not loopback.
+    func testLoopbackIsDecidedFromLiteralAddressesOnly() throws {
+        let loopback = ["127.0.0.1:5000", "127.1.2.3", "localhost:5000", "LOCALHOST", "localhost.", "[::1]:5000", "[::ffff:127.0.0.1]:80"]
+        let remote = ["127.attacker.invalid", "127.0.0.1.nip.io:5000", "localhost.attacker.invalid", "128.0.0.1", "[::2]:5000",
+                      "127evil.example", "10.0.0.1:5000", "[::ffff:10.0.0.1]"]
+        for host in loopback {
+            XCTAssertTrue(try OCIReference(parsing: "oci://\(host)/x").isLoopback, host)
+        }
+        for host in remote {
+            let ref = try OCIReference(parsing: "oci://\(host)/x")
+            XCTAssertFalse(ref.isLoopback, host)
+            let client = try RegistryClient(registry: ref.registry)
+            XCTAssertEqual(client.baseURL.scheme, "https", "\(host) must not be fetched over plain HTTP without --insecure")
+        }
+        XCTAssertEqual(try RegistryClient(registry: "127.0.0.1:5000").baseURL.scheme, "http")
+    }
+
     func testChallengeParsing() throws {
         let c = try XCTUnwrap(AuthChallenge(header: #"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/ubuntu:pull,push""#))
         XCTAssertEqual(c.scheme, .bearer)

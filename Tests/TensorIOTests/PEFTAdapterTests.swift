@@ -178,6 +178,27 @@ final class PEFTAdapterTests: XCTestCase {
         }
     }
 
+    /// An adapter with NaN (or inf) in a factor used to import with exit 0 and crash
+    /// transcription later; now load refuses it, naming the tensor and the element.
+    func testNonFiniteFactorsAreRefusedNamingTheTensor() throws {
+        for (bits, word) in [(UInt32(0x7FC0_0000), "NaN"), (UInt32(0xFF80_0000), "infinite")] {
+            var adapter = try PEFTAdapter.load(folder: golden)
+            let module = adapter.weights.modules.keys.sorted()[0]
+            var a = adapter.weights.modules[module]!.a
+            XCTAssertEqual(a.dtype, .f32)
+            withUnsafeBytes(of: bits.littleEndian) { a.bytes.replaceSubrange(12..<16, with: $0) }
+            adapter.weights.modules[module]!.a = a
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-peft-nan-\(UUID().uuidString.prefix(8))")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            try adapter.write(to: dir)
+            XCTAssertThrowsError(try PEFTAdapter.load(folder: dir)) { e in
+                guard case .adapter(_, let key, let message) = e as? TensorIOError else { return XCTFail("\(e)") }
+                XCTAssertEqual(key, "base_model.model.\(module).lora_A.weight")
+                XCTAssertTrue(message.contains("element 3 is \(word)"), message)
+            }
+        }
+    }
+
     func testBrokenPairsAreRefused() throws {
         let missingB = try variant(tensors: { $0[self.qB] = nil })
         guard case .adapter(_, self.qB, _)? = loadError(missingB) else { return XCTFail("\(String(describing: loadError(missingB)))") }

@@ -23,6 +23,17 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(FastMath.exp(-1000), 0, accuracy: 1e-37)
     }
 
+    /// NaN used to pass `min`/`max` and trap in `Int32(n)` (SIGILL in transcribe with a
+    /// NaN adapter). It must come out as NaN, and the infinities clamp.
+    func testFastExpIsNaNSafe() {
+        XCTAssertTrue(FastMath.exp(.nan).isNaN)
+        XCTAssertTrue(FastMath.exp(-.nan).isNaN)
+        XCTAssertTrue(FastMath.exp(.infinity).isFinite)
+        XCTAssertEqual(FastMath.exp(-.infinity), 0, accuracy: 1e-37)
+        XCTAssertTrue(FastMath.erf(.nan).isNaN)
+        XCTAssertEqual(FastMath.exp(1), Float(M_E), accuracy: 1e-6)
+    }
+
     func testLinear() {
         var rng = SeededRandom(seed: 1)
         let n = 33, i = 70, o = 45

@@ -34,6 +34,20 @@ final class DecodingTests: XCTestCase {
         return (h, d.steps)
     }
 
+    /// Logits with NaN (a damaged adapter) stop every search with a typed error instead
+    /// of trapping in exp or decoding garbage.
+    func testNaNLogitsAreReportedNotCrashed() {
+        var first = table[5].map { Float(Foundation.log(Double($0))) }
+        first[2] = .nan
+        for (beam, temperature) in [(1, 0.0), (3, 0.0), (1, 0.7)] {
+            var o = SearchOptions(); o.beamSize = beam; o.maxSteps = 10; o.temperature = temperature
+            var d = MarkovDecoder(table: table, last: [5])
+            XCTAssertThrowsError(try Search.run(&d, firstLogits: first, eot: 0, options: o), "beam \(beam) T \(temperature)") { e in
+                XCTAssertEqual(e as? DecodingError, .nonFiniteLogits(step: 0))
+            }
+        }
+    }
+
     func testGreedyFollowsArgmaxAndScoresLikeCTranslate2() throws {
         var o = SearchOptions(); o.beamSize = 1; o.maxSteps = 10
         let (h, _) = try run(o)

@@ -15,17 +15,23 @@ extension Registry {
         do { sourceDigest = try Self.fileDigest(sourceFile) } catch {
             throw GlossaError(.invalidInput, "Cannot read \(sourceFile.path): \(error.localizedDescription)")
         }
-        var entries: [String: TensorEntry] = [:]
+        // Everything is checked before anything is written (a refused import leaves no
+        // blobs): the manifest is built with the digests of the bytes about to be stored
+        // (the store names blobs by exactly these) and validated, and name:version must be free.
         let names = checkpoint.tensors.keys.sorted()
+        let entries = checkpoint.tensors.mapValues { TensorEntry(digest: Digest(of: $0.bytes), dtype: $0.dtype, shape: $0.shape) }
+        let m = BaseManifest(name: name, version: version, config: checkpoint.config, tensors: entries,
+                             tokenizer: Digest(of: checkpoint.tokenizerJSON),
+                             source: .init(format: isCT2 ? "ctranslate2" : "huggingface", digest: sourceDigest),
+                             created: Self.now(), description: description)
+        do { try m.validate() } catch { throw GlossaError(.invalidInput, "Cannot import base model \(name):\(version): \(error)") }
         do {
+            try store.checkVersionFree(name: name, version: version)
             for (i, n) in names.enumerated() {
-                entries[n] = try store.putTensor(checkpoint.tensors[n]!)
+                _ = try store.putTensor(checkpoint.tensors[n]!)
                 progress(i + 1, names.count)
             }
-            let tok = try store.putBlob(checkpoint.tokenizerJSON)
-            let m = BaseManifest(name: name, version: version, config: checkpoint.config, tensors: entries, tokenizer: tok,
-                                 source: .init(format: isCT2 ? "ctranslate2" : "huggingface", digest: sourceDigest),
-                                 created: Self.now(), description: description)
+            _ = try store.putBlob(checkpoint.tokenizerJSON)
             let d = try store.publish(m)
             return (d, m)
         } catch {

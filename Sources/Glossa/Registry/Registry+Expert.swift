@@ -35,21 +35,29 @@ extension Registry {
         do { configBytes = Array(try Data(contentsOf: folder.appendingPathComponent(PEFTAdapter.configFile))) } catch {
             throw GlossaError(.invalidInput, "Cannot read \(folder.path)/\(PEFTAdapter.configFile)")
         }
+        // Everything is checked before anything is written (a refused import leaves no
+        // blobs): the manifest is built with the digests of the bytes about to be stored
+        // (the store names blobs by exactly these) and validated, and name:version must be free.
+        let tensors = adapter.weights.modules.mapValues { p in
+            LoRATensorEntry(a: TensorEntry(digest: Digest(of: p.a.bytes), dtype: p.a.dtype, shape: p.a.shape),
+                            b: TensorEntry(digest: Digest(of: p.b.bytes), dtype: p.b.dtype, shape: p.b.shape))
+        }
+        var hyper: [String: ScalarValue] = ["source": .string("peft")]
+        if let p = adapter.baseModelNameOrPath { hyper["base_model_name_or_path"] = .string(p) }
+        let m = ExpertManifest(
+            name: name, version: version, language: fields.language, base: baseDigest, lora: adapter.weights.config,
+            tensors: tensors,
+            provenance: Provenance(hyperparameters: hyper, toolVersion: GlossaVersion.tool, created: Self.now()),
+            license: license ?? Self.declaredLicense(folder) ?? "NOASSERTION", description: description,
+            adapterConfig: Digest(of: configBytes), languages: fields.languages)
+        do { try m.validate() } catch { throw GlossaError(.invalidInput, "Cannot publish expert \(name):\(version): \(error)") }
         do {
-            var tensors: [String: LoRATensorEntry] = [:]
-            for (module, pair) in adapter.weights.modules {
-                tensors[module] = LoRATensorEntry(a: try store.putTensor(pair.a), b: try store.putTensor(pair.b))
+            try store.checkVersionFree(name: name, version: version)
+            for pair in adapter.weights.modules.values {
+                _ = try store.putTensor(pair.a)
+                _ = try store.putTensor(pair.b)
             }
-            let configDigest = try store.putBlob(configBytes)
-            var hyper: [String: ScalarValue] = ["source": .string("peft")]
-            if let p = adapter.baseModelNameOrPath { hyper["base_model_name_or_path"] = .string(p) }
-            let m = ExpertManifest(
-                name: name, version: version, language: fields.language, base: baseDigest, lora: adapter.weights.config,
-                tensors: tensors,
-                provenance: Provenance(hyperparameters: hyper, toolVersion: GlossaVersion.tool, created: Self.now()),
-                license: license ?? Self.declaredLicense(folder) ?? "NOASSERTION", description: description,
-                adapterConfig: configDigest, languages: fields.languages)
-            try m.validate()
+            _ = try store.putBlob(configBytes)
             return (try store.publish(m), m)
         } catch let e as StoreError {
             throw Self.wrap(e, "Cannot publish expert \(name):\(version)")

@@ -2,10 +2,13 @@
 /// transcendental calls dominate the non-BLAS time of the encoder (8 heads x 1500^2
 /// exps per layer). Accuracy is checked against libm in TensorTests.
 public enum FastMath {
-    /// e^x for x in [-87, 88] with relative error < 2e-7; x below -87 returns ~0.
+    /// e^x for x in [-87, 88] with relative error < 2e-7; x below -87 returns ~0, NaN
+    /// returns NaN. NaN must not reach `Int32(n)` below, which traps on it (a NaN passes
+    /// `min`/`max` unchanged): it is swapped for 0 first and restored at the end, two
+    /// selects that keep the loop branch-free.
     @inline(__always)
     public static func exp(_ x: Float) -> Float {
-        let xc = min(max(x, -87.0), 88.0)
+        let xc = x.isNaN ? 0 : min(max(x, -87.0), 88.0)
         let n = (xc * 1.442695041).rounded(.toNearestOrEven)
         // Cody-Waite reduction: r = x - n ln2 in two parts for accuracy.
         var r = xc - n * 0.693359375
@@ -19,7 +22,8 @@ public enum FastMath {
         p = p * r + 5.0000001201e-1
         p = p * r * r + r + 1
         let bits = UInt32(bitPattern: Int32(n) + 127) << 23
-        return p * Float(bitPattern: bits)
+        let y = p * Float(bitPattern: bits)
+        return x.isNaN ? x : y
     }
 
     /// erf(x), absolute error < 2e-7 (Abramowitz & Stegun 7.1.26 refined: we use the

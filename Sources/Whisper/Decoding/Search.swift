@@ -53,7 +53,10 @@ public enum Search {
     }
 
     /// Masks suppressed ids then converts one row to log-probabilities in place (f64 sum).
-    static func logSoftmax(_ row: UnsafeMutableBufferPointer<Float>, suppress: [Int], suppressBegin: [Int]?) {
+    /// Returns false when the row holds NaN or +inf (damaged weights): the callers stop
+    /// with `DecodingError.nonFiniteLogits` instead of decoding garbage.
+    @discardableResult
+    static func logSoftmax(_ row: UnsafeMutableBufferPointer<Float>, suppress: [Int], suppressBegin: [Int]?) -> Bool {
         for id in suppress where id < row.count { row[id] = -.infinity }
         if let b = suppressBegin { for id in b where id < row.count { row[id] = -.infinity } }
         var m = -Float.infinity
@@ -62,6 +65,7 @@ public enum Search {
         for v in row { s += Double(FastMath.exp(v - m)) }
         let lse = m + Float(Foundation.log(s))
         for i in 0..<row.count { row[i] -= lse }
+        return m.isFinite && s.isFinite
     }
 
     static func finalScore(_ sum: Double, length: Int, penalty: Double) -> Double {
@@ -74,11 +78,12 @@ public enum Search {
         var logits = firstLogits
         var tokens = [Int](), sum = 0.0
         for step in 0..<options.maxSteps {
-            var best = 0, bestLP = -Float.infinity
+            var best = 0, bestLP = -Float.infinity, finite = true
             logits.withUnsafeMutableBufferPointer { row in
-                logSoftmax(row, suppress: options.suppressTokens, suppressBegin: step == 0 ? options.suppressAtBegin : nil)
+                finite = logSoftmax(row, suppress: options.suppressTokens, suppressBegin: step == 0 ? options.suppressAtBegin : nil)
                 for i in 0..<row.count where row[i] > bestLP { bestLP = row[i]; best = i }
             }
+            guard finite else { throw .nonFiniteLogits(step: step) }
             sum += Double(bestLP)
             if best == eot { break }
             tokens.append(best)
@@ -123,13 +128,16 @@ public enum Search {
         for step in 0..<options.maxSteps {
             let beams = alive.count
             // cumulative scores of every continuation
+            var finite = true
             logits.withUnsafeMutableBufferPointer { all in
                 for b in 0..<beams {
                     let row = UnsafeMutableBufferPointer(rebasing: all[(b * vocab)..<((b + 1) * vocab)])
-                    logSoftmax(row, suppress: options.suppressTokens, suppressBegin: step == 0 ? options.suppressAtBegin : nil)
+                    let begin = step == 0 ? options.suppressAtBegin : nil
+                    if !logSoftmax(row, suppress: options.suppressTokens, suppressBegin: begin) { finite = false }
                     for i in 0..<vocab { row[i] += aliveScores[b] }
                 }
             }
+            guard finite else { throw .nonFiniteLogits(step: step) }
             let candidates = topK(logits, beams: beams, vocab: vocab, k: 2 * width)
             let lastStep = step + 1 == options.maxSteps
             var nextAlive = [[Int]](), nextScores = [Float](), origins = [Int](), nextTokens = [Int]()
@@ -180,10 +188,14 @@ public enum Search {
         let invT = Float(1 / options.temperature)
         for step in 0..<options.maxSteps {
             var next = [Int](repeating: eot, count: n)
+            var finite = true
             logits.withUnsafeMutableBufferPointer { all in
                 for b in 0..<n where !done[b] {
                     let row = UnsafeMutableBufferPointer(rebasing: all[(b * vocab)..<((b + 1) * vocab)])
-                    logSoftmax(row, suppress: options.suppressTokens, suppressBegin: step == 0 ? options.suppressAtBegin : nil)
+                    if !logSoftmax(row, suppress: options.suppressTokens, suppressBegin: step == 0 ? options.suppressAtBegin : nil) {
+                        finite = false
+                        continue
+                    }
                     // draw from softmax(logp / T) (= softmax(logits / T))
                     var m = -Float.infinity
                     for v in row { m = max(m, v * invT) }
@@ -201,6 +213,7 @@ public enum Search {
                     else { seqs[b].append(pick) }
                 }
             }
+            guard finite else { throw .nonFiniteLogits(step: step) }
             if done.allSatisfy({ $0 }) { break }
             logits = try decoder.step(next)   // finished rows keep decoding EOT; their output is ignored
         }

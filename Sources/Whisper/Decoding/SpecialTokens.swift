@@ -79,6 +79,8 @@ public enum DecodingError: Error, CustomStringConvertible, Equatable {
     case unknownLanguage(String, known: [String])
     case model(WhisperModelError)
     case invalidOption(String)
+    /// The model produced NaN or +inf logits: its weights or an adapter's are damaged.
+    case nonFiniteLogits(step: Int)
 
     public var description: String {
         switch self {
@@ -87,6 +89,9 @@ public enum DecodingError: Error, CustomStringConvertible, Equatable {
             return "unknown language code '\(c)'; this model knows: \(known.joined(separator: ", "))"
         case .model(let e): return e.description
         case .invalidOption(let m): return "invalid decoding option: \(m)"
+        case .nonFiniteLogits(let step):
+            return "the model produced NaN or infinite scores at decoding step \(step): its weights or an adapter's contain NaN/inf; "
+                + "run glossa verify, and re-import or re-train the adapter"
         }
     }
 }
