@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Real recorded Czech speech for training and testing experts: the spoken dialogue of the
-# game Fish Fillets NG, read by voice actors, from Debian's fillets-ng-data-cs (audio,
-# GPL-2+) and fillets-ng-data (the game scripts holding the Czech lines, GPL-2+).
+# game Fish Fillets NG, read by voice actors, from Debian's fillets-ng-data-cs (audio) and
+# fillets-ng-data (the game scripts holding the Czech lines), both GNU GPL version 2.
 #
 #   scripts/czech-corpus.sh OUT [SEED]
 #

@@ -213,4 +213,18 @@ final class CorpusSynthSpeakerTests: XCTestCase {
         let written = try JSONDecoder().decode([String: [String: [String]]].self, from: Data(contentsOf: outA.appendingPathComponent("speakers.json")))
         XCTAssertEqual(written, a.speakers)
     }
+
+    /// The grown sentence files give every language at least 50 test sentences with the
+    /// split corpus/README.md recommends for comparisons (0.75/0.125/0.125).
+    func testGrownLanguagesGiveFiftyTestSentences() throws {
+        let grown = ["de", "es", "fr", "it", "nl", "pl", "pt", "ru"]
+        var o = CorpusSynth.Options(languages: grown, sentencesDir: Self.sentences, outDir: "/nonexistent")
+        o.splits = [0.75, 0.125, 0.125]
+        let items = try CorpusSynth(o).plan(installed: Self.installed).items
+        for lang in grown {
+            let mine = items.filter { $0.entry.lang == lang }
+            XCTAssertGreaterThanOrEqual(mine.count, 400, lang)
+            XCTAssertGreaterThanOrEqual(mine.filter { $0.split == 2 }.count, 50, lang)
+        }
+    }
 }
