@@ -15,7 +15,7 @@ import GlossaCore
 ///                             train = all the others
 ///
 /// so with the defaults test and dev each get one female and one male variant, train the
-/// other eleven. The generator is seeded with `seed` and the language code (FNV-1a), so
+/// other nine. The generator is seeded with `seed` and the language code (FNV-1a), so
 /// adding a language does not reshuffle the others.
 public struct CorpusSpeakers: Sendable, Equatable {
     public enum Gender: String, Sendable, Codable { case female, male, unknown }
