@@ -2,18 +2,22 @@ import Foundation
 
 /// One utterance of an evaluation or training set: a line of a JSONL manifest,
 /// `{"id": "fr-0001", "audio": "audio/fr-0001.wav", "text": "Bonjour.", "lang": "fr"}`.
-/// `audio` is relative to the manifest's folder.
+/// `audio` is relative to the manifest's folder. The optional `speaker` names who speaks
+/// (an espeak-ng voice such as `"fr-fr+m3"`, or a corpus's own speaker label), so that
+/// splits can be checked to share no speaker; it is omitted from the JSON when nil.
 public struct ManifestEntry: Codable, Sendable, Equatable, Hashable {
     public var id: String
     public var audio: String
     public var text: String
     public var lang: String
+    public var speaker: String?
 
-    public init(id: String, audio: String, text: String, lang: String) {
+    public init(id: String, audio: String, text: String, lang: String, speaker: String? = nil) {
         self.id = id
         self.audio = audio
         self.text = text
         self.lang = lang
+        self.speaker = speaker
     }
 
     /// Path of the audio file for a manifest at `manifestPath` (pure string work, no I/O).
@@ -33,6 +37,9 @@ public struct ManifestEntry: Codable, Sendable, Equatable, Hashable {
         }
         let validLang = (2...3).contains(lang.count) && lang.unicodeScalars.allSatisfy { ("a"..."z").contains($0) }
         if !validLang { throw ManifestFieldError("lang '\(lang)' is not a 2-3 letter lowercase code (e.g. 'fr', 'yue')") }
+        if let speaker, speaker.isEmpty || speaker.contains(where: { $0.isNewline }) {
+            throw ManifestFieldError("speaker '\(speaker)' must be a non-empty label on one line; leave the field out when unknown")
+        }
     }
 
     public init(from decoder: Decoder) throws {
@@ -41,6 +48,7 @@ public struct ManifestEntry: Codable, Sendable, Equatable, Hashable {
         audio = try c.decode(String.self, forKey: .audio)
         text = try c.decode(String.self, forKey: .text)
         lang = try c.decode(String.self, forKey: .lang)
+        speaker = try c.decodeIfPresent(String.self, forKey: .speaker)
         try validate()
     }
 }
@@ -60,7 +68,7 @@ public enum ManifestError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidLine(let s, let l, let d):
-            return "\(s):\(l): \(d) (each line must be {\"id\",\"audio\",\"text\",\"lang\"})"
+            return "\(s):\(l): \(d) (each line must be {\"id\",\"audio\",\"text\",\"lang\"}, optionally \"speaker\")"
         case .duplicateID(let s, let l, let id, let first):
             return "\(s):\(l): id '\(id)' already used on line \(first); ids must be unique"
         case .empty(let s):
@@ -101,7 +109,7 @@ public enum Manifest {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var out = Data()
         for e in entries {
-            // Encoding four strings cannot fail.
+            // Encoding four or five strings cannot fail.
             out.append(try! encoder.encode(e))
             out.append(UInt8(ascii: "\n"))
         }

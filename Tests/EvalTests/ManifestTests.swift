@@ -41,4 +41,23 @@ final class ManifestTests: XCTestCase {
         let text = "{\"id\":\"a\",\"audio\":\"a.wav\",\"text\":\"x\",\"lang\":\"fr\"}\r\n"
         XCTAssertEqual(try Manifest.parse(Data(text.utf8), source: "s").count, 1)
     }
+
+    func testSpeakerIsOptionalKeptAndValidated() throws {
+        let text = """
+        {"id":"a","audio":"a.wav","text":"x","lang":"fr","speaker":"fr-fr+m3"}
+        {"id":"b","audio":"b.wav","text":"y","lang":"fr"}
+        {"id":"c","audio":"c.wav","text":"z","lang":"cs","speaker":"level-03","extra":1}
+        """
+        let entries = try Manifest.parse(Data(text.utf8), source: "s")
+        XCTAssertEqual(entries.map(\.speaker), ["fr-fr+m3", nil, "level-03"])
+        let encoded = String(decoding: Manifest.encode(entries), as: UTF8.self).split(separator: "\n")
+        XCTAssertEqual(encoded[0], #"{"audio":"a.wav","id":"a","lang":"fr","speaker":"fr-fr+m3","text":"x"}"#)
+        XCTAssertEqual(encoded[1], #"{"audio":"b.wav","id":"b","lang":"fr","text":"y"}"#, "no speaker, no key: older manifests stay byte-identical")
+        XCTAssertEqual(try Manifest.parse(Manifest.encode(entries), source: "s"), entries)
+        XCTAssertThrowsError(try Manifest.parse(Data(#"{"id":"a","audio":"a.wav","text":"x","lang":"fr","speaker":""}"#.utf8), source: "s")) {
+            guard case .invalidLine(_, 1, let detail) = $0 as? ManifestError else { return XCTFail("\($0)") }
+            XCTAssertTrue(detail.contains("speaker"), detail)
+        }
+        XCTAssertThrowsError(try Manifest.parse(Data(#"{"id":"a","audio":"a.wav","text":"x","lang":"fr","speaker":7}"#.utf8), source: "s"))
+    }
 }
