@@ -67,6 +67,11 @@ final class ExpertTrainingTests: XCTestCase {
         _ = try run(job(["fr"], train, dev: dev, name: "fr-tiny-again"), reg)
         let again = try reg.loadExpert("fr-tiny-again").0
         XCTAssertEqual(again.tensors, m.tensors)
+        // A taken name:version or a bad name is refused before training, not after it.
+        let clock = ContinuousClock(), t0 = clock.now
+        XCTAssertThrowsError(try run(job(["fr"], train, name: "fr-tiny"), reg)) { XCTAssertTrue("\($0)".contains("fr-tiny"), "\($0)") }
+        XCTAssertThrowsError(try run(job(["fr"], train, name: "Bad Name"), reg)) { XCTAssertTrue("\($0)".contains("--name"), "\($0)") }
+        XCTAssertLessThan(clock.now - t0, .seconds(3), "refused without loading features or training")
     }
 
     func testMultilingualBaselineAndLanguageChecks() throws {

@@ -108,6 +108,8 @@ public struct Composition: Sendable {
         func elapsed() -> Double { let d = clock.now - t0; return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
         try validate()
         try registry.checkOneBase(experts)
+        // A taken name:version is refused by `existingComposite` below unless it holds this very
+        // composite; either way that is decided before any work.
         let recipe = try recipe()
         if let existing = try existingComposite(registry, recipe: recipe) {
             return Outcome(digest: existing.0, manifest: existing.1, seconds: elapsed(), reused: true)

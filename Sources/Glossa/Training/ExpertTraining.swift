@@ -73,6 +73,12 @@ public struct ExpertTraining: Sendable {
     public func run(registry: Registry, compute: Compute, log: (String) -> Void,
                     progress: (TrainingProgress) -> TrainingControl) throws(GlossaError) -> Outcome {
         guard !languages.isEmpty else { throw GlossaError(.invalidInput, "No language given; pass --lang (e.g. fr, or de,fr,nl,pl)") }
+        // Refuse a bad or taken name:version before minutes of training, not after.
+        if let p = ArtifactName.problem(with: name) { throw GlossaError(.invalidInput, "--name \(p)") }
+        if SemanticVersion(version) == nil { throw GlossaError(.invalidInput, "--version '\(version)' is not a semantic version (e.g. 1.0.0)") }
+        do { try registry.store.checkVersionFree(name: name, version: version) } catch {
+            throw Registry.wrap(error, "Cannot train \(name):\(version)")
+        }
         let (checkpoint, baseDigest) = try registry.loadBase(base)
         let speech = try SpeechModel(checkpoint: checkpoint, compute: compute, origin: baseDigest.description)
         for l in languages where speech.specials.languageIDs[l] == nil {
