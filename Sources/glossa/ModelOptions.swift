@@ -3,16 +3,21 @@ import Foundation
 import Glossa
 import Tensor
 
-/// `--model REF|DIR` and `--expert REF` (repeatable), `--route`.
+/// `--model REF|DIR|BUNDLE` and `--expert REF` (repeatable), `--route`.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Base model: a registry REF (e.g. whisper-base) or a model folder (CTranslate2 or Hugging Face).", valueName: "REF|DIR"))
+    @Option(name: .long, help: ArgumentHelp(
+        "Base model: a registry REF (e.g. whisper-base), a model folder (CTranslate2 or Hugging Face), or a bundle folder or .tar from `glossa export` (base, experts and routing; no registry needed).",
+        valueName: "REF|DIR|BUNDLE"))
     var model: String
 
     @Option(name: .long, help: ArgumentHelp("LoRA expert: a registry REF or a PEFT adapter folder. Repeatable.", valueName: "REF|DIR"))
     var expert: [String] = []
 
-    @Option(name: .long, help: "How experts apply: all (every expert on every utterance) or language (the utterance's given or detected language picks its expert).")
-    var route: Routing = .all
+    @Option(name: .long, help: "How experts apply: all (every expert on every utterance) or language (the utterance's given or detected language picks its expert). Default: all, or the bundle's routing.")
+    var route: Routing?
+
+    @Option(name: .long, help: ArgumentHelp("With a bundle: refuse it unless its signature verifies with this public key.", valueName: "PUB"))
+    var verifyKey: String?
 
     @OptionGroup var registry: RegistryOptions
 
@@ -25,11 +30,28 @@ struct ModelOptions: ParsableArguments {
     }
 
     func load(compute: Compute) throws -> Loaded {
+        if BundleLayout.isBundle(model) { return try loadBundle(compute: compute) }
+        if verifyKey != nil { throw CLIError(GlossaError(.invalidInput, "--verify-key applies to bundles; \(model) is not a bundle folder or .tar")) }
         let (checkpoint, origin) = try ModelSourceResolver(registryPath: registry.path).checkpoint(model)
         let speech = try SpeechModel(checkpoint: checkpoint, compute: compute, origin: origin)
         let experts = try expert.map { try ModelSourceResolver(registryPath: registry.path).expert($0, base: checkpoint, baseOrigin: origin) }
-        let router = try ExpertRouter(experts: experts, routing: route, model: speech.model)
+        let router = try ExpertRouter(experts: experts, routing: route ?? .all, model: speech.model)
         return Loaded(speech: speech, router: router, modelID: origin, modelDigest: origin.hasPrefix("sha256:") ? origin : nil)
+    }
+
+    /// A bundle carries its experts and routing: --expert is refused, --route must agree.
+    private func loadBundle(compute: Compute) throws -> Loaded {
+        if !expert.isEmpty {
+            throw CLIError(GlossaError(.invalidInput, "\(model) is a bundle and carries its own experts; drop --expert, or export a bundle with them"))
+        }
+        let key = try verifyKey.map { try Signing.publicKey($0) }
+        let bundle = try LoadedBundle(path: model, key: key)
+        if let route, route != bundle.routing {
+            throw CLIError(GlossaError(.invalidInput, "bundle \(model) routes by \(bundle.routing.rawValue), not \(route.rawValue); drop --route or re-export with --route \(route.rawValue)"))
+        }
+        let speech = try SpeechModel(checkpoint: bundle.checkpoint, compute: compute, origin: bundle.origin)
+        let router = try ExpertRouter(experts: bundle.experts, routing: bundle.routing, model: speech.model)
+        return Loaded(speech: speech, router: router, modelID: bundle.origin, modelDigest: bundle.reader.manifestDigest.description)
     }
 }
 
