@@ -49,6 +49,23 @@ final class BundleCLITests: XCTestCase {
         XCTAssertTrue(try glossa(["key", "generate", "--help"]).stdout.contains("0600"))
     }
 
+    func testSignABundleFolderInPlace() throws {
+        _ = try BundleTestSupport.registry(in: tmp)
+        XCTAssertEqual(try glossa(["key", "generate", "--out", p("rel")]).status, 0)
+        XCTAssertEqual(try glossa(["export", "fr-tiny", "--out", p("b")]).status, 0)
+        let unsigned = try glossa(["bundle", "verify", p("b"), "--key", p("rel.pub")])
+        XCTAssertEqual(unsigned.status, 4, unsigned.stdout + unsigned.stderr)
+        XCTAssertTrue(unsigned.stdout.contains("not signed"), unsigned.stdout)
+        let s = try glossa(["sign", p("b"), "--key", p("rel.key")])
+        XCTAssertEqual(s.status, 0, s.stderr)
+        XCTAssertTrue(s.stdout.contains("signed bundle"), s.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: p("b.minisig")))
+        let v = try glossa(["bundle", "verify", p("b"), "--key", p("rel.pub")])
+        XCTAssertEqual(v.status, 0, v.stdout + v.stderr)
+        XCTAssertTrue(v.stdout.hasPrefix("clean"), v.stdout)
+        XCTAssertTrue(try glossa(["bundle", "inspect", p("b")]).stdout.contains("signature  key "))
+    }
+
     func testExportVerifyInspectAndRunWithoutRegistry() throws {
         _ = try BundleTestSupport.registry(in: tmp)
         XCTAssertEqual(try glossa(["key", "generate", "--out", p("rel")]).status, 0)

@@ -72,6 +72,49 @@ final class BundleExportTests: XCTestCase {
         XCTAssertEqual(m.model.tokenizer, base.tokenizer)
     }
 
+    /// A composite is one more adapter entry with its recipe and lineage; a router composite
+    /// ships its input experts.
+    func testCompositesBecomeAdapterEntriesWithLineage() throws {
+        let (fr, _, frDigest) = try reg.loadExpert("fr-tiny")
+        let deDigest = try reg.resolve("de-tiny")
+        let provenance = Provenance(toolVersion: "glossa test", created: "2026-11-29T00:00:00Z")
+        let fused = CompositeManifest(name: "fr-de-cat", version: "1.0.0", languages: ["de", "fr"], base: fr.base,
+                                      recipe: .init(method: "cat"), inputs: [frDigest, deDigest], lora: fr.lora, tensors: fr.tensors,
+                                      provenance: provenance)
+        let fusedDigest = try reg.store.publish(fused)
+        let router = CompositeManifest(name: "fr-de-router", version: "1.0.0", languages: ["de", "fr"], base: fr.base,
+                                       recipe: .init(method: "router"), inputs: [frDigest, deDigest], lora: nil, tensors: [:],
+                                       provenance: provenance)
+        _ = try reg.store.publish(router)
+
+        _ = try reg.exportBundle(BundleExportRequest(adapters: ["fr-de-cat"]), to: out("fused"))
+        let m = try BundleReader(path: out("fused")).manifest
+        XCTAssertEqual(m.adapters.count, 1)
+        let a = m.adapters[0]
+        XCTAssertEqual(a.kind, .composite)
+        XCTAssertEqual(a.recipe, "cat")
+        XCTAssertEqual(a.digest, fusedDigest)
+        XCTAssertEqual(a.lineage, [ArtifactEdge(relation: "base", target: fr.base), ArtifactEdge(relation: "input", target: frDigest),
+                                   ArtifactEdge(relation: "input", target: deDigest)])
+        XCTAssertEqual(m.routing.languages, ["de": fusedDigest, "fr": fusedDigest])
+        XCTAssertEqual(m.lineage.map(\.relation), ["base", "composite"])
+        let loaded = try LoadedBundle(path: out("fused"))
+        XCTAssertEqual(loaded.experts.map(\.language), ["mul"])
+        XCTAssertEqual(loaded.experts.map(\.languages), [["de", "fr"]])
+
+        _ = try reg.exportBundle(BundleExportRequest(adapters: ["fr-de-router"]), to: out("router"))
+        let r = try BundleReader(path: out("router")).manifest
+        XCTAssertEqual(r.adapters.map(\.name), ["fr-tiny", "de-tiny"])
+        XCTAssertEqual(Set(r.adapters.map(\.kind)), [.expert])
+
+        // A fused composite and an expert both serving fr cannot be routed by language.
+        XCTAssertThrowsError(try reg.exportBundle(BundleExportRequest(adapters: ["fr-de-cat", "fr-tiny"]), to: out("x"))) { e in
+            XCTAssertTrue("\(e)".contains("two adapters serve"), "\(e)")
+        }
+        // ... but they can all apply together.
+        XCTAssertNoThrow(try reg.exportBundle(BundleExportRequest(adapters: ["fr-de-cat", "fr-tiny"], routing: .all), to: out("x")))
+    }
+
     func testRefusalsLeaveNothingBehind() throws {
         let outDir = tmp.appendingPathComponent("out")
         func refused(_ req: BundleExportRequest, _ path: String, _ category: GlossaError.Category, _ text: String,
