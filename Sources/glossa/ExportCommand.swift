@@ -7,23 +7,26 @@ struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export experts (or composites) with their base as a deployable, verifiable bundle.",
         discussion: """
-        Writes an OCI image layout (oci-layout, index.json, blobs/sha256/...) at PATH, or one
-        .tar of it when PATH ends in .tar. The bundle holds the bundle manifest, the base
-        weights as raw little-endian tensors (f16 by default; the runtime maps them), the
-        adapters unmerged (bit-identical to the registry's) with the routing table, and the
-        tokenizer; it runs with no registry: `glossa transcribe --model PATH`.
+        Writes an OCI image layout (oci-layout, index.json, blobs/sha256/...) at
+        PATH, or one .tar of it when PATH ends in .tar. The bundle holds the bundle
+        manifest, the base weights as raw little-endian tensors (f16 by default; the
+        runtime maps them), the adapters unmerged (bit-identical to the registry's)
+        with the routing table, and the tokenizer; it runs with no registry: `glossa
+        transcribe --model PATH`.
 
-        The output is built beside PATH and renamed into place: on any error nothing is
-        left, and an existing PATH is refused unless --force.
+        The output is built beside PATH and renamed into place: on any error nothing
+        is left, and an existing PATH is refused unless --force.
 
-        REF is an expert or composite; or give --model BASE with --expert REF (repeatable).
-        --route language (default) lets the utterance's language pick its adapter; --route all
-        applies every adapter to every utterance.
+        REF is an expert or composite; or give --model BASE with --expert REF
+        (repeatable). --route language (default) lets the utterance's language pick
+        its adapter; --route all applies every adapter to every utterance.
 
         Examples:
           glossa export fr-expert --out out/fr-bundle
-          glossa export --model whisper-base --expert fr-expert --expert de-expert --out out/de-fr.tar
-          glossa export --expert fr-expert --expert de-expert --languages fr --dtype f32 --out out/fr
+          glossa export --model whisper-base --expert fr-expert \\
+                        --expert de-expert --out out/de-fr.tar
+          glossa export --expert fr-expert --expert de-expert --languages fr \\
+                        --dtype f32 --out out/fr
           glossa export fr-expert --out out/fr-bundle --sign release.key --force
         """)
 

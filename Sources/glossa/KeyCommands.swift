@@ -11,10 +11,11 @@ struct Key: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write an Ed25519 key pair NAME.key / NAME.pub in minisign's file formats.",
             discussion: """
-            NAME.key is an UNENCRYPTED secret key (like `minisign -G -W`), written with file mode
-            0600: keep it private, e.g. in a CI secret. glossa does not write password-encrypted
-            keys because it must sign without anyone typing a password. NAME.pub is what users
-            verify with, here (`glossa bundle verify --key`) or with Debian's minisign.
+            NAME.key is an UNENCRYPTED secret key (like `minisign -G -W`), written with
+            file mode 0600: keep it private, e.g. in a CI secret. glossa does not write
+            password-encrypted keys because it must sign without anyone typing a
+            password. NAME.pub is what users verify with, here (`glossa bundle verify
+            --key`) or with Debian's minisign.
 
             Examples:
               glossa key generate --out release
@@ -39,13 +40,13 @@ struct Key: ParsableCommand {
             commandName: "verify",
             abstract: "Check a minisign signature (FILE.minisig) of a file with a public key.",
             discussion: """
-            Accepts signatures made by glossa or by minisign (prehashed "ED" and legacy "Ed").
-            Exits 0 when the signature is good, 65 when it is not (wrong key, file or
-            trusted comment changed), 66 when a file is missing.
+            Accepts signatures made by glossa or by minisign (prehashed "ED" and legacy
+            "Ed"). Exits 0 when the signature is good, 65 when it is not (wrong key,
+            file or trusted comment changed), 66 when a file is missing.
 
             Examples:
               glossa key verify model.bin --key release.pub
-              glossa key verify model.bin --key release.pub --signature model.bin.minisig
+              glossa key verify model.bin --key release.pub --signature m.minisig
             """)
         @Argument(help: "The signed file.") var file: String
         @Option(name: .long, help: ArgumentHelp("Public key file (minisign .pub).", valueName: "PUB")) var key: String
@@ -66,11 +67,11 @@ struct Sign: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Sign a file (writes FILE.minisig) or a bundle folder (embeds the signature).",
         discussion: """
-        Signatures are minisign's prehashed "ED" kind: Ed25519 over BLAKE2b-512 of the bytes,
-        plus a signed trusted comment. For a file, FILE.minisig verifies with
-        `minisign -V -p NAME.pub -m FILE`. For a bundle folder, the signature covers the
-        bundle manifest, which pins every blob by digest; it is stored in the bundle as one
-        more OCI layer (see `glossa bundle verify`).
+        Signatures are minisign's prehashed "ED" kind: Ed25519 over BLAKE2b-512 of
+        the bytes, plus a signed trusted comment. For a file, FILE.minisig verifies
+        with `minisign -V -p NAME.pub -m FILE`. For a bundle folder, the signature
+        covers the bundle manifest, which pins every blob by digest; it is stored in
+        the bundle as one more OCI layer (see `glossa bundle verify`).
 
         Examples:
           glossa sign weights.tar --key release.key

@@ -25,9 +25,8 @@ final class BundleWriter {
         let fm = FileManager.default
         if fm.fileExists(atPath: destination.path) && !force { throw .exists(path: destination.path) }
         let parent = destination.deletingLastPathComponent()
-        var isDir: ObjCBool = false
-        guard fm.fileExists(atPath: parent.path, isDirectory: &isDir), isDir.boolValue else {
-            throw .io(path: destination.path, message: "the parent folder \(parent.path) does not exist; create it first")
+        do { try fm.createDirectory(at: parent, withIntermediateDirectories: true) } catch {
+            throw .io(path: parent.path, message: "cannot create the output folder: \(error.localizedDescription)")
         }
         staging = parent.appendingPathComponent(".\(destination.lastPathComponent).tmp-\(UUID().uuidString.prefix(8))")
         do { try fm.createDirectory(at: staging.appendingPathComponent("blobs/sha256"), withIntermediateDirectories: true) } catch {
