@@ -95,6 +95,10 @@ final class BundleCLITests: XCTestCase {
         XCTAssertEqual(inspected["routes"] as? [String: String], ["de": "de-tiny:1.0.0", "fr": "fr-tiny:1.0.0"])
         XCTAssertNotNil(inspected["signature"] as? [String: String])
         XCTAssertTrue(try glossa(["bundle", "inspect", p("b.tar")]).stdout.contains("routing    language"))
+        XCTAssertEqual(try glossa(["bundle", "verify", p("none.tar")]).status, 66)
+        let notBundle = try glossa(["bundle", "inspect", tmp.path])
+        XCTAssertEqual(notBundle.status, 65, notBundle.stderr)
+        XCTAssertTrue(notBundle.stderr.contains("oci-layout"), notBundle.stderr)
 
         // Transcribe from the bundle with no registry at all: same tokens as the registry path.
         let audio = p("clip.wav")

@@ -3,6 +3,8 @@
 public enum BundleError: Error, Equatable, CustomStringConvertible, Sendable {
     /// The output path exists and --force was not given.
     case exists(path: String)
+    /// No file or folder at the bundle path.
+    case missing(path: String)
     /// Not an OCI layout or not a Glossa bundle.
     case notABundle(path: String, reason: String)
     /// The layout or archive is damaged (truncated tar, bad index).
@@ -22,6 +24,7 @@ public enum BundleError: Error, Equatable, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case let .exists(path): return "\(path) already exists; choose another --out, or pass --force to replace it"
+        case let .missing(path): return "no bundle at \(path) (no such file or folder); export one with `glossa export`"
         case let .notABundle(path, reason): return "\(path) is not a Glossa bundle: \(reason)"
         case let .damaged(path, reason): return "bundle \(path) is damaged: \(reason)"
         case let .blobMissing(d, role): return "blob \(d) (\(role)) is missing; re-export the bundle or copy it again"
@@ -39,7 +42,7 @@ public enum BundleError: Error, Equatable, CustomStringConvertible, Sendable {
     public var isDamage: Bool {
         switch self {
         case .damaged, .blobMissing, .blobAltered, .blobSize, .invalidManifest, .signature: return true
-        case .exists, .notABundle, .io: return false
+        case .exists, .missing, .notABundle, .io: return false
         }
     }
 
@@ -47,7 +50,7 @@ public enum BundleError: Error, Equatable, CustomStringConvertible, Sendable {
         let category: GlossaError.Category
         switch self {
         case .exists, .damaged, .blobAltered, .blobSize, .invalidManifest, .notABundle, .signature: category = .invalidInput
-        case .blobMissing: category = .notFound
+        case .blobMissing, .missing: category = .notFound
         case .io: category = .failure
         }
         return GlossaError(category, "\(context): \(description)")

@@ -75,14 +75,17 @@ extension Registry {
         }
         for a in adapters where a.lineage.first?.target != baseDigest {
             throw GlossaError(.invalidInput, "\(context): \(a.kind.rawValue) \(a.name):\(a.version) was made for base "
-                + "\(a.lineage.first?.target.short ?? "?"), not \(base.name):\(base.version) (\(baseDigest.short)); choose adapters of one base")
+                + "\(a.lineage.first?.target.short ?? "?"), not \(base.name):\(base.version) (\(baseDigest.short)); "
+                + "choose adapters of one base")
         }
         adapters = try Self.restrict(adapters, to: request.languages, context: context)
         let routing = try Self.routingTable(adapters, request.routing, context: context)
         let languages = Array(Set(adapters.flatMap(\.languages))).sorted()
 
         let writer: BundleWriter
-        do { writer = try BundleWriter(destination: URL(fileURLWithPath: path), force: request.force) } catch { throw error.glossa(context) }
+        do { writer = try BundleWriter(destination: URL(fileURLWithPath: path), force: request.force) } catch {
+            throw error.glossa(context)
+        }
         do {
             let total = base.tensors.count + adapters.reduce(0) { $0 + $1.tensors.count } + 1
             var done = 0
@@ -105,9 +108,8 @@ extension Registry {
                                    model: .init(config: base.config, tensors: tensors, tokenizer: base.tokenizer),
                                    adapters: adapters, routing: routing, created: Self.now(), description: request.description)
             let bytes = try ManifestCoding.canonicalBytes(m)
-            let signature = try request.signingKey.map {
-                try MinisignSignature.sign(bytes, with: $0, trustedComment: MinisignSignature.defaultTrustedComment(fileName: "\(name)-\(request.version).bundle.json"))
-            }
+            let comment = MinisignSignature.defaultTrustedComment(fileName: "\(name)-\(request.version).bundle.json")
+            let signature = try request.signingKey.map { try MinisignSignature.sign(bytes, with: $0, trustedComment: comment) }
             let (bundleDigest, ociDigest) = try writer.finish(manifest: m, manifestBytes: bytes, signature: signature)
             done += 1; progress(done, total)
             return BundleExportResult(path: path, digest: bundleDigest.description, ociDigest: ociDigest.description, name: name,
@@ -132,7 +134,9 @@ extension Registry {
         switch try manifest(d) {
         case .expert(let m):
             let (_, order) = try storedAdapterConfig(m)
-            let scales = Dictionary(uniqueKeysWithValues: m.tensors.keys.map { ($0, m.lora.resolved(forModule: $0, patternOrder: order).scale) })
+            let scales = Dictionary(uniqueKeysWithValues: m.tensors.keys.map {
+                ($0, m.lora.resolved(forModule: $0, patternOrder: order).scale)
+            })
             return [.init(digest: d, kind: .expert, name: m.name, version: m.version, languages: m.coveredLanguages, lora: m.lora,
                           scales: scales, tensors: m.tensors, lineage: m.lineage)]
         case .composite(let m):
@@ -146,13 +150,15 @@ extension Registry {
             return [.init(digest: d, kind: .composite, name: m.name, version: m.version, languages: m.languages, lora: lora,
                           scales: scales, tensors: m.tensors, lineage: m.lineage, recipe: m.recipe.method)]
         case let other:
-            throw GlossaError(.invalidInput, "'\(ref)' is a \(other.kind.rawValue), not an expert or composite; export adapters (experts or composites)")
+            throw GlossaError(.invalidInput,
+                              "'\(ref)' is a \(other.kind.rawValue), not an expert or composite; export adapters (experts or composites)")
         }
     }
 
     /// Keeps the adapters serving `languages` (each narrowed to them); every requested
     /// language must be served by some adapter.
-    static func restrict(_ adapters: [BundleManifest.Adapter], to languages: [String]?, context: String) throws(GlossaError) -> [BundleManifest.Adapter] {
+    static func restrict(_ adapters: [BundleManifest.Adapter], to languages: [String]?,
+                         context: String) throws(GlossaError) -> [BundleManifest.Adapter] {
         guard let languages else { return adapters }
         let covered = Set(adapters.flatMap(\.languages))
         let missing = languages.filter { !covered.contains($0) }
@@ -170,14 +176,16 @@ extension Registry {
 
     /// The bundle's routing table: `all` mixes every adapter; `language` needs exactly one
     /// adapter per language.
-    static func routingTable(_ adapters: [BundleManifest.Adapter], _ routing: Routing, context: String) throws(GlossaError) -> BundleManifest.Routing {
+    static func routingTable(_ adapters: [BundleManifest.Adapter], _ routing: Routing,
+                             context: String) throws(GlossaError) -> BundleManifest.Routing {
         if routing == .all { return .init(mode: "all") }
         var table: [String: Digest] = [:]
         for a in adapters {
             for l in a.languages {
                 if let other = table[l], other != a.digest {
                     let o = adapters.first { $0.digest == other }!
-                    throw GlossaError(.invalidInput, "\(context): two adapters serve '\(l)' (\(o.name):\(o.version) and \(a.name):\(a.version)); "
+                    throw GlossaError(.invalidInput, "\(context): two adapters serve '\(l)' "
+                        + "(\(o.name):\(o.version) and \(a.name):\(a.version)); "
                         + "with --route language give one per language, or use --route all")
                 }
                 table[l] = a.digest

@@ -30,7 +30,7 @@ public final class BundleReader: @unchecked Sendable {
         self.path = path
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw .notABundle(path: path, reason: "no such file or folder")
+            throw .missing(path: path)
         }
         if isDir.boolValue {
             source = .folder(URL(fileURLWithPath: path))
@@ -142,7 +142,9 @@ public final class BundleReader: @unchecked Sendable {
             let role = roles[d] ?? (d == ociManifest.config.digest ? "OCI image config" : "layer")
             do {
                 let data = try Self.checked(source, d, role: role, path: path)
-                if let s = sizes[d], s != data.count { problems.append(.blobSize(digest: d.description, role: role, expected: s, actual: data.count)) }
+                if let s = sizes[d], s != data.count {
+                    problems.append(.blobSize(digest: d.description, role: role, expected: s, actual: data.count))
+                }
             } catch { problems.append(error) }
             progress(i + 1, all.count)
         }

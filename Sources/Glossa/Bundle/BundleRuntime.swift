@@ -21,7 +21,8 @@ public struct LoadedBundle: Sendable {
             let m = reader.manifest
             var tensors: [String: TensorData] = [:]
             for (n, e) in m.model.tensors { tensors[n] = try reader.tensor(e) }
-            checkpoint = WhisperCheckpoint(config: m.model.config, tensors: tensors, tokenizerJSON: Array(try reader.blob(m.model.tokenizer)))
+            let tokenizer = Array(try reader.blob(m.model.tokenizer))
+            checkpoint = WhisperCheckpoint(config: m.model.config, tensors: tensors, tokenizerJSON: tokenizer)
             var experts: [LoadedExpert] = []
             for a in m.adapters {
                 var modules: [String: LoRAPair] = [:]

@@ -62,7 +62,8 @@ final class BundleWriter {
     /// Writes the manifest layer first, the signature last, the image config, OCI manifest,
     /// index and layout file, then moves everything into place. Returns the bundle manifest
     /// digest and the OCI manifest digest.
-    func finish(manifest: BundleManifest, manifestBytes: [UInt8], signature: MinisignSignature?) throws(BundleError) -> (bundle: Digest, oci: Digest) {
+    func finish(manifest: BundleManifest, manifestBytes: [UInt8],
+                signature: MinisignSignature?) throws(BundleError) -> (bundle: Digest, oci: Digest) {
         let bundleDigest = Digest(of: manifestBytes)
         try writeBlob(Data(manifestBytes), digest: bundleDigest)
         var all = [OCIDescriptor(mediaType: BundleLayout.manifestMediaType, digest: bundleDigest, size: Int64(manifestBytes.count),
@@ -95,9 +96,8 @@ final class BundleWriter {
         annotations["org.opencontainers.image.version"] = manifest.version
         annotations["org.opencontainers.image.created"] = manifest.created
         if !manifest.description.isEmpty { annotations["org.opencontainers.image.description"] = manifest.description }
-        let oci = OCIImageManifest(artifactType: BundleLayout.artifactType,
-                                   config: OCIDescriptor(mediaType: BundleLayout.imageConfigMediaType, digest: configDigest, size: Int64(configBytes.count)),
-                                   layers: all, annotations: annotations)
+        let configDescriptor = OCIDescriptor(mediaType: BundleLayout.imageConfigMediaType, digest: configDigest, size: Int64(configBytes.count))
+        let oci = OCIImageManifest(artifactType: BundleLayout.artifactType, config: configDescriptor, layers: all, annotations: annotations)
         let ociBytes: Data
         do { ociBytes = Data(try ManifestCoding.canonicalJSON(oci)) } catch { throw .io(path: staging.path, message: "\(error)") }
         let ociDigest = Digest(of: ociBytes)
@@ -106,7 +106,8 @@ final class BundleWriter {
             mediaType: OCIMediaType.imageManifest, digest: ociDigest, size: Int64(ociBytes.count),
             annotations: [BundleLayout.refNameAnnotation: manifest.version], artifactType: BundleLayout.artifactType)])
         do {
-            try AtomicFileWriter.write(Data(try ManifestCoding.canonicalJSON(index)), to: staging.appendingPathComponent(BundleLayout.indexFile).path)
+            let indexPath = staging.appendingPathComponent(BundleLayout.indexFile).path
+            try AtomicFileWriter.write(Data(try ManifestCoding.canonicalJSON(index)), to: indexPath)
             try AtomicFileWriter.write(Data(BundleLayout.layoutJSON.utf8), to: staging.appendingPathComponent(BundleLayout.layoutFile).path)
         } catch { throw .io(path: staging.path, message: "\(error)") }
         return ociDigest
@@ -117,7 +118,8 @@ final class BundleWriter {
         if asTar {
             do {
                 let blobs = try fm.contentsOfDirectory(atPath: staging.appendingPathComponent("blobs/sha256").path).sorted()
-                let entries = [BundleLayout.layoutFile, BundleLayout.indexFile, "blobs/", "blobs/sha256/"] + blobs.map { "blobs/sha256/" + $0 }
+                let entries = [BundleLayout.layoutFile, BundleLayout.indexFile, "blobs/", "blobs/sha256/"]
+                    + blobs.map { "blobs/sha256/" + $0 }
                 let w = try AtomicFileWriter(path: destination.path)
                 try TarArchive.write(folder: staging, entries: entries, to: w, mtime: Int(Date().timeIntervalSince1970))
                 try w.commit()
@@ -129,8 +131,11 @@ final class BundleWriter {
         // delete it only once the new one is in place.
         var old: URL?
         if fm.fileExists(atPath: destination.path) {
-            let aside = staging.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).old-\(UUID().uuidString.prefix(8))")
-            if rename(destination.path, aside.path) != 0 { throw .io(path: destination.path, message: "cannot move the old bundle aside: \(String(cString: strerror(errno)))") }
+            let aside = staging.deletingLastPathComponent()
+                .appendingPathComponent(".\(destination.lastPathComponent).old-\(UUID().uuidString.prefix(8))")
+            if rename(destination.path, aside.path) != 0 {
+                throw .io(path: destination.path, message: "cannot move the old bundle aside: \(String(cString: strerror(errno)))")
+            }
             old = aside
         }
         if rename(staging.path, destination.path) != 0 {

@@ -59,7 +59,8 @@ public struct BundleInspection: Sendable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case path, name, version, digest, ociDigest = "oci_digest", created, description, languages, routing, routes, base
-        case baseTensors = "base_tensors", baseBytes = "base_bytes", baseDTypes = "base_dtypes", adapters, totalBytes = "total_bytes", signature
+        case baseTensors = "base_tensors", baseBytes = "base_bytes", baseDTypes = "base_dtypes", adapters
+        case totalBytes = "total_bytes", signature
     }
 }
 
@@ -68,7 +69,8 @@ public enum Bundles {
     /// Checks every blob's presence, size and digest, the manifest's schema and, with
     /// `keyPath`, the signature. Damage is reported, not thrown; only a path that is not a
     /// bundle at all (or an unreadable key) throws.
-    public static func verify(path: String, keyPath: String?, progress: (Int, Int) -> Void = { _, _ in }) throws(GlossaError) -> BundleVerifyReport {
+    public static func verify(path: String, keyPath: String?,
+                              progress: (Int, Int) -> Void = { _, _ in }) throws(GlossaError) -> BundleVerifyReport {
         let key = try keyPath.map { (p) throws(GlossaError) in try Signing.publicKey(p) }
         let reader: BundleReader
         do { reader = try BundleReader(path: path) } catch {
@@ -80,7 +82,8 @@ public enum Bundles {
         let signatureBad = problems.contains { if case .signature = $0 { return true } else { return false } }
         let signature: String
         if let s = reader.signature {
-            signature = key == nil ? "present (key \(s.keyIDText)), not checked: give --key PUB" : signatureBad ? "bad" : "good (key \(s.keyIDText))"
+            if key == nil { signature = "present (key \(s.keyIDText)), not checked: give --key PUB" }
+            else { signature = signatureBad ? "bad" : "good (key \(s.keyIDText))" }
         } else {
             signature = key == nil ? "unsigned" : "bad"
         }
@@ -103,7 +106,9 @@ public enum Bundles {
                                             bytes: blobs.reduce(0) { $0 + (sizes[$1] ?? 0) }, recipe: a.recipe, lineage: a.lineage)
         }
         var routes: [String: String] = [:]
-        for (l, d) in m.routing.languages { if let a = m.adapters.first(where: { $0.digest == d }) { routes[l] = "\(a.name):\(a.version)" } }
+        for (l, d) in m.routing.languages {
+            if let a = m.adapters.first(where: { $0.digest == d }) { routes[l] = "\(a.name):\(a.version)" }
+        }
         let baseBlobs = Set(m.model.tensors.values.map(\.digest))
         return BundleInspection(
             path: path, name: m.name, version: m.version, digest: r.manifestDigest.description, ociDigest: r.ociDigest.description,
@@ -138,7 +143,8 @@ public enum Bundles {
             let index = BundleLayout.Index(manifests: [OCIDescriptor(
                 mediaType: OCIMediaType.imageManifest, digest: ociDigest, size: Int64(ociBytes.count),
                 annotations: [BundleLayout.refNameAnnotation: r.manifest.version], artifactType: BundleLayout.artifactType)])
-            try AtomicFileWriter.write(Data(try ManifestCoding.canonicalJSON(index)), to: root.appendingPathComponent(BundleLayout.indexFile).path)
+            let indexPath = root.appendingPathComponent(BundleLayout.indexFile).path
+            try AtomicFileWriter.write(Data(try ManifestCoding.canonicalJSON(index)), to: indexPath)
             // The old OCI manifest and signature are unreachable now.
             for d in old + [r.ociDigest] where d != sigDigest && d != ociDigest {
                 try? FileManager.default.removeItem(at: root.appendingPathComponent(BundleLayout.blobPath(d)))

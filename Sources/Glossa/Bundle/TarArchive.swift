@@ -88,7 +88,8 @@ enum TarArchive {
             let type = h[156]
             let start = offset + block
             guard start + size <= file.count else {
-                throw .damaged(path: file.path, reason: "the archive is truncated: \(name) needs \(size) bytes at \(start), the file ends at \(file.count)")
+                throw .damaged(path: file.path,
+                               reason: "the archive is truncated: \(name) needs \(size) bytes at \(start), the file ends at \(file.count)")
             }
             if type == UInt8(ascii: "0") || type == 0 {
                 if name.split(separator: "/").contains("..") || name.hasPrefix("/") {

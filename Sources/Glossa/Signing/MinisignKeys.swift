@@ -74,8 +74,12 @@ public struct MinisignSecretKey: Sendable {
             throw .malformed(path: path, reason: "signature algorithm is '\(Minisign.printable(raw[0 ..< 2]))', expected 'Ed'")
         }
         if raw[2 ..< 4] == [0x53, 0x63][...] { throw .encryptedSecretKey(path: path) }   // "Sc": scrypt
-        guard raw[2 ..< 4] == [0, 0][...] else { throw .malformed(path: path, reason: "unknown key derivation '\(Minisign.printable(raw[2 ..< 4]))'") }
-        guard raw[4 ..< 6] == Minisign.checksumAlgorithm[...] else { throw .malformed(path: path, reason: "checksum algorithm is not 'B2'") }
+        guard raw[2 ..< 4] == [0, 0][...] else {
+            throw .malformed(path: path, reason: "unknown key derivation '\(Minisign.printable(raw[2 ..< 4]))'")
+        }
+        guard raw[4 ..< 6] == Minisign.checksumAlgorithm[...] else {
+            throw .malformed(path: path, reason: "checksum algorithm is not 'B2'")
+        }
         let id = Array(raw[54 ..< 62]), secret = Array(raw[62 ..< 126]), checksum = Array(raw[126 ..< 158])
         if checksum != [UInt8](repeating: 0, count: 32) && checksum != Self.checksum(keyID: id, secret: secret) {
             throw .malformed(path: path, reason: "checksum does not match: the key file is damaged")
@@ -141,7 +145,9 @@ enum Minisign {
         guard let d = Data(base64Encoded: line.trimmingCharacters(in: .whitespaces)) else {
             throw .malformed(path: path, reason: "\(what) is not base64")
         }
-        guard d.count == expectedBytes else { throw .malformed(path: path, reason: "\(what) holds \(d.count) bytes, expected \(expectedBytes)") }
+        guard d.count == expectedBytes else {
+            throw .malformed(path: path, reason: "\(what) holds \(d.count) bytes, expected \(expectedBytes)")
+        }
         return Array(d)
     }
 

@@ -72,12 +72,15 @@ public struct MinisignSignature: Sendable, Equatable {
         guard l.count >= 4, l[0].hasPrefix(Minisign.untrustedPrefix) else {
             throw .malformed(path: path, reason: "expected 4 lines starting with '\(Minisign.untrustedPrefix)'")
         }
-        guard l[2].hasPrefix(Minisign.trustedPrefix) else { throw .malformed(path: path, reason: "line 3 must start with '\(Minisign.trustedPrefix)'") }
+        guard l[2].hasPrefix(Minisign.trustedPrefix) else {
+            throw .malformed(path: path, reason: "line 3 must start with '\(Minisign.trustedPrefix)'")
+        }
         let raw = try Minisign.decode(l[1], path: path, expectedBytes: 74, what: "line 2")
         switch Array(raw[0 ..< 2]) {
         case Minisign.algorithmPrehashed: prehashed = true
         case Minisign.algorithmLegacy: prehashed = false
-        default: throw .malformed(path: path, reason: "unknown signature algorithm '\(Minisign.printable(raw[0 ..< 2]))' (expected ED or Ed)")
+        default:
+            throw .malformed(path: path, reason: "unknown signature algorithm '\(Minisign.printable(raw[0 ..< 2]))' (expected ED or Ed)")
         }
         keyID = Array(raw[2 ..< 10])
         signature = Array(raw[10 ..< 74])

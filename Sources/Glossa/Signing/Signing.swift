@@ -31,19 +31,27 @@ public enum Signing {
         let key = try secretKey(keyPath)
         let url = URL(fileURLWithPath: path)
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw GlossaError(.notFound, "Cannot sign \(path): no such file") }
-        guard !isDir.boolValue else { throw GlossaError(.invalidInput, "Cannot sign \(path): it is a folder and not a bundle; sign a file or a bundle") }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw GlossaError(.notFound, "Cannot sign \(path): no such file")
+        }
+        guard !isDir.boolValue else {
+            throw GlossaError(.invalidInput, "Cannot sign \(path): it is a folder and not a bundle; sign a file or a bundle")
+        }
         let sig: MinisignSignature
         do {
-            sig = try MinisignSignature.sign(file: url, with: key, trustedComment: MinisignSignature.defaultTrustedComment(fileName: url.lastPathComponent))
+            let comment = MinisignSignature.defaultTrustedComment(fileName: url.lastPathComponent)
+            sig = try MinisignSignature.sign(file: url, with: key, trustedComment: comment)
         } catch { throw GlossaError(.failure, "Cannot sign \(path): \(error)") }
         let out = path + ".minisig"
-        do { try AtomicFileWriter.write(Data(sig.fileText.utf8), to: out) } catch { throw GlossaError(.failure, "Cannot write \(out): \(error)") }
+        do { try AtomicFileWriter.write(Data(sig.fileText.utf8), to: out) } catch {
+            throw GlossaError(.failure, "Cannot write \(out): \(error)")
+        }
         return (URL(fileURLWithPath: out), sig)
     }
 
     /// Verifies `<path>.minisig` (or `signaturePath`) over the file at `path` with the public key file.
-    public static func verify(file path: String, publicKeyPath: String, signaturePath: String? = nil) throws(GlossaError) -> MinisignSignature {
+    public static func verify(file path: String, publicKeyPath: String,
+                              signaturePath: String? = nil) throws(GlossaError) -> MinisignSignature {
         let pub = try publicKey(publicKeyPath)
         let sigPath = signaturePath ?? path + ".minisig"
         guard FileManager.default.fileExists(atPath: path) else { throw GlossaError(.notFound, "Cannot verify \(path): no such file") }
