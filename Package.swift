@@ -95,6 +95,7 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI", "Store", "StoreTesting"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
         .testTarget(name: "GlossaTests", dependencies: ["Glossa", "TensorIO", "Store", "GlossaCore", "Training", "Tensor", "Whisper"]),
+        .testTarget(name: "ComposeTests", dependencies: ["Compose", "Tensor", "GlossaCore"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Whisper", "TensorIO", "Tensor"], resources: [.copy("Golden")]),
     ],
     swiftLanguageModes: [.v6]

@@ -22,6 +22,8 @@ public struct Evaluation: Sendable {
     public var beamSize: Int
     public var workers: Int
     public var keepUtterances: Bool = true
+    /// Pure decoding: no temperature fallback, no no-speech rule (`TranscribeSettings.noFallback`).
+    public var noFallback = false
 
     public init(mode: Mode, beamSize: Int, workers: Int) {
         self.mode = mode; self.beamSize = beamSize; self.workers = max(1, workers)
@@ -50,14 +52,14 @@ public struct Evaluation: Sendable {
         let results = Mutex<[Int: Result<Outcome, GlossaError>]>([:])
         let next = Atomic<Int>(0)
         let done = Atomic<Int>(0)
-        let mode = self.mode, beam = beamSize
+        let mode = self.mode, beam = beamSize, pure = noFallback
         let t0 = DispatchTime.now().uptimeNanoseconds
         DispatchQueue.concurrentPerform(iterations: min(workers, entries.count)) { _ in
             while true {
                 let i = next.add(1, ordering: .relaxed).oldValue
                 if i >= entries.count { return }
                 let e = entries[i]
-                let settings = TranscribeSettings(language: mode == .languageAware ? e.lang : nil, beamSize: beam)
+                let settings = TranscribeSettings(language: mode == .languageAware ? e.lang : nil, beamSize: beam, noFallback: pure)
                 let outcome: Result<Outcome, GlossaError>
                 do {
                     let r = try model.transcribe(file: e.audioPath(manifestPath: manifestPath), settings: settings, router: router)

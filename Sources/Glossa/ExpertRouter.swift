@@ -7,13 +7,27 @@ import Whisper
 /// - `.language`: the utterance's language picks its expert. The language is the one the
 ///   caller gives (language-aware) or, when none is given, the one the base model detects
 ///   (language-agnostic). An utterance whose language has no expert runs on the base.
+/// - `.soft`: like `.language` when the language is given; when it is detected, the experts
+///   of the base's top-3 languages are mixed by their language-ID probabilities
+///   (renormalised over the languages that have an expert) instead of trusting the arg-max.
 public enum Routing: String, Sendable, Codable, CaseIterable {
     case all
     case language
+    case soft
 }
 
 /// A loaded expert: its registry identity and its weights.
 public struct LoadedExpert: Sendable {
+    /// How an adapter takes part in routing.
+    public enum Role: String, Sendable {
+        /// Follows `--route`: always with `.all`, by language otherwise.
+        case expert
+        /// Always applies, whatever the routing (a routed composite's shared part).
+        case shared
+        /// Applies by language even with `.all` (a routed composite's per-language residual).
+        case languageResidual
+    }
+
     public var name: String
     /// Whisper language code, or "mul" for a multilingual adapter.
     public var language: String
@@ -25,72 +39,106 @@ public struct LoadedExpert: Sendable {
     public var weights: LoRAWeights
     /// Mixing weight when several experts apply together.
     public var mix: Double
+    public var role: Role
 
-    public init(name: String, language: String, languages: [String]? = nil, id: String, weights: LoRAWeights, mix: Double = 1) {
+    public init(name: String, language: String, languages: [String]? = nil, id: String, weights: LoRAWeights, mix: Double = 1,
+                role: Role = .expert) {
         self.name = name; self.language = language; self.languages = languages ?? [language]
-        self.id = id; self.weights = weights; self.mix = mix
+        self.id = id; self.weights = weights; self.mix = mix; self.role = role
     }
 
     /// True when any adapted module sits in the encoder (so the encoder output depends on it).
     public var touchesEncoder: Bool { weights.modules.keys.contains { $0.hasPrefix("model.encoder.") } }
 }
 
-/// Prepares the unmerged adapters for each routing decision once, so switching experts per
+/// What applies to one utterance: the adapters and a label for reports.
+public struct RoutedAdapters: Sendable {
+    /// Names of the experts applied ("fr-expert" or "de-expert*0.62+nl-expert*0.38"); nil: base only.
+    public var label: String?
+    public var adapters: ActiveAdapters
+}
+
+/// Prepares the unmerged adapters of every expert once, so switching or mixing experts per
 /// utterance costs no weight copies: the base stays shared and immutable.
 public struct ExpertRouter: Sendable {
     public let routing: Routing
     public let experts: [LoadedExpert]
-    /// Adapters of all experts together (routing `.all`).
-    let combined: ActiveAdapters
-    /// Language code -> that language's expert adapters (routing `.language`).
-    let byLanguage: [String: (expert: LoadedExpert, adapters: ActiveAdapters)]
+    /// Adapters of each expert (with its `mix`), in `experts` order.
+    let resolved: [ActiveAdapters]
+    /// Experts applied to every utterance.
+    let always: [Int]
+    /// Language code -> experts applied for that language (on top of `always`).
+    let byLanguage: [String: [Int]]
 
-    public static let none = ExpertRouter(routing: .all, experts: [], combined: .none, byLanguage: [:])
+    public static let none = ExpertRouter(routing: .all, experts: [], resolved: [], always: [], byLanguage: [:])
 
-    init(routing: Routing, experts: [LoadedExpert], combined: ActiveAdapters,
-         byLanguage: [String: (expert: LoadedExpert, adapters: ActiveAdapters)]) {
-        self.routing = routing; self.experts = experts; self.combined = combined; self.byLanguage = byLanguage
+    init(routing: Routing, experts: [LoadedExpert], resolved: [ActiveAdapters], always: [Int], byLanguage: [String: [Int]]) {
+        self.routing = routing; self.experts = experts; self.resolved = resolved; self.always = always; self.byLanguage = byLanguage
     }
 
     public init(experts: [LoadedExpert], routing: Routing, model: WhisperModel) throws(GlossaError) {
         self.routing = routing
         self.experts = experts
-        func adapters(_ list: [LoadedExpert]) throws(GlossaError) -> ActiveAdapters {
-            do { return try ActiveAdapters(list.map { ($0.weights, $0.mix) }, for: model) } catch {
-                throw GlossaError(.invalidInput, "Expert \(list.map(\.name).joined(separator: ", ")) does not fit the base model: \(error)")
+        var resolved: [ActiveAdapters] = []
+        for e in experts {
+            do { resolved.append(try ActiveAdapters([(e.weights, e.mix)], for: model)) } catch {
+                throw GlossaError(.invalidInput, "Expert \(e.name) does not fit the base model: \(error)")
             }
         }
-        switch routing {
-        case .all:
-            combined = experts.isEmpty ? .none : try adapters(experts)
-            byLanguage = [:]
-        case .language:
-            combined = .none
-            var map: [String: (expert: LoadedExpert, adapters: ActiveAdapters)] = [:]
-            for e in experts {
-                let a = try adapters([e])
+        self.resolved = resolved
+        var always: [Int] = [], table: [String: [Int]] = [:]
+        var owner: [String: Int] = [:]   // language -> the routed expert that serves it
+        for (i, e) in experts.enumerated() {
+            switch (e.role, routing) {
+            case (.shared, _), (.expert, .all): always.append(i)
+            case (.expert, _), (.languageResidual, _):
                 for l in e.languages {
-                    if let other = map[l] {
-                        throw GlossaError(.invalidInput, "Two experts for language '\(l)' (\(other.expert.name) and \(e.name)); with --route language give one expert per language")
+                    if let j = owner[l] {
+                        throw GlossaError(.invalidInput, "Two experts for language '\(l)' (\(experts[j].name) and \(e.name)); when routing by language give one expert per language")
                     }
-                    map[l] = (e, a)
+                    owner[l] = i
+                    table[l, default: []].append(i)
                 }
             }
-            byLanguage = map
         }
+        self.always = always
+        self.byLanguage = table
     }
 
-    /// The expert chosen for `language` (nil: run the base).
-    public func expert(for language: String?) -> (expert: LoadedExpert?, adapters: ActiveAdapters) {
-        switch routing {
-        case .all: return (experts.count == 1 ? experts[0] : nil, combined)
-        case .language:
-            guard let language, let e = byLanguage[language] else { return (nil, .none) }
-            return (e.expert, e.adapters)
-        }
+    /// Languages that have their own routed expert.
+    public var routedLanguages: [String] { byLanguage.keys.sorted() }
+
+    /// True when the utterance's language decides what applies (some expert is routed).
+    public var routesByLanguage: Bool { !byLanguage.isEmpty }
+
+    /// The adapters for an utterance in `language` (nil: unknown, only what always applies).
+    public func select(language: String?) -> RoutedAdapters {
+        let chosen = always + (language.flatMap { byLanguage[$0] } ?? [])
+        return combine(chosen.map { ($0, 1.0) })
     }
 
-    /// True when the language must be known before encoding (route by language with an
-    /// expert that adapts the encoder).
-    public var needsLanguageBeforeEncoding: Bool { routing == .language && experts.contains(where: \.touchesEncoder) }
+    /// Soft routing: the experts of the `top` most likely languages (of `posterior`, most likely
+    /// first), mixed by their probabilities renormalised over the languages that have an
+    /// expert. Falls back to `select(language: nil)` when none of them has one.
+    public func select(posterior: [(code: String, probability: Double)], top: Int = 3) -> RoutedAdapters {
+        let candidates = posterior.prefix(top).filter { byLanguage[$0.code] != nil && $0.probability > 0 }
+        let total = candidates.reduce(0) { $0 + $1.probability }
+        guard total > 0 else { return select(language: nil) }
+        var parts = always.map { ($0, 1.0) }
+        for c in candidates { parts += byLanguage[c.code]!.map { ($0, c.probability / total) } }
+        return combine(parts)
+    }
+
+    func combine(_ parts: [(Int, Double)]) -> RoutedAdapters {
+        if parts.isEmpty { return RoutedAdapters(label: nil, adapters: .none) }
+        let label = parts.map { i, w in w == 1 ? experts[i].name : experts[i].name + "*" + String(format: "%.2f", w) }.joined(separator: "+")
+        if parts.count == 1 && parts[0].1 == 1 { return RoutedAdapters(label: label, adapters: resolved[parts[0].0]) }
+        return RoutedAdapters(label: label, adapters: .combining(parts.map { (resolved[$0.0], $0.1) }))
+    }
+
+    /// True when the language must be known before encoding (an expert routed by language
+    /// adapts the encoder).
+    public var needsLanguageBeforeEncoding: Bool {
+        byLanguage.values.contains { $0.contains { experts[$0].touchesEncoder } }
+    }
 }

@@ -48,12 +48,21 @@ public struct TranscribeSettings: Sendable {
     public var beamSize: Int = 5
     /// Temperature fallback ladder (Whisper's default).
     public var temperatures: [Double] = [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    /// Pure greedy or beam search: temperature 0 only, no fallback thresholds and no
+    /// no-speech rule, as peers decode when their outputs are compared token for token.
+    public var noFallback = false
 
-    public init(language: String? = nil, beamSize: Int = 5) { self.language = language; self.beamSize = beamSize }
+    public init(language: String? = nil, beamSize: Int = 5, noFallback: Bool = false) {
+        self.language = language; self.beamSize = beamSize; self.noFallback = noFallback
+    }
 
     var decoding: TranscriptionOptions {
         var o = TranscriptionOptions(language: language, beamSize: beamSize)
         o.temperatures = temperatures
+        if noFallback {
+            o.temperatures = [0]
+            o.compressionRatioThreshold = nil; o.logProbThreshold = nil; o.noSpeechThreshold = nil
+        }
         return o
     }
 }
@@ -106,17 +115,18 @@ extension SpeechModel {
             var langProb: Double? = nil
             var top: [(code: String, probability: Double)] = []
             var encoded: EncoderOutput
-            var chosen = router.expert(for: language)
-            if router.routing == .language && language == nil && !router.experts.isEmpty {
-                // Language-agnostic routing: the base detects the language, which picks the expert.
+            var chosen = router.select(language: language)
+            if router.routesByLanguage && language == nil {
+                // Language-agnostic routing: the base detects the language; its arg-max picks the
+                // expert (`.language`) or its top languages mix theirs (`.soft`).
                 let baseEncoded = try model.encode(features: mel, compute: compute)
                 let detected = try detectLanguage(baseEncoded)
                 top = Array(detected.prefix(3))
                 language = detected.first?.code
                 langProb = detected.first?.probability
                 options.language = language
-                chosen = router.expert(for: language)
-                encoded = chosen.expert?.touchesEncoder == true
+                chosen = router.routing == .soft ? router.select(posterior: detected) : router.select(language: language)
+                encoded = chosen.adapters.touchesEncoder
                     ? try model.encode(features: mel, compute: compute, adapters: chosen.adapters) : baseEncoded
             } else {
                 encoded = try model.encode(features: mel, compute: compute, adapters: chosen.adapters)
@@ -128,7 +138,7 @@ extension SpeechModel {
                          detectedLanguages: (top.isEmpty ? r.detectedLanguages : top).map { .init(language: $0.code, probability: $0.probability) },
                          avgLogProb: r.avgLogProb,
                          temperature: r.temperature, noSpeechProbability: r.noSpeechProbability,
-                         expert: chosen.expert?.name, encoderSeconds: Double(t1 - t0) / 1e9,
+                         expert: chosen.label, encoderSeconds: Double(t1 - t0) / 1e9,
                          decoderSeconds: r.timings.decoder)
         } catch let e as GlossaError {
             throw e

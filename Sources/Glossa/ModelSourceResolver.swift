@@ -22,22 +22,25 @@ public struct ModelSourceResolver: Sendable {
         return (c, d.description)
     }
 
-    /// The expert named by `text` (registry REF or PEFT folder), checked against `base`.
-    public func expert(_ text: String, base: WhisperCheckpoint, baseOrigin: String? = nil) throws(GlossaError) -> LoadedExpert {
+    /// The adapters named by `text` (an expert or composite REF, or a PEFT folder), checked
+    /// against `base`. A composite routed by language gives its shared part and residuals.
+    public func experts(_ text: String, base: WhisperCheckpoint, baseOrigin: String? = nil) throws(GlossaError) -> [LoadedExpert] {
         if Self.isFolder(text) {
             let url = URL(fileURLWithPath: text)
             let adapter: PEFTAdapter
             do { adapter = try PEFTAdapter.load(folder: url) } catch { throw Registry.wrap(error, "Cannot read PEFT adapter \(text)") }
             do { try adapter.validate(against: base) } catch { throw Registry.wrap(error, "Adapter \(text) does not fit the base model") }
             let lang = adapter.rawConfig["glossa_language"]?.string ?? ""
-            return LoadedExpert(name: url.lastPathComponent, language: lang, id: text, weights: adapter.weights)
+            return [LoadedExpert(name: url.lastPathComponent, language: lang, id: text, weights: adapter.weights)]
         }
         let registry = try Registry(root: registryPath)
-        let (m, w, d) = try registry.loadExpert(text)
-        if let baseOrigin, baseOrigin.hasPrefix("sha256:"), baseOrigin != m.base.description {
-            throw GlossaError(.invalidInput, "Expert \(m.name):\(m.version) was made for base \(m.base.short), not \(baseOrigin.prefix(19)); use --model \(m.base.short) or an expert for this base")
+        let (adapters, baseDigest) = try registry.loadAdapters(text)
+        if let baseOrigin, baseOrigin.hasPrefix("sha256:"), baseOrigin != baseDigest.description {
+            throw GlossaError(.invalidInput, "\(text) was made for base \(baseDigest.short), not \(baseOrigin.prefix(19)); use --model \(baseDigest.short) or an adapter for this base")
         }
-        do { try w.validate(against: base) } catch { throw Registry.wrap(error, "Expert \(m.name):\(m.version) does not fit the base model") }
-        return LoadedExpert(name: "\(m.name):\(m.version)", language: m.language, languages: m.coveredLanguages, id: d.description, weights: w)
+        for a in adapters {
+            do { try a.weights.validate(against: base) } catch { throw Registry.wrap(error, "\(a.name) does not fit the base model") }
+        }
+        return adapters
     }
 }

@@ -59,11 +59,20 @@ public struct BLASLibrary: Sendable {
     typealias SetThreads = @convention(c) (Int32) -> Void
     typealias GetThreads = @convention(c) () -> Int32
     typealias CoreName = @convention(c) () -> UnsafeMutablePointer<CChar>?
+    /// LAPACK `sgesdd_` (Fortran ABI: every argument by pointer, then the hidden length of
+    /// the `jobz` string).
+    typealias SGESDD = @convention(c) (UnsafePointer<CChar>, UnsafePointer<Int32>, UnsafePointer<Int32>,
+                                       UnsafeMutablePointer<Float>, UnsafePointer<Int32>, UnsafeMutablePointer<Float>,
+                                       UnsafeMutablePointer<Float>?, UnsafePointer<Int32>, UnsafeMutablePointer<Float>?,
+                                       UnsafePointer<Int32>, UnsafeMutablePointer<Float>, UnsafePointer<Int32>,
+                                       UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Int32>, Int) -> Void
 
     let sgemmFn: SGEMM
     let sgemvFn: SGEMV
     let setThreadsFn: SetThreads
     let getThreadsFn: GetThreads
+    /// nil when the loaded library has no LAPACK (Debian's OpenBLAS has it).
+    let sgesddFn: SGESDD?
     /// Load-time facts; `threads` is refreshed by `currentInfo`.
     public let info: Info
 
@@ -88,8 +97,9 @@ public struct BLASLibrary: Sendable {
         let name = coreName().map { String(cString: $0) } ?? "unknown"
         let info = Info(coreName: name, requestedCoreType: loaded.requested, source: loaded.source,
                         threads: Int(getThreads()), path: path, simd: .current)
+        let sgesdd = dlsym(loaded.handle, "sgesdd_").map { unsafeBitCast($0, to: SGESDD.self) }
         return BLASLibrary(sgemmFn: try sym("cblas_sgemm", SGEMM.self), sgemvFn: try sym("cblas_sgemv", SGEMV.self),
-                           setThreadsFn: setThreads, getThreadsFn: getThreads, info: info)
+                           setThreadsFn: setThreads, getThreadsFn: getThreads, sgesddFn: sgesdd, info: info)
     }
 
     /// Sets OpenBLAS's (process-wide) worker thread count.

@@ -51,4 +51,12 @@ public enum HalfConversion {
             throw .unsupportedDType(stored.dtype)
         }
     }
+
+    /// f32 little-endian `TensorData` of `values` with `shape` (the inverse of `floats(from:)`).
+    public static func f32Data(_ values: [Float], shape: [Int]) -> TensorData {
+        precondition(values.count == shape.reduce(1, *), "f32Data: \(values.count) values for shape \(shape)")
+        // x86-64 and arm64 are little-endian: the in-memory floats are the stored bytes.
+        let bytes = values.withUnsafeBufferPointer { vp in vp.isEmpty ? Data() : Data(buffer: vp) }
+        return TensorData(dtype: .f32, shape: shape, bytes: bytes)
+    }
 }

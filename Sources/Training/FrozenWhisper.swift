@@ -1,5 +1,6 @@
 import Foundation
 import GlossaCore
+import Tensor
 
 // The frozen base model as f32 arrays, in the shapes the training graph uses.
 // Names follow `WhisperCheckpoint` (Hugging Face naming).
@@ -99,12 +100,4 @@ func floats(_ td: TensorData, name: String) throws(TrainingError) -> [Float] {
 }
 
 /// f32 little-endian TensorData of `values` with `shape`.
-func tensorData(_ values: [Float], shape: [Int]) -> TensorData {
-    var bytes = [UInt8](repeating: 0, count: values.count * 4)
-    for (i, v) in values.enumerated() {
-        let b = v.bitPattern.littleEndian
-        bytes[4 * i] = UInt8(truncatingIfNeeded: b); bytes[4 * i + 1] = UInt8(truncatingIfNeeded: b >> 8)
-        bytes[4 * i + 2] = UInt8(truncatingIfNeeded: b >> 16); bytes[4 * i + 3] = UInt8(truncatingIfNeeded: b >> 24)
-    }
-    return TensorData(dtype: .f32, shape: shape, bytes: .init(bytes))
-}
+func tensorData(_ values: [Float], shape: [Int]) -> TensorData { HalfConversion.f32Data(values, shape: shape) }

@@ -1,3 +1,4 @@
+import GlossaCore
 import Foundation
 import Tensor
 

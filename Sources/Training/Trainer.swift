@@ -47,6 +47,13 @@ public struct LoRATrainer: Sendable {
     public let graph: WhisperTrainingGraph
     public let config: TrainingConfig
     public let special: SpecialTokens
+    /// Start from these factors instead of PEFT's random init (a distillation student starts
+    /// from the experts' `linear` fusion).
+    public var initialParameters: LoRAParameters?
+    /// Distillation: the teacher adapter for each language token, and the objective's
+    /// hyper-parameters. Every training utterance's language must have a teacher.
+    public var teachers: [Int: LoRAParameters] = [:]
+    public var distillation: DistillationConfig?
 
     public init(base: FrozenWhisper, config: TrainingConfig, special: SpecialTokens = .multilingual,
                 gemm: any GEMMBackend = ReferenceGEMM()) {
@@ -56,8 +63,11 @@ public struct LoRATrainer: Sendable {
     /// A fresh state: PEFT-initialised LoRA from the seed.
     public func initialState(train: [TrainingExample]) throws(TrainingError) -> TrainerState {
         try config.validate(examples: train.count)
-        let p = try LoRAParameters.initialise(model: graph.model.config, targets: config.targets, scope: config.scope,
+        let p: LoRAParameters
+        if let initialParameters { p = initialParameters } else {
+            p = try LoRAParameters.initialise(model: graph.model.config, targets: config.targets, scope: config.scope,
                                               rank: config.rank, alpha: config.alpha, useRSLoRA: config.useRSLoRA, seed: config.seed)
+        }
         // Data order uses its own stream derived from the seed, independent of the model size.
         return TrainerState(params: p, rng: SeededGenerator(seed: config.seed ^ 0x5EED_DA7A), fingerprint: fingerprint(train))
     }
@@ -68,6 +78,8 @@ public struct LoRATrainer: Sendable {
         enc.outputFormatting = .sortedKeys   // stable bytes: the fingerprint must not depend on key order
         h.update(try! enc.encode(config))
         h.update(Array(examplesDigest(train).description.utf8))
+        if let distillation { h.update(try! enc.encode(distillation)) }
+        if let initialParameters { for f in initialParameters.factors { f.a.withUnsafeBytes { h.update(Array($0)) } } }
         return h.finalize().description
     }
 
@@ -88,6 +100,9 @@ public struct LoRATrainer: Sendable {
         try config.validate(examples: train.count)
         let c = graph.model.config
         for e in train + dev {
+            if distillation != nil, teachers[e.languageToken] == nil {
+                throw .badExample(id: e.id, reason: "no teacher for its language token \(e.languageToken); give an expert for every language of the manifest")
+            }
             guard 4 + e.transcript.count <= c.maxTargetPositions else {
                 throw .badExample(id: e.id, reason: "\(e.transcript.count) transcript tokens exceed \(c.maxTargetPositions - 4)")
             }
@@ -122,11 +137,12 @@ public struct LoRATrainer: Sendable {
             }
             let batch = Array(st.order[st.cursor..<min(st.cursor + config.batchSize, st.order.count)])
             st.cursor += batch.count
-            let tokens = batch.reduce(0) { $0 + train[$1].transcript.count + 1 }
+            let tokens = batch.reduce(0) { $0 + train[$1].transcript.count + 1 + (config.predictLanguage ? 1 : 0) }
             let params = st.params, cacheSnapshot = trainCache
             let out = forEachConcurrently(batch.count) { j -> (LoRAParameters, Double, [Float]?) in
                 let e = train[batch[j]]
-                let seq = teacherForcedSequence(language: e.languageToken, transcript: e.transcript, special: special)
+                let seq = teacherForcedSequence(language: e.languageToken, transcript: e.transcript, special: special,
+                                                predictLanguage: config.predictLanguage)
                 var g = params.zeros()
                 var enc: [Float]? = nil
                 let input: WhisperTrainingGraph.EncoderInput
@@ -136,7 +152,8 @@ public struct LoRATrainer: Sendable {
                 } else {
                     input = .features(e.features)
                 }
-                let r = graph.lossAndGradients(input, tokens: seq.input, targets: seq.targets, lora: params, grads: &g, gradScale: 1 / Float(tokens))
+                let r = graph.lossAndGradients(input, tokens: seq.input, targets: seq.targets, lora: params, grads: &g, gradScale: 1 / Float(tokens),
+                                               objective: objective(for: e, seq))
                 return (g, r.lossSum, enc)
             }
             var grads = out[0].0
@@ -197,7 +214,8 @@ public struct LoRATrainer: Sendable {
         let snapshot = cache
         let out = forEachConcurrently(dev.count) { j -> (Double, Int, [Float]?) in
             let e = dev[j]
-            let seq = teacherForcedSequence(language: e.languageToken, transcript: e.transcript, special: special)
+            let seq = teacherForcedSequence(language: e.languageToken, transcript: e.transcript, special: special,
+                                            predictLanguage: config.predictLanguage)
             if useCache {
                 let enc = snapshot[j] ?? graph.encode(e.features)
                 let r = graph.loss(.encoded(enc, rows: enc.count / c.dModel), tokens: seq.input, targets: seq.targets, lora: params)
@@ -211,19 +229,19 @@ public struct LoRATrainer: Sendable {
         return s / Double(max(n, 1))
     }
 
+    /// Cross-entropy, or with distillation the soft targets of the utterance's teacher (its
+    /// language's expert, run forward on the utterance's features).
+    func objective(for e: TrainingExample, _ seq: (input: [Int], targets: [Int])) -> TokenObjective {
+        guard let distillation, let teacher = teachers[e.languageToken] else { return .crossEntropy }
+        let t = Float(distillation.temperature)
+        let (logits, _) = graph.logits(.features(e.features), tokens: seq.input, targets: seq.targets, lora: teacher)
+        return .distill(teacherProbs: softmaxRows(logits, vocab: graph.model.config.vocabSize, temperature: t), temperature: t,
+                        ceWeight: Float(distillation.ceWeight))
+    }
+
     /// Runs `body(0..<n)` with up to `config.concurrentUtterances` at once; results in index order.
     func forEachConcurrently<T: Sendable>(_ n: Int, _ body: @Sendable (Int) -> T) -> [T] {
-        let width = config.concurrentUtterances
-        if width <= 1 || n <= 1 { return (0..<n).map(body) }
-        let slots = ResultSlots<T>(count: n)
-        var start = 0
-        while start < n {
-            let chunk = min(width, n - start)
-            let base = start
-            DispatchQueue.concurrentPerform(iterations: chunk) { j in slots.set(base + j, body(base + j)) }
-            start += chunk
-        }
-        return slots.values()
+        concurrentMap(n, width: config.concurrentUtterances, body)
     }
 }
 
@@ -237,15 +255,4 @@ private func save(_ st: TrainerState, _ sink: ((TrainerState) throws -> Void)?) 
 private func secondsSince(_ t0: ContinuousClock.Instant, _ clock: ContinuousClock) -> Double {
     let d = clock.now - t0
     return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-}
-
-/// Fixed-size result buffer written by concurrent iterations, each at its own index.
-/// @unchecked Sendable: every index is written by exactly one iteration, and read only
-/// after `concurrentPerform` has returned (which orders the writes before the reads).
-private final class ResultSlots<T>: @unchecked Sendable {
-    private let buffer: UnsafeMutableBufferPointer<T?>
-    init(count: Int) { buffer = .allocate(capacity: count); buffer.initialize(repeating: nil) }
-    func set(_ i: Int, _ v: T) { buffer[i] = v }
-    func values() -> [T] { buffer.map { $0! } }
-    deinit { buffer.deinitialize(); buffer.deallocate() }
 }

@@ -32,6 +32,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var concurrentUtterances: Int = 2
     /// Reuse each utterance's encoder output across epochs when no adapter is in the encoder.
     public var cacheEncoderOutputs: Bool = true
+    /// Also train the language token after SOT (`teacherForcedSequence(predictLanguage:)`), so
+    /// the adapter does language ID: for language-agnostic composites.
+    public var predictLanguage: Bool = false
 
     public init() {}
 

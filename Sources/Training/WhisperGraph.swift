@@ -23,13 +23,29 @@ public struct SpecialTokens: Sendable, Codable, Equatable {
 }
 
 /// Decoder input and per-position targets of one utterance:
-///   input   = SOT, lang, transcribe, notimestamps, t1 ... tn
-///   targets = -,   -,    -,          t1,           t2 ... tn, EOT
-/// so the loss covers the transcript tokens and EOT only.
-public func teacherForcedSequence(language: Int, transcript: [Int], special: SpecialTokens) -> (input: [Int], targets: [Int]) {
+///   input   = SOT,  lang, transcribe, notimestamps, t1 ... tn
+///   targets = -,    -,    -,          t1,           t2 ... tn, EOT
+/// so the loss covers the transcript tokens and EOT only. With `predictLanguage` the first
+/// target is the language token (predicted after SOT), so a model trained on it learns
+/// language ID too: what a language-agnostic composite needs.
+public func teacherForcedSequence(language: Int, transcript: [Int], special: SpecialTokens,
+                                  predictLanguage: Bool = false) -> (input: [Int], targets: [Int]) {
     let input = [special.startOfTranscript, language, special.transcribe, special.noTimestamps] + transcript
-    let targets = [ignoreTarget, ignoreTarget, ignoreTarget] + transcript + [special.endOfText]
+    let targets = [predictLanguage ? language : ignoreTarget, ignoreTarget, ignoreTarget] + transcript + [special.endOfText]
     return (input, targets)
+}
+
+/// Row of the targets from which transcript tokens are predicted (rows before it are the
+/// prompt: the language row, then the task rows).
+public let transcriptTargetRow = 3
+
+/// What the decoder's logits are trained against.
+public enum TokenObjective: Sendable {
+    /// Softmax cross-entropy on the targets.
+    case crossEntropy
+    /// Knowledge distillation (see `distillationLoss`): teacher probabilities at `temperature`
+    /// for the rows from the first target row on, [rows, V]; `ceWeight` is lambda.
+    case distill(teacherProbs: [Float], temperature: Float, ceWeight: Float)
 }
 
 /// Encoder activations kept for backward.
@@ -129,7 +145,8 @@ public struct WhisperTrainingGraph: Sendable {
     /// Loss and gradients of one utterance. Gradients of `gradScale * lossSum` wrt every LoRA
     /// factor accumulate into `grads` (callers pass 1 / tokens-in-batch to average over a batch).
     public func lossAndGradients(_ input: EncoderInput, tokens: [Int], targets: [Int], lora: LoRAParameters,
-                                 grads: inout LoRAParameters, gradScale: Float) -> (lossSum: Double, count: Int) {
+                                 grads: inout LoRAParameters, gradScale: Float,
+                                 objective: TokenObjective = .crossEntropy) -> (lossSum: Double, count: Int) {
         let trainEncoder = lora.hasEncoderAdapters
         var encTape = EncoderTape()
         let (enc, s): ([Float], Int)
@@ -141,9 +158,12 @@ public struct WhisperTrainingGraph: Sendable {
             precondition(!trainEncoder, "lossAndGradients: a cached encoder output cannot train encoder adapters")
             (enc, s) = (e, rows)
         }
-        var fwd = decoderForward(tokens, targets: targets, enc: enc, encRows: s, lora: lora)
+        var fwd = decoderForward(tokens, targets: targets, enc: enc, encRows: s, lora: lora, objective: objective)
         let v = model.config.vocabSize, t = tokens.count, first = fwd.firstRow
-        crossEntropyBackward(&fwd.ce.probs, targets: Array(targets[first...]), vocab: v, gradScale: gradScale)
+        switch objective {
+        case .crossEntropy: crossEntropyBackward(&fwd.ce.probs, targets: Array(targets[first...]), vocab: v, gradScale: gradScale)
+        case .distill: for j in fwd.ce.probs.indices { fwd.ce.probs[j] *= gradScale }   // already dlogits
+        }
         // dlogits [T-first, V] -> d(normed x)[T, d] = dlogits E (rows before `first` get zero)
         var dn = [Float](repeating: 0, count: t * d)
         dn.withUnsafeMutableBufferPointer { dp in fwd.ce.probs.withUnsafeBufferPointer { pp in model.tokenEmbedding.withUnsafeBufferPointer { ep in
@@ -174,9 +194,24 @@ public struct WhisperTrainingGraph: Sendable {
         var ce: (lossSum: Double, count: Int, probs: [Float])
     }
 
+    /// Next-token logits [T - first, V] from the first row that has a target, forward only
+    /// (no tape): what a distillation teacher provides.
+    public func logits(_ input: EncoderInput, tokens: [Int], targets: [Int], lora: LoRAParameters?) -> (logits: [Float], firstRow: Int) {
+        let (enc, s): ([Float], Int)
+        switch input {
+        case .features(let f): let r = encoderForward(f, lora: lora, keepTape: false); (enc, s) = (r.out, r.rows)
+        case .encoded(let e, let rows): (enc, s) = (e, rows)
+        }
+        let r = decoderForward(tokens, targets: targets, enc: enc, encRows: s, lora: lora, objective: nil, keepTape: false)
+        return (r.ce.probs, r.firstRow)
+    }
+
     /// Decoder forward with tapes. tokens [T], targets [T]; logits are computed only from the
-    /// first row that has a target (prompt rows carry no loss).
-    func decoderForward(_ tokens: [Int], targets: [Int], enc: [Float], encRows s: Int, lora: LoRAParameters?) -> DecoderForward {
+    /// first row that has a target (prompt rows carry no loss). `ce.probs` holds, for
+    /// cross-entropy, the softmax (backward turns it into dlogits); for distillation, the
+    /// unscaled dlogits; with no objective, the logits themselves.
+    func decoderForward(_ tokens: [Int], targets: [Int], enc: [Float], encRows s: Int, lora: LoRAParameters?,
+                        objective: TokenObjective? = .crossEntropy, keepTape: Bool = true) -> DecoderForward {
         let c = model.config, t = tokens.count, v = c.vocabSize
         precondition(t == targets.count && t <= c.maxTargetPositions, "decoder: \(t) tokens for \(targets.count) targets (max \(c.maxTargetPositions))")
         var x = [Float](repeating: 0, count: t * d)
@@ -186,9 +221,10 @@ public struct WhisperTrainingGraph: Sendable {
         }
         var tapes: [BlockTape] = []
         for (i, blk) in model.decoderBlocks.enumerated() {
-            let r = blockForward(mm, x, rows: t, blk, decoderNames[i], lora, heads: c.decoderAttentionHeads, causal: true, enc: enc, encRows: s)
+            let r = blockForward(mm, x, rows: t, blk, decoderNames[i], lora, heads: c.decoderAttentionHeads, causal: true, enc: enc, encRows: s,
+                                 keepTape: keepTape)
             x = r.y
-            tapes.append(r.tape)
+            if keepTape { tapes.append(r.tape) }
         }
         let n = layerNormForward(x, rows: t, model.decoderLN)
         let first = targets.firstIndex { $0 >= 0 } ?? t
@@ -199,7 +235,15 @@ public struct WhisperTrainingGraph: Sendable {
                      b: ep.baseAddress!, ldb: d, beta: 0, c: lp.baseAddress!, ldc: v)
             } } }
         }
-        let ce = crossEntropyForward(logits, targets: Array(targets[first...]), vocab: v)
+        let rowTargets = Array(targets[first...])
+        let ce: (lossSum: Double, count: Int, probs: [Float])
+        switch objective {
+        case .crossEntropy?: ce = crossEntropyForward(logits, targets: rowTargets, vocab: v)
+        case .distill(let teacher, let temperature, let ceWeight)?:
+            ce = distillationLoss(logits: logits, teacherProbs: teacher, targets: rowTargets, firstRow: first, vocab: v,
+                                  temperature: temperature, ceWeight: ceWeight)
+        case nil: ce = (0, 0, logits)
+        }
         return DecoderForward(tapes: tapes, preNorm: x, norm: NormCache(y: n.y, mean: n.mean, rstd: n.rstd), firstRow: first, ce: ce)
     }
 }

@@ -65,7 +65,7 @@ struct BundleCommand: ParsableCommand {
                 print("base       \(i.base)  \(i.baseTensors) tensors \(i.baseDTypes.joined(separator: "/"))  \(mb(i.baseBytes))")
                 for a in i.adapters {
                     let lineage = a.lineage.map { "\($0.relation) \($0.target.short)" }.joined(separator: ", ")
-                    print("adapter    \(a.kind) \(a.name):\(a.version) [\(a.languages.joined(separator: ","))] r\(a.rank) "
+                    print("adapter    \(a.kind)\(a.role == "expert" ? "" : " " + a.role) \(a.name):\(a.version) [\(a.languages.joined(separator: ","))] r\(a.rank) "
                           + "\(a.modules) modules \(mb(a.bytes))" + (a.recipe.map { " recipe \($0)" } ?? "") + "  \(a.digest.prefix(19))  (\(lineage))")
                 }
                 print("size       \(mb(i.totalBytes))")

@@ -70,7 +70,16 @@ struct Show: ParsableCommand {
                 if !m.description.isEmpty { print("description: \(m.description)") }
                 print("provenance: \(m.provenance.toolVersion), \(m.provenance.hyperparameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
             }
-            for (k, v) in d.metrics.sorted(by: { $0.key < $1.key }) { print("metric \(k): \(v)") }
+            if case .composite(let m) = d.manifest {
+                let params = m.recipe.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                print("recipe: \(m.recipe.method)\(params.isEmpty ? "" : " " + params.joined(separator: " "))\(m.recipe.seed.map { " seed=\($0)" } ?? "")")
+                if let l = m.lora { print("lora: r=\(l.rank) modules=\(m.tensors.count)\(l.rankPattern.isEmpty ? "" : " (\(l.rankPattern.count) of other ranks)")") }
+                for (lang, r) in m.routes.sorted(by: { $0.key < $1.key }) { print("route \(lang): r=\(r.lora.rank) modules=\(r.tensors.count)") }
+                if let e = m.provenance.hyperparameters["experts"] { print("experts: \(e)") }
+                if !m.description.isEmpty { print("description: \(m.description)") }
+            }
+            // Per-module truncation errors are in --json; the summary lines say enough here.
+            for (k, v) in d.metrics.sorted(by: { $0.key < $1.key }) where !k.hasPrefix("truncation_error/") { print("metric \(k): \(v)") }
             for e in d.lineage { print("lineage: \(e.relation) \(e.target)") }
             for e in d.dependents { print("used by: \(e.kind.rawValue) \(e.displayName) \(e.digest.short)") }
             let stored = d.blobs.compactMap(\.storedSize).reduce(0, +)

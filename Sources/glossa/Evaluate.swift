@@ -36,6 +36,7 @@ struct Evaluate: ParsableCommand {
     var name: String?
     @Flag(name: .long, help: "Print the report as JSON on stdout.")
     var json = false
+    @OptionGroup var decoding: DecodingOptions
     @OptionGroup var runtime: RuntimeOptions
 
     enum EvalMode: String, EnumerableFlag {
@@ -52,6 +53,7 @@ struct Evaluate: ParsableCommand {
             var ev = Evaluation(mode: mode == .languageAware ? .languageAware : .languageAgnostic, beamSize: beam,
                                 workers: runtime.threads)
             ev.keepUtterances = true
+            ev.noFallback = decoding.noFallback
             let bar = ProgressBar(total: 1, label: "eval")
             let r = try ev.run(manifestPath: manifest, model: loaded.speech, router: loaded.router,
                                modelName: name ?? model.model, modelDigest: loaded.modelDigest) { done, total in

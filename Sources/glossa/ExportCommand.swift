@@ -33,7 +33,9 @@ struct Export: ParsableCommand {
     @Argument(help: ArgumentHelp("Expert or composite REF (or use --expert).", valueName: "REF")) var ref: String?
     @Option(name: .long, help: ArgumentHelp("Base model REF. Default: the base the experts were made for.", valueName: "BASE")) var model: String?
     @Option(name: .long, help: ArgumentHelp("Expert or composite REF. Repeatable.", valueName: "REF")) var expert: [String] = []
-    @Option(name: .long, help: "How adapters apply: language (the utterance's language picks one) or all (every adapter always).")
+    @Option(name: .long, help: ArgumentHelp(
+        "How adapters apply: language (the utterance's language picks one), soft (detected language: the top-3 languages' adapters mixed by probability) or all (every adapter always). A routed composite's residuals always route by language.",
+        valueName: "language|soft|all"))
     var route: Routing = .language
     @Option(name: .long, help: ArgumentHelp("Output folder, or a .tar file.", valueName: "PATH")) var out: String
     @Option(name: .long, help: "OCI image layout; the only format so far.") var format: BundleFormat = .oci

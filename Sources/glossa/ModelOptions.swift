@@ -10,10 +10,15 @@ struct ModelOptions: ParsableArguments {
         valueName: "REF|DIR|BUNDLE"))
     var model: String
 
-    @Option(name: .long, help: ArgumentHelp("LoRA expert: a registry REF or a PEFT adapter folder. Repeatable.", valueName: "REF|DIR"))
+    @Option(name: .long, help: ArgumentHelp("LoRA expert or composite: a registry REF or a PEFT adapter folder. Repeatable.", valueName: "REF|DIR"))
     var expert: [String] = []
 
-    @Option(name: .long, help: "How experts apply: all (every expert on every utterance) or language (the utterance's given or detected language picks its expert). Default: all, or the bundle's routing.")
+    @Option(name: .long, help: ArgumentHelp("""
+        How experts apply: all (every expert on every utterance), language (the utterance's given or detected \
+        language picks its expert) or soft (language given: as language; detected: the experts of the base's \
+        top-3 languages mixed by their probabilities). A composite made by `compose --method shared` always \
+        routes its residuals by language. Default: all, or a bundle's own routing.
+        """, valueName: "all|language|soft"))
     var route: Routing?
 
     @Option(name: .long, help: ArgumentHelp("With a bundle: refuse it unless its signature verifies with this public key.", valueName: "PUB"))
@@ -34,7 +39,7 @@ struct ModelOptions: ParsableArguments {
         if verifyKey != nil { throw CLIError(GlossaError(.invalidInput, "--verify-key applies to bundles; \(model) is not a bundle folder or .tar")) }
         let (checkpoint, origin) = try ModelSourceResolver(registryPath: registry.path).checkpoint(model)
         let speech = try SpeechModel(checkpoint: checkpoint, compute: compute, origin: origin)
-        let experts = try expert.map { try ModelSourceResolver(registryPath: registry.path).expert($0, base: checkpoint, baseOrigin: origin) }
+        let experts = try expert.flatMap { try ModelSourceResolver(registryPath: registry.path).experts($0, base: checkpoint, baseOrigin: origin) }
         let router = try ExpertRouter(experts: experts, routing: route ?? .all, model: speech.model)
         return Loaded(speech: speech, router: router, modelID: origin, modelDigest: origin.hasPrefix("sha256:") ? origin : nil)
     }

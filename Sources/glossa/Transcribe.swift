@@ -26,6 +26,7 @@ struct Transcribe: ParsableCommand {
     var beam: Int = 5
     @Flag(name: .long, help: "Print JSON (text, language, probabilities, token ids, timings).")
     var json = false
+    @OptionGroup var decoding: DecodingOptions
     @OptionGroup var runtime: RuntimeOptions
     @Argument(help: "Audio files.")
     var files: [String]
@@ -39,8 +40,7 @@ struct Transcribe: ParsableCommand {
         try reporting {
             let compute = try runtime.compute()
             let loaded = try model.load(compute: compute)
-            var settings = TranscribeSettings(language: language, beamSize: beam)
-            settings.beamSize = beam
+            let settings = TranscribeSettings(language: language, beamSize: beam, noFallback: decoding.noFallback)
             var results: [FileTranscription] = []
             for file in files {
                 let bar = ProgressBar(total: 1, label: (file as NSString).lastPathComponent)

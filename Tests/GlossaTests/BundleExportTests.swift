@@ -72,26 +72,28 @@ final class BundleExportTests: XCTestCase {
         XCTAssertEqual(m.model.tokenizer, base.tokenizer)
     }
 
-    /// A composite is one more adapter entry with its recipe and lineage; a router composite
-    /// ships its input experts.
+    /// A composite is one more adapter entry with its recipe and lineage; a routed composite
+    /// ships its shared part and per-language residuals as entries with roles.
     func testCompositesBecomeAdapterEntriesWithLineage() throws {
         let (fr, _, frDigest) = try reg.loadExpert("fr-tiny")
-        let deDigest = try reg.resolve("de-tiny")
+        let (de, _, deDigest) = try reg.loadExpert("de-tiny")
         let provenance = Provenance(toolVersion: "glossa test", created: "2026-11-29T00:00:00Z")
         let fused = CompositeManifest(name: "fr-de-cat", version: "1.0.0", languages: ["de", "fr"], base: fr.base,
                                       recipe: .init(method: "cat"), inputs: [frDigest, deDigest], lora: fr.lora, tensors: fr.tensors,
                                       provenance: provenance)
         let fusedDigest = try reg.store.publish(fused)
-        let router = CompositeManifest(name: "fr-de-router", version: "1.0.0", languages: ["de", "fr"], base: fr.base,
-                                       recipe: .init(method: "router"), inputs: [frDigest, deDigest], lora: nil, tensors: [:],
+        let routed = CompositeManifest(name: "fr-de-shared", version: "1.0.0", languages: ["de", "fr"], base: fr.base,
+                                       recipe: .init(method: "shared"), inputs: [frDigest, deDigest], lora: fr.lora, tensors: fr.tensors,
+                                       routes: ["de": .init(lora: de.lora, tensors: de.tensors), "fr": .init(lora: fr.lora, tensors: fr.tensors)],
                                        provenance: provenance)
-        _ = try reg.store.publish(router)
+        let routedDigest = try reg.store.publish(routed)
 
         _ = try reg.exportBundle(BundleExportRequest(adapters: ["fr-de-cat"]), to: out("fused"))
         let m = try BundleReader(path: out("fused")).manifest
         XCTAssertEqual(m.adapters.count, 1)
         let a = m.adapters[0]
         XCTAssertEqual(a.kind, .composite)
+        XCTAssertEqual(a.role, "expert")
         XCTAssertEqual(a.recipe, "cat")
         XCTAssertEqual(a.digest, fusedDigest)
         XCTAssertEqual(a.lineage, [ArtifactEdge(relation: "base", target: fr.base), ArtifactEdge(relation: "input", target: frDigest),
@@ -102,10 +104,19 @@ final class BundleExportTests: XCTestCase {
         XCTAssertEqual(loaded.experts.map(\.language), ["mul"])
         XCTAssertEqual(loaded.experts.map(\.languages), [["de", "fr"]])
 
-        _ = try reg.exportBundle(BundleExportRequest(adapters: ["fr-de-router"]), to: out("router"))
-        let r = try BundleReader(path: out("router")).manifest
-        XCTAssertEqual(r.adapters.map(\.name), ["fr-tiny", "de-tiny"])
-        XCTAssertEqual(Set(r.adapters.map(\.kind)), [.expert])
+        // Routed by language or not, the residuals route by language and the shared part always applies.
+        _ = try reg.exportBundle(BundleExportRequest(adapters: ["fr-de-shared"], routing: .all), to: out("routed"))
+        let r = try BundleReader(path: out("routed")).manifest
+        XCTAssertEqual(r.adapters.map(\.role), ["shared", "residual", "residual"])
+        XCTAssertEqual(r.adapters.map(\.label), ["fr-de-shared:1.0.0/shared", "fr-de-shared:1.0.0/de", "fr-de-shared:1.0.0/fr"])
+        XCTAssertEqual(Set(r.adapters.map(\.digest)), [routedDigest])
+        XCTAssertEqual(r.routing, .init(mode: "all", languages: ["de": routedDigest, "fr": routedDigest]))
+        XCTAssertEqual(r.routedAdapter(for: "fr")?.tensors, fr.tensors)
+        XCTAssertEqual(try Bundles.inspect(path: out("routed")).routes, ["de": "fr-de-shared:1.0.0/de", "fr": "fr-de-shared:1.0.0/fr"])
+        XCTAssertEqual(try LoadedBundle(path: out("routed")).experts.map(\.role), [.shared, .languageResidual, .languageResidual])
+        // --languages keeps the shared part and only that language's residual.
+        _ = try reg.exportBundle(BundleExportRequest(adapters: ["fr-de-shared"], languages: ["fr"]), to: out("routed-fr"))
+        XCTAssertEqual(try BundleReader(path: out("routed-fr")).manifest.adapters.map(\.label), ["fr-de-shared:1.0.0/shared", "fr-de-shared:1.0.0/fr"])
 
         // A fused composite and an expert both serving fr cannot be routed by language.
         XCTAssertThrowsError(try reg.exportBundle(BundleExportRequest(adapters: ["fr-de-cat", "fr-tiny"]), to: out("x"))) { e in

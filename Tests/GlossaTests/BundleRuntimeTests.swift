@@ -41,7 +41,7 @@ final class BundleRuntimeTests: XCTestCase {
         XCTAssertEqual(bundle.checkpoint.tensors, ckpt.tensors)
         XCTAssertEqual(bundle.checkpoint.tokenizerJSON, ckpt.tokenizerJSON)
         XCTAssertEqual(bundle.checkpoint.config, ckpt.config)
-        let experts = try ["fr-tiny", "de-tiny"].map { try resolver.expert($0, base: ckpt, baseOrigin: origin) }
+        let experts = try ["fr-tiny", "de-tiny"].flatMap { try resolver.experts($0, base: ckpt, baseOrigin: origin) }
         for e in experts {
             let b = try XCTUnwrap(bundle.experts.first { $0.name == e.name })
             XCTAssertEqual(b.weights, e.weights, e.name)
@@ -74,6 +74,46 @@ final class BundleRuntimeTests: XCTestCase {
         let fr = try fromBundle.transcribe(file: audio, settings: s, router: bundleRouter).windows.map(\.avgLogProb)
         s.language = "de"
         XCTAssertNotEqual(fr, try fromBundle.transcribe(file: audio, settings: s, router: bundleRouter).windows.map(\.avgLogProb))
+    }
+
+    /// A routed composite (shared part + per-language residuals) decodes from the bundle like
+    /// `--expert COMPOSITE` from the registry, language given or detected, routing language or soft.
+    func testRoutedCompositeDecodesLikeTheRegistry() throws {
+        let reg = try BundleTestSupport.registry(in: tmp)
+        let (fr, _, frDigest) = try reg.loadExpert("fr-tiny")
+        let (de, _, deDigest) = try reg.loadExpert("de-tiny")
+        let shared = CompositeManifest(name: "fr-de-shared", version: "1.0.0", languages: ["de", "fr"], base: fr.base,
+                                       recipe: .init(method: "shared"), inputs: [frDigest, deDigest], lora: de.lora, tensors: de.tensors,
+                                       routes: ["fr": .init(lora: fr.lora, tensors: fr.tensors)],
+                                       provenance: Provenance(toolVersion: "glossa test", created: "2026-11-29T00:00:00Z"))
+        _ = try reg.store.publish(shared)
+        let resolver = ModelSourceResolver(registryPath: reg.root)
+        let (ckpt, origin) = try resolver.checkpoint("tiny")
+        let fromRegistryExperts = try resolver.experts("fr-de-shared", base: ckpt, baseOrigin: origin)
+        let compute = Compute(blas: try BLASLibrary.load(threads: 1), threads: 1)
+        let fromRegistry = try SpeechModel(checkpoint: ckpt, compute: compute, origin: origin)
+        let audio = try clip()
+        for routing in [Routing.language, .soft] {
+            let path = tmp.appendingPathComponent("shared-\(routing.rawValue).tar").path
+            _ = try reg.exportBundle(BundleExportRequest(adapters: ["fr-de-shared"], routing: routing, dtype: .f32), to: path)
+            let bundle = try LoadedBundle(path: path)
+            XCTAssertEqual(bundle.routing, routing)
+            XCTAssertEqual(bundle.experts.map(\.name), fromRegistryExperts.map(\.name))
+            XCTAssertEqual(bundle.experts.map(\.role), fromRegistryExperts.map(\.role))
+            for (a, b) in zip(bundle.experts, fromRegistryExperts) { XCTAssertEqual(a.weights, b.weights, a.name) }
+            let fromBundle = try SpeechModel(checkpoint: bundle.checkpoint, compute: compute, origin: bundle.origin)
+            let bundleRouter = try ExpertRouter(experts: bundle.experts, routing: bundle.routing, model: fromBundle.model)
+            let registryRouter = try ExpertRouter(experts: fromRegistryExperts, routing: routing, model: fromRegistry.model)
+            for language in ["fr", "de", nil] as [String?] {
+                var s = TranscribeSettings(language: language, beamSize: 1)
+                s.temperatures = [0]
+                let a = try fromBundle.transcribe(file: audio, settings: s, router: bundleRouter)
+                let b = try fromRegistry.transcribe(file: audio, settings: s, router: registryRouter)
+                XCTAssertEqual(a.windows.map(\.tokens), b.windows.map(\.tokens), "\(routing) \(language ?? "detected")")
+                XCTAssertEqual(a.windows.map(\.expert), b.windows.map(\.expert))
+                XCTAssertEqual(a.windows.map(\.avgLogProb), b.windows.map(\.avgLogProb))
+            }
+        }
     }
 
     /// The default f16 export: tensors are the registry's rounded to nearest-even half.

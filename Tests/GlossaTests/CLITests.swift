@@ -103,6 +103,42 @@ final class CLITests: XCTestCase {
         if e.status != 0 { XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("out/adapter_model.safetensors").path)) }
     }
 
+    func testComposeFromTheCommandLine() throws {
+        XCTAssertEqual(try glossa(["base", "import", try tinyBase(), "--name", "tiny", "--version", "1.0.0"]).status, 0)
+        for l in ["fr", "de"] {
+            let r = try glossa(["expert", "import-peft", Self.golden.path, "--lang", l, "--name", "\(l)-tiny", "--version", "1.0.0"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let args = ["compose", "--experts", "fr-tiny,de-tiny", "--method", "linear", "--rank", "2", "--name", "mix", "--version", "1.0.0"]
+        let first = try glossa(args + ["--json"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let out = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(out["languages"] as? [String], ["de", "fr"])
+        XCTAssertEqual(out["reused"] as? Bool, false)
+        let again = try glossa(args)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("nothing to do"), again.stderr)
+        XCTAssertTrue(again.stdout.contains(out["digest"] as! String), "same digest: \(again.stdout)")
+        let show = try glossa(["show", "mix"])
+        XCTAssertTrue(show.stdout.contains("recipe: linear rank=2"), show.stdout)
+        XCTAssertTrue(show.stdout.contains("lineage: input"), show.stdout)
+        XCTAssertEqual(try glossa(["expert", "export-peft", "mix", tmp.appendingPathComponent("mix-peft").path]).status, 0)
+        // Bad input: exit codes as documented, nothing published.
+        let weights = try glossa(["compose", "--experts", "fr-tiny,de-tiny", "--method", "linear", "--weights", "1", "--name", "m2", "--version", "1.0.0"])
+        XCTAssertEqual(weights.status, 65, weights.stderr)
+        XCTAssertTrue(weights.stderr.contains("one weight per expert"), weights.stderr)
+        XCTAssertEqual(try glossa(["compose", "--experts", "fr-tiny,nope", "--method", "cat", "--name", "m3", "--version", "1.0.0"]).status, 66)
+        XCTAssertEqual(try glossa(["compose", "--method", "cat", "--name", "m4", "--version", "1.0.0"]).status, 64)
+        let lang = try glossa(["compose", "--languages", "fr,nl", "--method", "cat", "--name", "m5", "--version", "1.0.0"])
+        XCTAssertEqual(lang.status, 65, "fr-tiny has no dev WER and no stable tag: \(lang.stderr)")
+        XCTAssertEqual(try glossa(["tag", "fr-tiny:1.0.0", "stable"]).status, 0)
+        let missing = try glossa(["compose", "--languages", "fr,nl", "--method", "cat", "--name", "m5", "--version", "1.0.0"])
+        XCTAssertEqual(missing.status, 66, missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("serves nl"), missing.stderr)
+        let rows = try JSONSerialization.jsonObject(with: Data(try glossa(["list", "--kind", "composite", "--json"]).stdout.utf8)) as! [[String: Any]]
+        XCTAssertEqual(rows.count, 1)
+    }
+
     func testTranscribeBadAudioAndLanguage() throws {
         guard FileManager.default.fileExists(atPath: Self.realModel.appendingPathComponent("model.bin").path) else {
             throw XCTSkip("whisper-base not fetched (scripts/fetch-whisper-base.sh)")

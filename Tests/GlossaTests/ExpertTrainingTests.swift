@@ -105,11 +105,11 @@ final class ExpertTrainingTests: XCTestCase {
         // Routed by language, the multilingual adapter serves each language it covers.
         let resolver = ModelSourceResolver(registryPath: reg.root)
         let (ckpt, origin) = try resolver.checkpoint("tiny")
-        let loaded = try resolver.expert("multi", base: ckpt, baseOrigin: origin)
+        let loaded = try XCTUnwrap(resolver.experts("multi", base: ckpt, baseOrigin: origin).first)
         XCTAssertEqual(loaded.languages, ["de", "fr"])
         let router = try ExpertRouter(experts: [loaded], routing: .language, model: try WhisperModel(checkpoint: ckpt))
-        XCTAssertEqual(router.expert(for: "fr").expert?.name, "multi:1.0.0")
-        XCTAssertEqual(router.expert(for: "de").expert?.name, "multi:1.0.0")
-        XCTAssertNil(router.expert(for: "nl").expert)
+        XCTAssertEqual(router.select(language: "fr").label, "multi:1.0.0")
+        XCTAssertEqual(router.select(language: "de").label, "multi:1.0.0")
+        XCTAssertNil(router.select(language: "nl").label)
     }
 }

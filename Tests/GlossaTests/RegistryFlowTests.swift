@@ -114,12 +114,12 @@ final class RegistryFlowTests: XCTestCase {
         let resolver = ModelSourceResolver(registryPath: reg.root)
         let (ckpt, origin) = try resolver.checkpoint("tiny")
         XCTAssertEqual(origin, baseDigest.description)
-        let e = try resolver.expert("fr-tiny", base: ckpt, baseOrigin: origin)
+        let e = try XCTUnwrap(resolver.experts("fr-tiny", base: ckpt, baseOrigin: origin).first)
         XCTAssertEqual(e.language, "fr")
         // Scales resolved with the stored pattern order equal PEFT's (peft_tiny.json records them).
         let golden = try PEFTAdapter.load(folder: Self.golden).weights
         for (k, p) in golden.modules { XCTAssertEqual(e.weights.modules[k]?.scale, p.scale, k) }
         // An expert for another base is refused.
-        XCTAssertThrowsError(try resolver.expert("fr-tiny", base: ckpt, baseOrigin: "sha256:" + String(repeating: "0", count: 64)))
+        XCTAssertThrowsError(try resolver.experts("fr-tiny", base: ckpt, baseOrigin: "sha256:" + String(repeating: "0", count: 64)))
     }
 }

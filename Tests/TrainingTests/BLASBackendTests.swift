@@ -1,3 +1,4 @@
+import GlossaCore
 import XCTest
 import Tensor
 @testable import Training

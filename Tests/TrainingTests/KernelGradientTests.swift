@@ -1,3 +1,4 @@
+import GlossaCore
 import XCTest
 @testable import Training
 

@@ -5,7 +5,8 @@ import TensorIO
 
 /// What `glossa export` asks for.
 public struct BundleExportRequest: Sendable {
-    /// Experts or composites (registry REFs). A router composite contributes its inputs.
+    /// Experts or composites (registry REFs). A routed composite contributes its shared part
+    /// and its residuals.
     public var adapters: [String]
     /// Base REF; nil: the base the adapters were made for.
     public var base: String?
@@ -64,8 +65,8 @@ extension Registry {
         }
         var adapters: [BundleManifest.Adapter] = []
         for ref in request.adapters { adapters += try bundleAdapters(ref) }
-        var seen: Set<Digest> = []
-        for a in adapters where !seen.insert(a.digest).inserted {
+        var seen: Set<String> = []
+        for a in adapters where !seen.insert("\(a.digest) \(a.role) \(a.languages)").inserted {
             throw GlossaError(.invalidInput, "\(context): the adapters given name \(a.name):\(a.version) twice; list each once")
         }
         var baseDigest = adapters[0].lineage[0].target
@@ -114,7 +115,7 @@ extension Registry {
             done += 1; progress(done, total)
             return BundleExportResult(path: path, digest: bundleDigest.description, ociDigest: ociDigest.description, name: name,
                                       version: request.version, languages: languages, routing: routing.mode,
-                                      adapters: adapters.map { "\($0.name):\($0.version)" }, bytes: Self.diskBytes(path),
+                                      adapters: adapters.map(\.label), bytes: Self.diskBytes(path),
                                       signedBy: request.signingKey?.publicKey.keyIDText)
         } catch let e as BundleError {
             writer.abandon(); throw e.glossa(context)
@@ -127,31 +128,34 @@ extension Registry {
         }
     }
 
-    /// The bundle entries for one REF: an expert, a composite with its own LoRA, or the
-    /// experts of a router composite. `lineage[0]` is always the base edge.
+    /// The bundle entries for one REF: an expert; a composite that is one LoRA; or a routed
+    /// composite's shared part and per-language residuals (the parts `loadAdapters` gives the
+    /// registry runtime, with the same scales). `lineage[0]` is always the base edge.
     func bundleAdapters(_ ref: String) throws(GlossaError) -> [BundleManifest.Adapter] {
         let d = try resolve(ref)
+        func scales(_ lora: LoRAConfig, _ tensors: [String: LoRATensorEntry], _ order: [String] = []) -> [String: Double] {
+            Dictionary(uniqueKeysWithValues: tensors.keys.map { ($0, lora.resolved(forModule: $0, patternOrder: order).scale) })
+        }
         switch try manifest(d) {
         case .expert(let m):
             let (_, order) = try storedAdapterConfig(m)
-            let scales = Dictionary(uniqueKeysWithValues: m.tensors.keys.map {
-                ($0, m.lora.resolved(forModule: $0, patternOrder: order).scale)
-            })
             return [.init(digest: d, kind: .expert, name: m.name, version: m.version, languages: m.coveredLanguages, lora: m.lora,
-                          scales: scales, tensors: m.tensors, lineage: m.lineage)]
+                          scales: scales(m.lora, m.tensors, order), tensors: m.tensors, lineage: m.lineage)]
         case .composite(let m):
-            guard let lora = m.lora, !m.tensors.isEmpty else {
-                // A router keeps its inputs separate: ship them as they are.
-                var out: [BundleManifest.Adapter] = []
-                for input in m.inputs { out += try bundleAdapters(input.description) }
-                return out
+            var out: [BundleManifest.Adapter] = []
+            if let lora = m.lora, !m.tensors.isEmpty {
+                out.append(.init(digest: d, kind: .composite, role: m.routes.isEmpty ? "expert" : "shared", name: m.name, version: m.version,
+                                 languages: m.languages, lora: lora, scales: scales(lora, m.tensors), tensors: m.tensors,
+                                 lineage: m.lineage, recipe: m.recipe.method))
             }
-            let scales = Dictionary(uniqueKeysWithValues: m.tensors.keys.map { ($0, lora.resolved(forModule: $0).scale) })
-            return [.init(digest: d, kind: .composite, name: m.name, version: m.version, languages: m.languages, lora: lora,
-                          scales: scales, tensors: m.tensors, lineage: m.lineage, recipe: m.recipe.method)]
+            for (l, r) in m.routes.sorted(by: { $0.key < $1.key }) {
+                out.append(.init(digest: d, kind: .composite, role: "residual", name: m.name, version: m.version, languages: [l],
+                                 lora: r.lora, scales: scales(r.lora, r.tensors), tensors: r.tensors, lineage: m.lineage,
+                                 recipe: m.recipe.method))
+            }
+            return out
         case let other:
-            throw GlossaError(.invalidInput,
-                              "'\(ref)' is a \(other.kind.rawValue), not an expert or composite; export adapters (experts or composites)")
+            throw GlossaError(.invalidInput, "'\(ref)' is a \(other.kind.rawValue), not an expert or composite; export adapters (experts or composites)")
         }
     }
 
@@ -174,24 +178,23 @@ extension Registry {
         }
     }
 
-    /// The bundle's routing table: `all` mixes every adapter; `language` needs exactly one
-    /// adapter per language.
+    /// The bundle's routing table: for each language, the adapter routed for it (experts
+    /// unless the mode is `all`, and residuals always); one per language, as the runtime requires.
     static func routingTable(_ adapters: [BundleManifest.Adapter], _ routing: Routing,
                              context: String) throws(GlossaError) -> BundleManifest.Routing {
-        if routing == .all { return .init(mode: "all") }
-        var table: [String: Digest] = [:]
-        for a in adapters {
+        var table: [String: Digest] = [:], owner: [String: BundleManifest.Adapter] = [:]
+        for a in adapters where a.role == "residual" || (a.role == "expert" && routing != .all) {
             for l in a.languages {
-                if let other = table[l], other != a.digest {
-                    let o = adapters.first { $0.digest == other }!
+                if let o = owner[l] {
                     throw GlossaError(.invalidInput, "\(context): two adapters serve '\(l)' "
                         + "(\(o.name):\(o.version) and \(a.name):\(a.version)); "
-                        + "with --route language give one per language, or use --route all")
+                        + "when routing by language give one per language, or use --route all")
                 }
+                owner[l] = a
                 table[l] = a.digest
             }
         }
-        return .init(mode: "language", languages: table)
+        return .init(mode: routing.rawValue, languages: table)
     }
 
     /// `t` in `dtype` when that is f16 and `t` is f32 (round to nearest even); else as is.

@@ -4,8 +4,8 @@ import TensorIO
 
 /// A bundle turned into what the runtime needs: the base checkpoint (tensors mapped from
 /// the bundle, digests checked), the adapters as `LoadedExpert`s and the routing mode.
-/// Built with the same scales and mixing weight (1) as registry experts, so a bundle
-/// decodes exactly like the same base + adapters loaded from the registry.
+/// Built with the same scales, roles, names and mixing weight (1) as `Registry.loadAdapters`,
+/// so a bundle decodes exactly like the same base + adapters loaded from the registry.
 public struct LoadedBundle: Sendable {
     public let reader: BundleReader
     public let checkpoint: WhisperCheckpoint
@@ -31,11 +31,15 @@ public struct LoadedBundle: Sendable {
                 }
                 let weights = LoRAWeights(config: a.lora, modules: modules)
                 let language = a.languages.count == 1 ? a.languages[0] : WhisperLanguage.multiple
-                experts.append(LoadedExpert(name: "\(a.name):\(a.version)", language: language, languages: a.languages,
-                                            id: a.digest.description, weights: weights))
+                let role: LoadedExpert.Role = a.role == "shared" ? .shared : a.role == "residual" ? .languageResidual : .expert
+                experts.append(LoadedExpert(name: a.label, language: language, languages: a.languages,
+                                            id: a.digest.description, weights: weights, role: role))
             }
             self.experts = experts
-            routing = m.routing.mode == "all" ? .all : .language
+            guard let r = Routing(rawValue: m.routing.mode) else {
+                throw BundleError.invalidManifest(path: path, reason: "routing mode '\(m.routing.mode)' is unknown to this glossa")
+            }
+            routing = r
         } catch let e as BundleError {
             throw e.glossa(context)
         } catch {

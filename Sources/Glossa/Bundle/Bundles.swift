@@ -25,6 +25,8 @@ public struct BundleInspection: Sendable, Encodable {
         public var name: String
         public var version: String
         public var kind: String
+        /// `expert`, `shared` or `residual` (see `BundleManifest.Adapter.role`).
+        public var role: String
         public var digest: String
         public var languages: [String]
         public var rank: Int
@@ -101,14 +103,12 @@ public enum Bundles {
         for l in r.ociManifest.layers { sizes[l.digest] = Int(l.size) }
         let adapters = m.adapters.map { a in
             let blobs = Set(a.tensors.values.flatMap { [$0.a.digest, $0.b.digest] })
-            return BundleInspection.Adapter(name: a.name, version: a.version, kind: a.kind.rawValue, digest: a.digest.description,
+            return BundleInspection.Adapter(name: a.name, version: a.version, kind: a.kind.rawValue, role: a.role, digest: a.digest.description,
                                             languages: a.languages, rank: a.lora.rank, modules: a.tensors.count,
                                             bytes: blobs.reduce(0) { $0 + (sizes[$1] ?? 0) }, recipe: a.recipe, lineage: a.lineage)
         }
         var routes: [String: String] = [:]
-        for (l, d) in m.routing.languages {
-            if let a = m.adapters.first(where: { $0.digest == d }) { routes[l] = "\(a.name):\(a.version)" }
-        }
+        for l in m.routing.languages.keys { if let a = m.routedAdapter(for: l) { routes[l] = a.label } }
         let baseBlobs = Set(m.model.tensors.values.map(\.digest))
         return BundleInspection(
             path: path, name: m.name, version: m.version, digest: r.manifestDigest.description, ociDigest: r.ociDigest.description,

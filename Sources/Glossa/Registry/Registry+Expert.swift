@@ -66,24 +66,28 @@ extension Registry {
             throw GlossaError(.invalidInput, "'\(ref)' is not an expert")
         }
         let (_, order) = try storedAdapterConfig(m)
-        do {
-            var modules: [String: LoRAPair] = [:]
-            for (module, e) in m.tensors {
-                let r = m.lora.resolved(forModule: module, patternOrder: order)
-                modules[module] = LoRAPair(a: try store.tensor(e.a), b: try store.tensor(e.b), scale: r.scale)
-            }
-            return (m, LoRAWeights(config: m.lora, modules: modules), d)
-        } catch {
+        do { return (m, try loraWeights(m.lora, m.tensors, patternOrder: order), d) } catch {
             throw Self.wrap(error, "Cannot load expert \(m.name):\(m.version)")
         }
     }
 
     /// Writes expert `ref` as a PEFT adapter folder: tensors bit-identical to what was
-    /// imported, `adapter_config.json` with the original's other fields.
+    /// imported, `adapter_config.json` with the original's other fields. A composite that is
+    /// one plain LoRA (no per-language routes) exports too.
     public func exportPEFT(_ ref: String, to folder: URL) throws(GlossaError) {
-        let (m, weights, _) = try loadExpert(ref)
-        let (raw, order) = try storedAdapterConfig(m)
-        let adapter = PEFTAdapter(weights: weights, rawConfig: raw, patternOrder: order)
+        let adapter: PEFTAdapter
+        if case .composite(let m) = try manifest(try resolve(ref)) {
+            guard m.routes.isEmpty, let lora = m.lora, !m.tensors.isEmpty else {
+                throw GlossaError(.invalidInput, "\(m.name):\(m.version) is routed by language (a shared part and \(m.routes.count) residuals), not one LoRA; PEFT holds one adapter: export the bundle with `glossa export` instead")
+            }
+            do { adapter = PEFTAdapter(weights: try loraWeights(lora, m.tensors), rawConfig: [:], patternOrder: []) } catch {
+                throw Self.wrap(error, "Cannot load composite \(m.name):\(m.version)")
+            }
+        } else {
+            let (m, weights, _) = try loadExpert(ref)
+            let (raw, order) = try storedAdapterConfig(m)
+            adapter = PEFTAdapter(weights: weights, rawConfig: raw, patternOrder: order)
+        }
         do { try adapter.write(to: folder) } catch { throw Self.wrap(error, "Cannot export \(ref) to \(folder.path)") }
     }
 

@@ -96,7 +96,7 @@ public struct ExpertTraining: Sendable {
         // Utterances run concurrently, one per core; BLAS single-threaded inside each.
         compute.blas.setThreads(1)
         defer { compute.blas.setThreads(compute.threads) }
-        let trainer = LoRATrainer(base: frozen, config: config, special: .multilingual, gemm: compute.blas)
+        let trainer = LoRATrainer(base: frozen, config: config, special: speech.trainingSpecials, gemm: compute.blas)
         var resume: TrainerState? = nil
         if let cp = stateFile, FileManager.default.fileExists(atPath: cp.path) {
             do { resume = try TrainerState.read(from: cp); log("resuming from \(cp.path) at step \(resume!.step)") } catch {

@@ -10,8 +10,9 @@
 ///      "tokenizer":"sha256:..."},"name":"fr-bundle","routing":{"languages":{"fr":"sha256:..."},
 ///      "mode":"language"},"schema_version":1,"version":"1.0.0"}
 ///
-/// Adapter entries are generic: an expert and a composite (a fused LoRA, or one member of a
-/// router) look the same to the runtime, and each records its own lineage.
+/// Adapter entries are generic: an expert and a composite (a fused LoRA, or the shared part and
+/// per-language residuals of a routed composite) look the same to the runtime, and each
+/// records its own lineage.
 public struct BundleManifest: Manifest {
     public static let kind = ManifestKind.bundle
     public static let currentSchemaVersion = 1
@@ -47,12 +48,18 @@ public struct BundleManifest: Manifest {
         }
     }
 
-    /// One LoRA adapter: an expert, or a composite made from experts.
+    /// One LoRA adapter: an expert, or (part of) a composite made from experts.
     public struct Adapter: Codable, Sendable, Equatable {
-        /// Manifest digest of the registry artifact it came from; identifies it in `routing`.
+        /// Manifest digest of the registry artifact it came from; with the language, it
+        /// identifies a routed adapter in `routing` (a routed composite's parts share it).
         public var digest: Digest
         /// `expert` or `composite`.
         public var kind: ManifestKind
+        /// How it takes part in routing: `expert` follows the bundle's routing mode (always
+        /// with `all`, by language otherwise); `shared` always applies (a routed composite's
+        /// common part); `residual` applies by language whatever the mode (a routed
+        /// composite's per-language part).
+        public var role: String
         public var name: String
         public var version: String
         /// Languages it serves, sorted, unique (a multilingual adapter lists several).
@@ -68,21 +75,38 @@ public struct BundleManifest: Manifest {
         /// A composite's recipe method (`cat`, `linear`, `ties`, `dare`, `distill`, ...).
         public var recipe: String?
 
-        public init(digest: Digest, kind: ManifestKind, name: String, version: String, languages: [String], lora: LoRAConfig,
-                    scales: [String: Double], tensors: [String: LoRATensorEntry], lineage: [ArtifactEdge], recipe: String? = nil) {
-            self.digest = digest; self.kind = kind; self.name = name; self.version = version; self.languages = languages
+        public static let roles: Set<String> = ["expert", "shared", "residual"]
+
+        /// `name:version`, plus `/shared` or `/<language>` for a routed composite's parts (the
+        /// names the registry runtime gives them, so reports match).
+        public var label: String {
+            switch role {
+            case "shared": return "\(name):\(version)/shared"
+            case "residual": return "\(name):\(version)/\(languages.first ?? "")"
+            default: return "\(name):\(version)"
+            }
+        }
+
+        public init(digest: Digest, kind: ManifestKind, role: String = "expert", name: String, version: String, languages: [String],
+                    lora: LoRAConfig, scales: [String: Double], tensors: [String: LoRATensorEntry], lineage: [ArtifactEdge],
+                    recipe: String? = nil) {
+            self.digest = digest; self.kind = kind; self.role = role; self.name = name; self.version = version; self.languages = languages
             self.lora = lora; self.scales = scales; self.tensors = tensors; self.lineage = lineage; self.recipe = recipe
         }
     }
 
-    /// How the runtime picks adapters. `all`: every adapter applies to every utterance
-    /// (`languages` is empty). `language`: the utterance's language (given by the caller, or
-    /// detected by the base) picks the adapter `languages[code]` names by digest.
+    /// How the runtime picks adapters (the modes of `glossa transcribe --route`). `all`: every
+    /// `expert` adapter applies to every utterance. `language`: the utterance's language (given
+    /// by the caller, or detected by the base) picks its adapter. `soft`: as `language` when
+    /// the language is given; when detected, the adapters of the base's top-3 languages mix by
+    /// their probabilities. `shared` adapters always apply and `residual` ones always route
+    /// by language. `languages[code]` names, by digest, the adapter routed for that language
+    /// (on top of those that always apply); it lists exactly the languages routed adapters serve.
     public struct Routing: Codable, Sendable, Equatable {
         public var mode: String
         public var languages: [String: Digest]
         public init(mode: String, languages: [String: Digest] = [:]) { self.mode = mode; self.languages = languages }
-        public static let modes: Set<String> = ["all", "language"]
+        public static let modes: Set<String> = ["all", "language", "soft"]
     }
 
     /// One extra file: its blob digest, byte size and media type.
@@ -143,7 +167,13 @@ public struct BundleManifest: Manifest {
             try a.validate(at: "adapters.\(i)")
             covered.formUnion(a.languages)
         }
-        if Set(adapters.map(\.digest)).count != adapters.count { throw .invalidField(field: "adapters", reason: "lists an artifact twice") }
+        var identities = Set<String>()
+        for a in adapters where !identities.insert("\(a.digest) \(a.role) \(a.languages)").inserted {
+            throw .invalidField(field: "adapters", reason: "lists \(a.name):\(a.version) (\(a.role)) twice")
+        }
+        for a in adapters where a.kind == .expert && adapters.filter({ $0.digest == a.digest }).count > 1 {
+            throw .invalidField(field: "adapters", reason: "lists expert \(a.name):\(a.version) twice")
+        }
         if Set(languages) != covered {
             throw .invalidField(field: "languages", reason: "must be the languages the adapters serve: \(covered.sorted().joined(separator: ","))")
         }
@@ -160,22 +190,26 @@ public struct BundleManifest: Manifest {
         guard Routing.modes.contains(routing.mode) else {
             throw .invalidField(field: "routing.mode", reason: "'\(routing.mode)' is not one of \(Routing.modes.sorted().joined(separator: ", "))")
         }
-        if routing.mode == "all" {
-            if !routing.languages.isEmpty { throw .invalidField(field: "routing.languages", reason: "must be empty when mode is 'all'") }
-            return
-        }
         for (lang, d) in routing.languages.sorted(by: { $0.key < $1.key }) {
             try Check.language(lang, "routing.languages." + lang)
-            guard let a = adapters.first(where: { $0.digest == d }) else {
-                throw .invalidField(field: "routing.languages." + lang, reason: "\(d.short) is not one of the bundle's adapters")
-            }
-            if !a.languages.contains(lang) {
-                throw .invalidField(field: "routing.languages." + lang, reason: "adapter \(a.name) does not serve '\(lang)'")
+            guard routedAdapter(for: lang) != nil else {
+                throw .invalidField(field: "routing.languages." + lang, reason: "\(d.short) is not a routed adapter of the bundle serving '\(lang)'")
             }
         }
-        if Set(routing.languages.keys) != Set(languages) {
-            throw .invalidField(field: "routing.languages", reason: "must route every language of the bundle (\(languages.joined(separator: ",")))")
+        let routed = Set(adapters.filter(isRouted).flatMap(\.languages))
+        if Set(routing.languages.keys) != routed {
+            throw .invalidField(field: "routing.languages",
+                                reason: "must list the languages routed adapters serve (\(routed.sorted().joined(separator: ",")))")
         }
+    }
+
+    /// True when `a` applies by language under this bundle's routing mode.
+    public func isRouted(_ a: Adapter) -> Bool { a.role == "residual" || (a.role == "expert" && routing.mode != "all") }
+
+    /// The adapter routed for `language`: the one `routing.languages` names that serves it.
+    public func routedAdapter(for language: String) -> Adapter? {
+        guard let d = routing.languages[language] else { return nil }
+        return adapters.first { $0.digest == d && isRouted($0) && $0.languages.contains(language) }
     }
 
     /// Every blob the bundle needs: base tensors, tokenizer, adapter factors, files.
@@ -196,6 +230,15 @@ extension BundleManifest.Adapter {
     func validate(at path: String) throws(ManifestError) {
         guard kind == .expert || kind == .composite else {
             throw .invalidField(field: path + ".kind", reason: "must be expert or composite, got \(kind.rawValue)")
+        }
+        guard Self.roles.contains(role) else {
+            throw .invalidField(field: path + ".role", reason: "'\(role)' is not one of \(Self.roles.sorted().joined(separator: ", "))")
+        }
+        if role != "expert" && kind != .composite {
+            throw .invalidField(field: path + ".role", reason: "only a composite has \(role) parts")
+        }
+        if role == "residual" && languages.count != 1 {
+            throw .invalidField(field: path + ".languages", reason: "a residual serves exactly one language")
         }
         try Check.name(name, path + ".name")
         try Check.version(version, path + ".version")

@@ -1,5 +1,10 @@
 /// The result of fusing or distilling experts: the recipe that made it, its inputs and
-/// the resulting LoRA tensors (empty for a router that keeps its inputs separate).
+/// the resulting LoRA tensors.
+///
+/// `tensors` always apply. A composite routed by language (the `shared` method) also has
+/// `routes`: for an utterance in language L, `routes[L]` applies on top of `tensors`; with the
+/// language unknown, only `tensors` do (or a soft mix of the routes, by the base's
+/// language-ID posterior).
 public struct CompositeManifest: Manifest {
     public static let kind = ManifestKind.composite
     public static let currentSchemaVersion = 1
@@ -19,6 +24,9 @@ public struct CompositeManifest: Manifest {
     public var lora: LoRAConfig?
     /// Result tensors: canonical module path -> A/B factors.
     public var tensors: [String: LoRATensorEntry]
+    /// Language code -> an adapter applied, on top of `tensors`, to utterances in that
+    /// language. Empty for a composite that is one plain LoRA.
+    public var routes: [String: RoutedAdapter]
     public var provenance: Provenance
     public var metrics: [String: Double]
     public var description: String
@@ -35,17 +43,25 @@ public struct CompositeManifest: Manifest {
         }
     }
 
+    /// One language's adapter in a routed composite.
+    public struct RoutedAdapter: Codable, Sendable, Equatable {
+        public var lora: LoRAConfig
+        public var tensors: [String: LoRATensorEntry]
+        public init(lora: LoRAConfig, tensors: [String: LoRATensorEntry]) { self.lora = lora; self.tensors = tensors }
+    }
+
     public init(name: String, version: String, languages: [String], base: Digest, recipe: Recipe, inputs: [Digest],
-                lora: LoRAConfig?, tensors: [String: LoRATensorEntry], provenance: Provenance,
+                lora: LoRAConfig?, tensors: [String: LoRATensorEntry], routes: [String: RoutedAdapter] = [:], provenance: Provenance,
                 metrics: [String: Double] = [:], description: String = "") {
         self.schemaVersion = Self.currentSchemaVersion
         self.name = name; self.version = version; self.languages = languages; self.base = base; self.recipe = recipe
-        self.inputs = inputs; self.lora = lora; self.tensors = tensors; self.provenance = provenance
+        self.inputs = inputs; self.lora = lora; self.tensors = tensors; self.routes = routes; self.provenance = provenance
         self.metrics = metrics; self.description = description
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case schemaVersion = "schema_version", kind, name, version, languages, base, recipe, inputs, lora, tensors, provenance, metrics, description
+        case schemaVersion = "schema_version", kind, name, version, languages, base, recipe, inputs, lora, tensors, routes, provenance
+        case metrics, description
     }
 
     public init(from decoder: Decoder) throws {
@@ -62,6 +78,7 @@ public struct CompositeManifest: Manifest {
         inputs = try c.decode([Digest].self, forKey: .inputs)
         lora = try c.decodeIfPresent(LoRAConfig.self, forKey: .lora)
         tensors = try c.decode([String: LoRATensorEntry].self, forKey: .tensors)
+        routes = try c.decodeIfPresent([String: RoutedAdapter].self, forKey: .routes) ?? [:]
         provenance = try c.decode(Provenance.self, forKey: .provenance)
         metrics = try c.decode([String: Double].self, forKey: .metrics)
         description = try c.decode(String.self, forKey: .description)
@@ -81,12 +98,21 @@ public struct CompositeManifest: Manifest {
         if Set(inputs).count != inputs.count { throw .invalidField(field: "inputs", reason: "lists a digest twice") }
         if let lora { try Check.lora(lora, "lora") }
         if lora == nil && !tensors.isEmpty { throw .invalidField(field: "lora", reason: "required when tensors are present") }
-        try Check.loraTensors(tensors, "tensors", allowEmpty: true)
+        try Check.loraTensors(tensors, "tensors", allowEmpty: !routes.isEmpty)
+        for (l, r) in routes.sorted(by: { $0.key < $1.key }) {
+            try Check.language(l, "routes")
+            if !languages.contains(l) { throw .invalidField(field: "routes." + l, reason: "routes a language the composite does not list in languages") }
+            try Check.lora(r.lora, "routes.\(l).lora")
+            try Check.loraTensors(r.tensors, "routes.\(l).tensors", allowEmpty: false)
+        }
         try provenance.validate(at: "provenance")
         try Check.metrics(metrics, "metrics")
     }
 
-    public var blobReferences: [Digest] { Array(Set(tensors.values.flatMap { [$0.a.digest, $0.b.digest] })).sorted() }
+    public var blobReferences: [Digest] {
+        let all = tensors.values + routes.values.flatMap(\.tensors.values)
+        return Array(Set(all.flatMap { [$0.a.digest, $0.b.digest] })).sorted()
+    }
     public var lineage: [ArtifactEdge] {
         [ArtifactEdge(relation: "base", target: base)] + inputs.map { ArtifactEdge(relation: "input", target: $0) }
     }

@@ -98,4 +98,54 @@ public enum Reference {
         }
         return out
     }
+
+    /// Thin SVD of row-major A [m, n] by one-sided Jacobi rotations in f64: slow and plainly
+    /// correct, the reference `BLASLibrary.svd` is checked against. Returns U [m, k], S [k]
+    /// descending and Vt [k, n], k = min(m, n).
+    public static func svd(_ a: [Float], rows m: Int, cols n: Int) -> (u: [Double], s: [Double], vt: [Double]) {
+        if m < n {   // decompose A^T = V S U^T and swap the roles
+            var t = [Float](repeating: 0, count: m * n)
+            for i in 0..<m { for j in 0..<n { t[j * m + i] = a[i * n + j] } }
+            let r = svd(t, rows: n, cols: m)
+            let k = m
+            var u = [Double](repeating: 0, count: m * k), vt = [Double](repeating: 0, count: k * n)
+            for i in 0..<m { for j in 0..<k { u[i * k + j] = r.vt[j * m + i] } }
+            for j in 0..<k { for c in 0..<n { vt[j * n + c] = r.u[c * k + j] } }
+            return (u, r.s, vt)
+        }
+        // Columns of w are rotated until pairwise orthogonal; v accumulates the rotations.
+        var w = a.map(Double.init)
+        var v = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { v[i * n + i] = 1 }
+        for _ in 0..<60 {
+            var rotated = false
+            for p in 0..<n { for q in (p + 1)..<max(n, p + 1) {
+                var alpha = 0.0, beta = 0.0, gamma = 0.0
+                for i in 0..<m { alpha += w[i * n + p] * w[i * n + p]; beta += w[i * n + q] * w[i * n + q]; gamma += w[i * n + p] * w[i * n + q] }
+                if abs(gamma) <= 1e-15 * (alpha * beta).squareRoot() || gamma == 0 { continue }
+                rotated = true
+                let zeta = (beta - alpha) / (2 * gamma)
+                let t = (zeta >= 0 ? 1.0 : -1.0) / (abs(zeta) + (1 + zeta * zeta).squareRoot())
+                let c = 1 / (1 + t * t).squareRoot(), s = c * t
+                for i in 0..<m {
+                    let wp = w[i * n + p], wq = w[i * n + q]
+                    w[i * n + p] = c * wp - s * wq; w[i * n + q] = s * wp + c * wq
+                }
+                for i in 0..<n {
+                    let vp = v[i * n + p], vq = v[i * n + q]
+                    v[i * n + p] = c * vp - s * vq; v[i * n + q] = s * vp + c * vq
+                }
+            } }
+            if !rotated { break }
+        }
+        var norms = (0..<n).map { j in (0..<m).reduce(0.0) { $0 + w[$1 * n + j] * w[$1 * n + j] }.squareRoot() }
+        let order = (0..<n).sorted { norms[$0] > norms[$1] }
+        var u = [Double](repeating: 0, count: m * n), vt = [Double](repeating: 0, count: n * n)
+        for (k, j) in order.enumerated() {
+            for i in 0..<m { u[i * n + k] = norms[j] > 0 ? w[i * n + j] / norms[j] : 0 }
+            for i in 0..<n { vt[k * n + i] = v[i * n + j] }
+        }
+        norms = order.map { norms[$0] }
+        return (u, norms, vt)
+    }
 }

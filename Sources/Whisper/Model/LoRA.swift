@@ -71,6 +71,24 @@ public struct ActiveAdapters: Sendable {
         self.terms = terms
     }
 
+    /// Several resolved adapter sets applied together, each scaled by its weight:
+    /// y += sum_p w_p sum_{t in p} coef_t (x A_t^T) B_t^T. The factor arrays are shared, not
+    /// copied, so mixing experts per utterance (soft routing) costs no weight conversion.
+    public static func combining(_ parts: [(adapters: ActiveAdapters, weight: Double)]) -> ActiveAdapters {
+        var terms = [LinearSite: [AdapterTerm]]()
+        for (p, w) in parts where w != 0 {
+            for (site, list) in p.terms {
+                terms[site, default: []] += list.map {
+                    AdapterTerm(a: $0.a, b: $0.b, rank: $0.rank, coefficient: $0.coefficient * Float(w))
+                }
+            }
+        }
+        return ActiveAdapters(terms: terms)
+    }
+
+    /// True when any term adapts an encoder layer (the encoder output then depends on it).
+    public var touchesEncoder: Bool { terms.keys.contains { $0.stack == .encoder } }
+
     /// Adds the low-rank terms of `site` to y[:, offset ..< offset+out] (row stride ldy).
     @inline(__always)
     func apply(_ site: LinearSite, _ c: Compute, x: UnsafePointer<Float>, rows n: Int, inFeatures: Int,

@@ -1,1 +1,0 @@
-// Compose module: see Package.swift for its place in the layers.
