@@ -267,5 +267,10 @@ final class BundleExportTests: XCTestCase {
         XCTAssertEqual(c.status, 0, c.stderr)
         XCTAssertEqual(try Bundles.verify(path: out("copy"), keyPath: nil).status, "clean")
         XCTAssertEqual(try BundleReader(path: out("copy")).manifestDigest.description, r.digest)
+        // A .tar written by skopeo (its own tar layout) loads and verifies too.
+        let archived = try BundleTestSupport.run(skopeo, ["copy", "oci:" + out("b") + ":1.0.0", "oci-archive:" + out("skopeo.tar")])
+        XCTAssertEqual(archived.status, 0, archived.stderr)
+        XCTAssertEqual(try Bundles.verify(path: out("skopeo.tar"), keyPath: nil).status, "clean")
+        XCTAssertEqual(try LoadedBundle(path: out("skopeo.tar")).reader.manifestDigest.description, r.digest)
     }
 }
