@@ -69,8 +69,9 @@ public struct TranscribeSettings: Sendable {
 
 extension SpeechModel {
     /// Transcribes one audio file window by window (30 s each, bounded memory).
+    /// `onWindow(windows done, seconds done, file duration in seconds)` follows progress.
     public func transcribe(file path: String, settings: TranscribeSettings, router: ExpertRouter = .none,
-                           onWindow: (Int, Double) -> Void = { _, _ in }) throws(GlossaError) -> FileTranscription {
+                           onWindow: (Int, Double, Double) -> Void = { _, _, _ in }) throws(GlossaError) -> FileTranscription {
         if let l = settings.language {
             guard specials.languageIDs[l.lowercased()] != nil else {
                 throw GlossaError(.invalidInput, "Unknown language code '\(l)': use a Whisper code such as de, fr, nl (see `glossa transcribe --help`)")
@@ -93,7 +94,7 @@ extension SpeechModel {
             w.start = offset
             windows.append(w)
             index += 1
-            onWindow(index, Double(samplesSeen) / Double(AudioReader.sampleRate))
+            onWindow(index, Double(samplesSeen) / Double(AudioReader.sampleRate), reader.duration)
         }
         let total = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let first = windows.first { !$0.text.isEmpty } ?? windows.first

@@ -3,18 +3,36 @@ import GlossaCore
 import TensorIO
 
 /// Turns a `--model` / `--expert` argument into weights: a folder on disk or a registry REF.
+///
+/// The rule: an argument that looks like a path (it contains `/`, or starts with `.` or `~`)
+/// is a folder; a bare name is a registry REF, and only when the registry has no such REF is
+/// a folder of that name in the working directory used. So `./whisper-base` never shadows
+/// the registry's `whisper-base`.
 public struct ModelSourceResolver: Sendable {
     public let registryPath: URL
     public init(registryPath: URL) { self.registryPath = registryPath }
 
-    static func isFolder(_ text: String) -> Bool {
+    static func looksLikePath(_ text: String) -> Bool {
+        text.contains("/") || text.hasPrefix(".") || text.hasPrefix("~")
+    }
+
+    static func folderExists(_ text: String) -> Bool {
         var isDir: ObjCBool = false
         return FileManager.default.fileExists(atPath: text, isDirectory: &isDir) && isDir.boolValue
     }
 
+    /// True when `text` names a folder to load rather than a registry REF (see the type's rule).
+    func isFolder(_ text: String) -> Bool {
+        if Self.looksLikePath(text) { return Self.folderExists(text) }
+        guard Self.folderExists(text) else { return false }
+        let registered = FileManager.default.fileExists(atPath: registryPath.path)
+            && (try? Registry(root: registryPath).resolve(text)) != nil
+        return !registered
+    }
+
     /// The base model named by `text` and a printable origin (folder path or digest).
     public func checkpoint(_ text: String) throws(GlossaError) -> (WhisperCheckpoint, String) {
-        if Self.isFolder(text) {
+        if isFolder(text) {
             return (try SpeechModel.loadCheckpoint(folder: URL(fileURLWithPath: text)), text)
         }
         let registry = try Registry(root: registryPath)
@@ -25,7 +43,7 @@ public struct ModelSourceResolver: Sendable {
     /// The adapters named by `text` (an expert or composite REF, or a PEFT folder), checked
     /// against `base`. A composite routed by language gives its shared part and residuals.
     public func experts(_ text: String, base: WhisperCheckpoint, baseOrigin: String? = nil) throws(GlossaError) -> [LoadedExpert] {
-        if Self.isFolder(text) {
+        if isFolder(text) {
             let url = URL(fileURLWithPath: text)
             let adapter: PEFTAdapter
             do { adapter = try PEFTAdapter.load(folder: url) } catch { throw Registry.wrap(error, "Cannot read PEFT adapter \(text)") }

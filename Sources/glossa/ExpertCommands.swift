@@ -25,7 +25,11 @@ struct Expert: ParsableCommand {
         @Option(name: .long, help: "Expert name (lowercase letters, digits, . _ -).") var name: String
         @Option(name: .long, help: "Semantic version, e.g. 1.0.0.") var version: String
         @Option(name: .long, help: ArgumentHelp("Base model REF. Default: the registry's only base.", valueName: "REF")) var base: String?
-        @Option(name: .long, help: "License (SPDX id).") var license = "MIT"
+        @Option(name: .long, help: ArgumentHelp("""
+            License (SPDX id). Default: the `license:` of the adapter's README.md front matter (as the \
+            Hugging Face Hub writes it), else NOASSERTION (unknown, as SPDX says).
+            """, valueName: "SPDX"))
+        var license: String?
         @Option(name: .long, help: "Free-text description.") var description = ""
         @Flag(name: .long, help: "Print the result as JSON.") var json = false
         @OptionGroup var registry: RegistryOptions

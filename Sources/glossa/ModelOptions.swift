@@ -5,9 +5,12 @@ import Tensor
 
 /// `--model REF|DIR|BUNDLE` and `--expert REF` (repeatable), `--route`.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "Base model: a registry REF (e.g. whisper-base), a model folder (CTranslate2 or Hugging Face), or a bundle folder or .tar from `glossa export` (base, experts and routing; no registry needed).",
-        valueName: "REF|DIR|BUNDLE"))
+    @Option(name: .long, help: ArgumentHelp("""
+        Base model: a registry REF (e.g. whisper-base), a model folder (CTranslate2 or Hugging Face), or a \
+        bundle folder or .tar from `glossa export` (base, experts and routing; no registry needed). \
+        A bare name is a registry REF; a folder or file of that name is used only when the registry has none, \
+        so write a folder as a path (./whisper-base, models/whisper-base-ct2, out/fr.tar).
+        """, valueName: "REF|DIR|BUNDLE"))
     var model: String
 
     @Option(name: .long, help: ArgumentHelp("LoRA expert or composite: a registry REF or a PEFT adapter folder. Repeatable.", valueName: "REF|DIR"))
@@ -35,7 +38,7 @@ struct ModelOptions: ParsableArguments {
     }
 
     func load(compute: Compute) throws -> Loaded {
-        if BundleLayout.isBundle(model) { return try loadBundle(compute: compute) }
+        if ModelSourceResolver(registryPath: registry.path).isBundle(model) { return try loadBundle(compute: compute) }
         if verifyKey != nil { throw CLIError(GlossaError(.invalidInput, "--verify-key applies to bundles; \(model) is not a bundle folder or .tar")) }
         let (checkpoint, origin) = try ModelSourceResolver(registryPath: registry.path).checkpoint(model)
         let speech = try SpeechModel(checkpoint: checkpoint, compute: compute, origin: origin)

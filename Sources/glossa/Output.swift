@@ -7,10 +7,11 @@ struct Console {
 
     func result(_ text: String) { print(text) }
 
-    /// Machine output: one JSON document on stdout, keys sorted for stable diffs.
-    func emit<T: Encodable>(_ value: T) throws {
+    /// Machine output: one JSON document on stdout, keys sorted for stable diffs; `compact`
+    /// puts it on one line (JSON Lines, for results streamed one per line).
+    func emit<T: Encodable>(_ value: T, compact: Bool = false) throws {
         let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        enc.outputFormatting = compact ? [.sortedKeys, .withoutEscapingSlashes] : [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         enc.dateEncodingStrategy = .iso8601
         let data = try enc.encode(value)
         FileHandle.standardOutput.write(data)

@@ -13,6 +13,9 @@ struct Transcribe: ParsableCommand {
         distribution. With --expert (repeatable) LoRA experts run unmerged on the shared base;
         --route language picks, per window, the expert of the given or detected language.
 
+        Each file's result is printed as soon as it is done (with --json and several files,
+        one JSON object per line); progress within a long file goes to stderr.
+
         Examples:
           glossa transcribe --model whisper-base --language fr clip.wav
           glossa transcribe --model models/whisper-base-ct2 --beam 1 --json a.wav b.flac
@@ -41,10 +44,11 @@ struct Transcribe: ParsableCommand {
             let compute = try runtime.compute()
             let loaded = try model.load(compute: compute)
             let settings = TranscribeSettings(language: language, beamSize: beam, noFallback: decoding.noFallback)
-            var results: [FileTranscription] = []
             for file in files {
                 let bar = ProgressBar(total: 1, label: (file as NSString).lastPathComponent)
-                let r = try loaded.speech.transcribe(file: file, settings: settings, router: loaded.router) { _, _ in bar.update(0) }
+                let r = try loaded.speech.transcribe(file: file, settings: settings, router: loaded.router) { _, done, total in
+                    bar.updateTotal(Int(done.rounded()), Int(total.rounded(.up)))
+                }
                 bar.finish()
                 if runtime.verbose {
                     Console.log(String(format: "glossa: %@: %.2f s audio in %.2f s (RTF %.3f)", file, r.durationSeconds,
@@ -54,16 +58,8 @@ struct Transcribe: ParsableCommand {
                     let lang = r.languageProbability.map { String(format: "%@ %.2f", r.language, $0) } ?? r.language
                     print(files.count > 1 ? "\(file)\t[\(lang)]\t\(r.text)" : "[\(lang)] \(r.text)")
                 }
-                results.append(r)
+                if json { try Console(json: true).emit(r, compact: files.count > 1) }
             }
-            if json { try Console(json: true).emit(results.count == 1 ? AnyEncodable(results[0]) : AnyEncodable(results)) }
         }
     }
-}
-
-/// Type-erased Encodable for emitting one result or a list.
-struct AnyEncodable: Encodable {
-    let encodeFn: (Encoder) throws -> Void
-    init<T: Encodable>(_ v: T) { encodeFn = v.encode }
-    func encode(to encoder: Encoder) throws { try encodeFn(encoder) }
 }

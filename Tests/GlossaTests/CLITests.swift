@@ -1,5 +1,6 @@
 import Foundation
 import TensorIO
+import Whisper
 import XCTest
 
 /// Runs the built `glossa` binary as a user would and checks exit codes and messages.
@@ -153,6 +154,25 @@ final class CLITests: XCTestCase {
         let lang = try glossa(["transcribe", "--model", Self.realModel.path, "--language", "klingon", junk.path])
         XCTAssertEqual(lang.status, 65, lang.stderr)
         XCTAssertTrue(lang.stderr.contains("klingon"), lang.stderr)
+    }
+
+    /// Several files: each result is printed when its file is done; with --json one object per line.
+    func testTranscribeStreamsOneJSONLinePerFile() throws {
+        var files: [String] = []
+        for i in 0..<2 {   // near-silence: whisper-base stops at once, so the test is quick
+            let path = tmp.appendingPathComponent("quiet\(i).wav").path
+            try WAVWriter.write(path: path, samples: (0..<16_000).map { Float(1e-4 * sin(Double($0 + i))) })
+            files.append(path)
+        }
+        let r = try glossa(["transcribe", "--model", Self.realModel.path, "--language", "fr", "--beam", "1", "--json"] + files)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 2, r.stdout)
+        for (line, file) in zip(lines, files) {
+            let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            XCTAssertEqual(o["file"] as? String, file)
+            XCTAssertEqual(o["language"] as? String, "fr")
+        }
     }
 
     /// push from one registry folder to a real docker-registry, pull into another: same digest,

@@ -33,6 +33,41 @@ final class RegistryFlowTests: XCTestCase {
         Array(#"{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"added_tokens":[]}"#.utf8)
     }
 
+    /// A folder named like a registry REF does not shadow it; as a path (./name) it is the folder.
+    func testBareNamePrefersTheRegistryOverAFolder() throws {
+        let reg = try Registry(root: tmp.appendingPathComponent("registry"))
+        let (digest, _) = try reg.importBase(folder: try tinyBaseFolder(), name: "tiny", version: "1.0.0")
+        _ = try tinyBaseFolder(dims: .init(dModel: 32, encoderLayers: 1, decoderLayers: 1, heads: 2, ffnDim: 64), name: "other")
+        try FileManager.default.moveItem(at: tmp.appendingPathComponent("other"), to: tmp.appendingPathComponent("shadow"))
+        let cwd = FileManager.default.currentDirectoryPath
+        defer { FileManager.default.changeCurrentDirectoryPath(cwd) }
+        FileManager.default.changeCurrentDirectoryPath(tmp.path)
+        try FileManager.default.copyItem(at: tmp.appendingPathComponent("shadow"), to: tmp.appendingPathComponent("tiny-copy"))
+        try FileManager.default.moveItem(at: tmp.appendingPathComponent("tiny"), to: tmp.appendingPathComponent("tiny-src"))
+        try FileManager.default.moveItem(at: tmp.appendingPathComponent("tiny-copy"), to: tmp.appendingPathComponent("tiny"))
+        let resolver = ModelSourceResolver(registryPath: reg.root)
+        // ./tiny is now a different (d=32) model; the bare name still means the registry's tiny.
+        XCTAssertEqual(try resolver.checkpoint("tiny").1, digest.description)
+        XCTAssertEqual(try resolver.checkpoint("./tiny").0.config.dModel, 32)
+        XCTAssertEqual(try resolver.checkpoint("shadow").0.config.dModel, 32, "no registry entry: the folder")
+    }
+
+    /// Without --license the adapter's card decides, else NOASSERTION: never a made-up MIT.
+    func testLicenseIsRecordedOnlyWhenKnown() throws {
+        let reg = try Registry(root: tmp.appendingPathComponent("registry"))
+        _ = try reg.importBase(folder: try tinyBaseFolder(), name: "tiny", version: "1.0.0")
+        let unknown = try reg.importPEFT(folder: Self.golden, languages: ["fr"], name: "a", version: "1.0.0", base: nil, license: nil, description: "")
+        XCTAssertEqual(unknown.1.license, "NOASSERTION")
+        let carded = tmp.appendingPathComponent("carded")
+        try FileManager.default.copyItem(at: Self.golden, to: carded)
+        try "---\nbase_model: openai/whisper-base\nlicense: apache-2.0\nlibrary_name: peft\n---\n# An adapter\n"
+            .write(to: carded.appendingPathComponent("README.md"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try reg.importPEFT(folder: carded, languages: ["fr"], name: "b", version: "1.0.0", base: nil, license: nil,
+                                          description: "").1.license, "apache-2.0")
+        XCTAssertEqual(try reg.importPEFT(folder: carded, languages: ["fr"], name: "c", version: "1.0.0", base: nil, license: "MIT",
+                                          description: "").1.license, "MIT", "the flag wins")
+    }
+
     func testImportPEFTExportsBitIdenticalAndEquivalentConfig() throws {
         let reg = try Registry(root: tmp.appendingPathComponent("registry"))
         let (baseDigest, _) = try reg.importBase(folder: try tinyBaseFolder(), name: "tiny", version: "1.0.0")

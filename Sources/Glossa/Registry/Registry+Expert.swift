@@ -8,7 +8,7 @@ extension Registry {
     /// multilingual "mul" adapter) on `base` (a REF; nil: the registry's only base). The adapter
     /// is checked against the base's shapes first; on any mismatch nothing is written.
     public func importPEFT(folder: URL, languages: [String], name: String, version: String, base: String?,
-                           license: String, description: String) throws(GlossaError) -> (Digest, ExpertManifest) {
+                           license: String?, description: String) throws(GlossaError) -> (Digest, ExpertManifest) {
         let fields = ExpertManifest.languageFields(covering: languages)
         guard !languages.isEmpty else { throw GlossaError(.invalidInput, "No language given; pass --lang (e.g. fr, or de,fr for a multilingual adapter)") }
         let adapter: PEFTAdapter
@@ -47,7 +47,8 @@ extension Registry {
                 name: name, version: version, language: fields.language, base: baseDigest, lora: adapter.weights.config,
                 tensors: tensors,
                 provenance: Provenance(hyperparameters: hyper, toolVersion: GlossaVersion.tool, created: Self.now()),
-                license: license, description: description, adapterConfig: configDigest, languages: fields.languages)
+                license: license ?? Self.declaredLicense(folder) ?? "NOASSERTION", description: description,
+                adapterConfig: configDigest, languages: fields.languages)
             try m.validate()
             return (try store.publish(m), m)
         } catch let e as StoreError {
@@ -57,6 +58,22 @@ extension Registry {
         } catch {
             throw GlossaError(.failure, "Cannot publish expert \(name):\(version): \(error)")
         }
+    }
+
+    /// The `license:` field of a model card's YAML front matter (`README.md` starting with
+    /// `---`), as the Hugging Face Hub writes adapter cards; nil when there is none.
+    static func declaredLicense(_ folder: URL) -> String? {
+        guard let text = try? String(contentsOf: folder.appendingPathComponent("README.md"), encoding: .utf8) else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard lines.first == "---" else { return nil }
+        for line in lines.dropFirst() {
+            if line == "---" { break }
+            if line.hasPrefix("license:") {
+                let v = line.dropFirst("license:".count).trimmingCharacters(in: CharacterSet(charactersIn: " \"'"))
+                return v.isEmpty ? nil : v
+            }
+        }
+        return nil
     }
 
     /// The expert `ref` with its weights (digests re-checked) and manifest.
