@@ -139,6 +139,8 @@ final class BundleExportTests: XCTestCase {
         refused(BundleExportRequest(adapters: ["nope"]), out("x"), .notFound, "nope")
         refused(BundleExportRequest(adapters: ["fr-tiny"], languages: ["fr", "nl"]), out("x"), .invalidInput, "no expert serves nl")
         refused(BundleExportRequest(adapters: ["tiny"]), out("x"), .invalidInput, "not an expert or composite")
+        refused(BundleExportRequest(adapters: ["fr-tiny"], name: "Bad Name"), out("x"), .invalidInput, "--name")
+        refused(BundleExportRequest(adapters: ["fr-tiny"], version: "1.0"), out("x"), .invalidInput, "semantic version")
         refused(BundleExportRequest(adapters: ["fr-tiny", "fr-tiny:1.0.0"]), out("x"), .invalidInput, "fr-tiny:1.0.0 twice")
         XCTAssertEqual(BundleTestSupport.entries(outDir), [])
 

@@ -63,6 +63,10 @@ extension Registry {
         guard !request.adapters.isEmpty else {
             throw GlossaError(.invalidInput, "\(context): no expert given; name an expert (glossa export fr-expert) or pass --expert")
         }
+        if let n = request.name, let p = ArtifactName.problem(with: n) { throw GlossaError(.invalidInput, "\(context): --name: \(p)") }
+        if SemanticVersion(request.version) == nil {
+            throw GlossaError(.invalidInput, "\(context): --version '\(request.version)' is not a semantic version (e.g. 1.0.0)")
+        }
         var adapters: [BundleManifest.Adapter] = []
         for ref in request.adapters { adapters += try bundleAdapters(ref) }
         var seen: Set<String> = []
@@ -90,19 +94,9 @@ extension Registry {
         do {
             let total = base.tensors.count + adapters.reduce(0) { $0 + $1.tensors.count } + 1
             var done = 0
-            var tensors: [String: TensorEntry] = [:]
-            for (n, e) in base.tensors.sorted(by: { $0.key < $1.key }) {
-                let t = Self.converted(try store.tensor(e), to: request.dtype)
-                let (d, _) = try writer.put(t.bytes, mediaType: BundleLayout.tensorMediaType)
-                tensors[n] = TensorEntry(digest: d, dtype: t.dtype, shape: t.shape)
-                done += 1; progress(done, total)
-            }
-            for a in adapters {
-                for pair in a.tensors.values {
-                    for e in [pair.a, pair.b] { try writer.put(Data(try store.blob(e.digest)), mediaType: BundleLayout.tensorMediaType) }
-                    done += 1; progress(done, total)
-                }
-            }
+            func step() { done += 1; progress(done, total) }
+            let tensors = try putBaseTensors(base, dtype: request.dtype, into: writer, step: step)
+            try putAdapterTensors(adapters, into: writer, step: step)
             try writer.put(Data(try store.blob(base.tokenizer)), mediaType: BundleLayout.tokenizerMediaType, title: "tokenizer.json")
             let name = request.name ?? "\(base.name)-\(languages.joined(separator: "-"))"
             let m = BundleManifest(name: name, version: request.version, languages: languages, base: baseDigest,
@@ -112,7 +106,7 @@ extension Registry {
             let comment = MinisignSignature.defaultTrustedComment(fileName: "\(name)-\(request.version).bundle.json")
             let signature = try request.signingKey.map { try MinisignSignature.sign(bytes, with: $0, trustedComment: comment) }
             let (bundleDigest, ociDigest) = try writer.finish(manifest: m, manifestBytes: bytes, signature: signature)
-            done += 1; progress(done, total)
+            step()
             return BundleExportResult(path: path, digest: bundleDigest.description, ociDigest: ociDigest.description, name: name,
                                       version: request.version, languages: languages, routing: routing.mode,
                                       adapters: adapters.map(\.label), bytes: Self.diskBytes(path),
@@ -125,6 +119,28 @@ extension Registry {
             writer.abandon(); throw GlossaError(.invalidInput, "\(context): \(e)")
         } catch {
             writer.abandon(); throw GlossaError(.failure, "\(context): \(error)")
+        }
+    }
+
+    /// Writes every base tensor (converted to `dtype`) as a blob; returns the bundle's tensor table.
+    func putBaseTensors(_ base: BaseManifest, dtype: DType, into writer: BundleWriter, step: () -> Void) throws -> [String: TensorEntry] {
+        var tensors: [String: TensorEntry] = [:]
+        for (n, e) in base.tensors.sorted(by: { $0.key < $1.key }) {
+            let t = Self.converted(try store.tensor(e), to: dtype)
+            let (d, _) = try writer.put(t.bytes, mediaType: BundleLayout.tensorMediaType)
+            tensors[n] = TensorEntry(digest: d, dtype: t.dtype, shape: t.shape)
+            step()
+        }
+        return tensors
+    }
+
+    /// Copies the adapters' factors as stored (so their digests stay the registry's).
+    func putAdapterTensors(_ adapters: [BundleManifest.Adapter], into writer: BundleWriter, step: () -> Void) throws {
+        for a in adapters {
+            for pair in a.tensors.values {
+                for e in [pair.a, pair.b] { try writer.put(Data(try store.blob(e.digest)), mediaType: BundleLayout.tensorMediaType) }
+                step()
+            }
         }
     }
 
