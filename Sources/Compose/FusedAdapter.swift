@@ -62,8 +62,10 @@ public struct FusedAdapter: Sendable, Equatable {
     }
 
     /// Largest and mean truncation error over the truncated modules (0 when none was).
+    /// Summed in module order: a dictionary's order changes per process, and with it the
+    /// last bits of a float sum, which would change the composite's digest.
     public var truncationSummary: (max: Double, mean: Double) {
-        let v = truncationError.values
+        let v = truncationError.sorted { $0.key < $1.key }.map(\.value)
         return (v.max() ?? 0, v.isEmpty ? 0 : v.reduce(0, +) / Double(v.count))
     }
 }

@@ -213,23 +213,8 @@ final class CompositionTests: XCTestCase {
         XCTAssertLessThanOrEqual(maxRelDiff(viaPEFT, try logits(model, adapters(reg, ["mix"], model))), 1e-6)
     }
 
-    /// Short tone clips per language and a manifest of them; `unlabeled` lines have no text.
     func audioManifest(_ name: String, _ langs: [String], n: Int = 2, unlabeled: Int = 0) throws -> String {
-        try FileManager.default.createDirectory(at: tmp.appendingPathComponent("audio"), withIntermediateDirectories: true)
-        var lines: [String] = []
-        for (li, l) in langs.enumerated() {
-            for i in 0..<n {
-                let id = "\(name)-\(l)-\(i)"
-                let f = 220 * Float(1 + li) + 30 * Float(i)
-                let samples = (0..<8_000).map { 0.3 * sin(2 * Float.pi * f * Float($0) / 16_000) }
-                try WAVWriter.write(path: tmp.appendingPathComponent("audio/\(id).wav").path, samples: samples)
-                let text = i < unlabeled ? "" : "bonjour \(i)"
-                lines.append(#"{"id":"\#(id)","audio":"audio/\#(id).wav","text":"\#(text)","lang":"\#(l)"}"#)
-            }
-        }
-        let path = tmp.appendingPathComponent("\(name).jsonl").path
-        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try writeToneManifest(in: tmp, name, langs, n: n, unlabeled: unlabeled)
     }
 
     func testDistillPublishesAStudentThatLoadsAndReproduces() throws {

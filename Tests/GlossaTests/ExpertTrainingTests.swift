@@ -36,22 +36,7 @@ final class ExpertTrainingTests: XCTestCase {
         return reg
     }
 
-    /// Writes `n` short tone clips per language and a manifest of them; returns its path.
-    func manifest(_ name: String, _ langs: [String], n: Int = 2) throws -> String {
-        var lines: [String] = []
-        for (li, l) in langs.enumerated() {
-            for i in 0..<n {
-                let id = "\(name)-\(l)-\(i)"
-                let f = 220 * Float(1 + li) + 30 * Float(i)
-                let samples = (0..<8_000).map { 0.3 * sin(2 * Float.pi * f * Float($0) / 16_000) }
-                try WAVWriter.write(path: tmp.appendingPathComponent("audio/\(id).wav").path, samples: samples)
-                lines.append(#"{"id":"\#(id)","audio":"audio/\#(id).wav","text":"bonjour \#(i)","lang":"\#(l)"}"#)
-            }
-        }
-        let path = tmp.appendingPathComponent("\(name).jsonl").path
-        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
+    func manifest(_ name: String, _ langs: [String], n: Int = 2) throws -> String { try writeToneManifest(in: tmp, name, langs, n: n) }
 
     func job(_ langs: [String], _ train: String, dev: String? = nil, name: String) -> ExpertTraining {
         var c = TrainingConfig()

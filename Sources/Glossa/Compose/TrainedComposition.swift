@@ -157,15 +157,8 @@ struct TrainedComposition {
         var out: [TrainingExample] = []
         var pseudo = 0
         for (i, e) in entries.enumerated() {
-            guard let lang = speech.specials.languageIDs[e.lang] else {
-                throw GlossaError(.invalidInput, "\(path):\(i + 1): utterance \(e.id) has language '\(e.lang)', which the tokenizer has no token for")
-            }
-            let samples: [Float]
-            do {
-                let reader = try AudioReader(path: e.audioPath(manifestPath: path))
-                samples = try reader.nextChunk() ?? []
-            } catch { throw GlossaError(.invalidInput, "\(path):\(i + 1): utterance \(e.id): \(error)") }
-            let features = speech.features.features(samples).values
+            let input = try UtteranceInput(e, index: i, manifest: path, tokenizer: speech.tokenizer, mel: speech.features)
+            let features = input.features
             var text = e.text.trimmingCharacters(in: .whitespaces)
             if text.isEmpty {
                 guard job.method == .distill, let x = expertOf[e.lang] else {
@@ -178,7 +171,8 @@ struct TrainedComposition {
                 text = try speech.transcribeWindow(features, settings: settings, router: router).text.trimmingCharacters(in: .whitespaces)
                 pseudo += 1
             }
-            out.append(TrainingExample(id: e.id, features: features, languageToken: lang, transcript: speech.tokenizer.encode(" " + text)))
+            out.append(TrainingExample(id: e.id, features: features, languageToken: input.languageToken,
+                                       transcript: speech.tokenizer.encode(" " + text)))
             progress(i + 1, entries.count)
         }
         if pseudo > 0 { log("\(pseudo) unlabeled utterances of \(path) labelled by their teachers") }

@@ -61,16 +61,9 @@ public struct ExpertTraining: Sendable {
         }
         var out: [TrainingExample] = []
         for (i, e) in entries.enumerated() {
-            guard let lang = tokenizer.id(of: "<|\(e.lang)|>") else {
-                throw GlossaError(.invalidInput, "\(path): utterance \(e.id) has language '\(e.lang)', which the tokenizer has no token for")
-            }
-            let samples: [Float]
-            do {
-                let reader = try AudioReader(path: e.audioPath(manifestPath: path))
-                samples = try reader.nextChunk() ?? []
-            } catch { throw GlossaError(.invalidInput, "\(path): utterance \(e.id): \(error)") }
+            let input = try UtteranceInput(e, index: i, manifest: path, tokenizer: tokenizer, mel: mel)
             // Whisper transcripts start with a space (the tokenizer's word-initial pieces).
-            out.append(TrainingExample(id: e.id, features: mel.features(samples).values, languageToken: lang,
+            out.append(TrainingExample(id: e.id, features: input.features, languageToken: input.languageToken,
                                        transcript: tokenizer.encode(" " + e.text.trimmingCharacters(in: .whitespaces))))
             progress(i + 1, entries.count)
         }
