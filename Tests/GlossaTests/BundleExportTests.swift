@@ -48,6 +48,7 @@ final class BundleExportTests: XCTestCase {
         let report = try Bundles.verify(path: out("b"), keyPath: nil)
         XCTAssertEqual(report.status, "clean", "\(report.problems)")
         XCTAssertEqual(report.signature, "unsigned")
+        try BundleTestSupport.assertMatchesSchema(out("b"))
         // No staging folders are left beside the bundle.
         XCTAssertEqual(BundleTestSupport.entries(tmp.appendingPathComponent("out")), ["b"])
         // inspect: languages, routing, sizes and lineage.
@@ -114,6 +115,8 @@ final class BundleExportTests: XCTestCase {
         XCTAssertEqual(r.routedAdapter(for: "fr")?.tensors, fr.tensors)
         XCTAssertEqual(try Bundles.inspect(path: out("routed")).routes, ["de": "fr-de-shared:1.0.0/de", "fr": "fr-de-shared:1.0.0/fr"])
         XCTAssertEqual(try LoadedBundle(path: out("routed")).experts.map(\.role), [.shared, .languageResidual, .languageResidual])
+        try BundleTestSupport.assertMatchesSchema(out("routed"))
+        try BundleTestSupport.assertMatchesSchema(out("fused"))
         // --languages keeps the shared part and only that language's residual.
         _ = try reg.exportBundle(BundleExportRequest(adapters: ["fr-de-shared"], languages: ["fr"]), to: out("routed-fr"))
         XCTAssertEqual(try BundleReader(path: out("routed-fr")).manifest.adapters.map(\.label), ["fr-de-shared:1.0.0/shared", "fr-de-shared:1.0.0/fr"])

@@ -73,6 +73,24 @@ enum BundleTestSupport {
         return reg
     }
 
+    /// Validates the bundle manifest blob of the bundle at `path` against schemas/bundle.schema.json
+    /// with Python `jsonschema` (the schema is the contract for other readers).
+    static func assertMatchesSchema(_ path: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let env = try requireTool("/usr/bin/env")   // python3 from PATH, where scripts/setup.sh installed jsonschema
+        let reader = try BundleReader(path: path)
+        let doc = FileManager.default.temporaryDirectory.appendingPathComponent("bundle-\(UUID().uuidString).json")
+        try Data(reader.manifestBytes).write(to: doc)
+        defer { try? FileManager.default.removeItem(at: doc) }
+        let script = """
+        import json, sys, jsonschema
+        s = json.load(open(sys.argv[1])); jsonschema.Draft202012Validator.check_schema(s)
+        errs = [e.message for e in jsonschema.Draft202012Validator(s).iter_errors(json.load(open(sys.argv[2])))]
+        print("\\n".join(errs)); sys.exit(1 if errs else 0)
+        """
+        let r = try run(env, ["python3", "-c", script, root.appendingPathComponent("schemas/bundle.schema.json").path, doc.path])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr, file: file, line: line)
+    }
+
     /// Entries in `dir` (names), to prove nothing was left behind.
     static func entries(_ dir: URL) -> Set<String> { Set((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []) }
 }
