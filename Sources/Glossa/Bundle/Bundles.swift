@@ -12,7 +12,8 @@ public struct BundleVerifyReport: Sendable, Encodable {
     public var status: String
     public var problems: [String]
     public var blobsChecked: Int
-    /// `good (key ID)`, `present, not checked: give --key`, `unsigned`, or `bad` (see problems).
+    /// `good (key ID)`, `present (key ID), not checked: give --key PUB`, `unsigned`, `missing (a key was given)`
+    /// or `bad` (see problems).
     public var signature: String
 
     public var isClean: Bool { status == "clean" }
@@ -87,7 +88,7 @@ public enum Bundles {
             if key == nil { signature = "present (key \(s.keyIDText)), not checked: give --key PUB" }
             else { signature = signatureBad ? "bad" : "good (key \(s.keyIDText))" }
         } else {
-            signature = key == nil ? "unsigned" : "bad"
+            signature = key == nil ? "unsigned" : "missing (a key was given)"
         }
         let count = Set(reader.ociManifest.layers.map(\.digest)).union(reader.manifest.blobReferences).count + 1
         return BundleVerifyReport(path: path, digest: reader.manifestDigest.description, status: problems.isEmpty ? "clean" : "damaged",
