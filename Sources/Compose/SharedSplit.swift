@@ -34,24 +34,28 @@ extension Composer {
         let wsum = w.reduce(0, +)
         guard wsum != 0 else { throw .badWeight(index: 0, value: 0) }
         let target = sharedRank ?? deltas.maxRank
-        var shared = FusedAdapter(modules: [:])
-        var residuals = [FusedAdapter](repeating: FusedAdapter(modules: [:]), count: deltas.count)
-        for (i, module) in deltas.modules.enumerated() {
+        let results = try eachModule(deltas.modules.count, progress: progress) { i throws(ComposeError) -> ((FusedModule, Double?), [(FusedModule, Double?)]) in
+            let module = deltas.modules[i]
             let (outF, inF) = deltas.shape(module)
             let dense = (0..<deltas.count).map { deltas.dense(module, expert: $0, weight: 1, blas: blas) }
             var mean = [Float](repeating: 0, count: outF * inF)
             for e in dense.indices { let k = Float(w[e] / wsum); for j in mean.indices { mean[j] += k * dense[e][j] } }
-            let (s, err) = try truncate(mean, module, outF: outF, inF: inF, rank: target)
-            shared.modules[module] = s; shared.truncationError[module] = err
-            let sd = s.dense(blas: blas)
+            let s = try truncate(mean, module, outF: outF, inF: inF, rank: target)
+            let sd = s.0.dense(blas: blas)
+            var residuals: [(FusedModule, Double?)] = []
             for e in dense.indices {
                 var r = dense[e]
                 for j in r.indices { r[j] -= sd[j] }
                 let rank = residualRank ?? deltas.factors[module]![e]?.rank ?? deltas.maxRank
-                let (m, rerr) = try truncate(r, module, outF: outF, inF: inF, rank: rank)
-                residuals[e].modules[module] = m; residuals[e].truncationError[module] = rerr
+                residuals.append(try truncate(r, module, outF: outF, inF: inF, rank: rank))
             }
-            progress(i + 1, deltas.modules.count)
+            return (s, residuals)
+        }
+        var shared = FusedAdapter(modules: [:])
+        var residuals = [FusedAdapter](repeating: FusedAdapter(modules: [:]), count: deltas.count)
+        for (module, (s, rs)) in zip(deltas.modules, results) {
+            shared.modules[module] = s.0; shared.truncationError[module] = s.1
+            for (e, r) in rs.enumerated() { residuals[e].modules[module] = r.0; residuals[e].truncationError[module] = r.1 }
         }
         return SharedSplit(shared: shared, residuals: residuals)
     }

@@ -52,9 +52,34 @@ public struct FusionOptions: Sendable, Equatable {
 }
 
 /// Merge math on LoRA factors. Pure: no I/O; BLAS/LAPACK for products and SVDs.
+///
+/// Modules are independent, so `workers` of them are composed at once. Callers should run
+/// BLAS single-threaded meanwhile: OpenBLAS's threaded SVD of these small matrices gains
+/// little, and on a busy machine its threads wait on each other (a 6 s `linear` of two
+/// experts took 409 s with 2 BLAS threads while other jobs ran).
 public struct Composer: Sendable {
     public let blas: BLASLibrary
-    public init(blas: BLASLibrary) { self.blas = blas }
+    public var workers: Int
+    public init(blas: BLASLibrary, workers: Int = 1) { self.blas = blas; self.workers = max(1, workers) }
+
+    /// `body(i)` for every module index, `workers` at a time, results in module order;
+    /// `progress` after each batch. The first error (in module order) is thrown.
+    func eachModule<T: Sendable>(_ count: Int, progress: (Int, Int) -> Void,
+                                 _ body: @Sendable (Int) throws(ComposeError) -> T) throws(ComposeError) -> [T] {
+        var out: [T] = []
+        out.reserveCapacity(count)
+        var start = 0
+        while start < count {
+            let n = min(workers, count - start), base = start
+            let batch = concurrentMap(n, width: workers) { j -> Result<T, ComposeError> in
+                do throws(ComposeError) { return .success(try body(base + j)) } catch { return .failure(error) }
+            }
+            for r in batch { out.append(try r.get()) }
+            start += n
+            progress(start, count)
+        }
+        return out
+    }
 
     /// Fuses `inputs` into one adapter. `progress(done, total)` is called after each module.
     public func fuse(_ inputs: [ComposeInput], _ options: FusionOptions,
@@ -63,27 +88,27 @@ public struct Composer: Sendable {
         try options.validate(count: deltas.count)
         let w = try options.resolvedWeights(count: deltas.count)
         let target = options.rank ?? deltas.maxRank
-        var out = FusedAdapter(modules: [:])
-        for (i, module) in deltas.modules.enumerated() {
+        let results = try eachModule(deltas.modules.count, progress: progress) { i throws(ComposeError) -> (FusedModule, Double?) in
+            let module = deltas.modules[i]
             let (outF, inF) = deltas.shape(module)
             switch options.method {
             case .cat:
-                out.modules[module] = concatenated(deltas, module, weights: w)
+                return (concatenated(deltas, module, weights: w), nil)
             case .linear:
                 // The weighted sum is exactly the cat product; its rank is at most the sum of ranks.
                 let cat = concatenated(deltas, module, weights: w)
-                let (m, err) = try truncate(cat.dense(blas: blas), module, outF: outF, inF: inF, rank: min(target, cat.rank))
-                out.modules[module] = m; out.truncationError[module] = err
+                return try truncate(cat.dense(blas: blas), module, outF: outF, inF: inF, rank: min(target, cat.rank))
             case .ties:
-                let d = ties(deltas, module, weights: w, density: options.density)
-                let (m, err) = try truncate(d, module, outF: outF, inF: inF, rank: target)
-                out.modules[module] = m; out.truncationError[module] = err
+                return try truncate(ties(deltas, module, weights: w, density: options.density), module, outF: outF, inF: inF, rank: target)
             case .dare:
-                let d = dare(deltas, module, weights: w, density: options.density, seed: options.seed)
-                let (m, err) = try truncate(d, module, outF: outF, inF: inF, rank: target)
-                out.modules[module] = m; out.truncationError[module] = err
+                return try truncate(dare(deltas, module, weights: w, density: options.density, seed: options.seed), module,
+                                    outF: outF, inF: inF, rank: target)
             }
-            progress(i + 1, deltas.modules.count)
+        }
+        var out = FusedAdapter(modules: [:])
+        for (module, (m, err)) in zip(deltas.modules, results) {
+            out.modules[module] = m
+            if let err { out.truncationError[module] = err }
         }
         return out
     }
@@ -164,7 +189,7 @@ public struct Composer: Sendable {
 
     /// Truncated SVD of dense `d` [outF, inF] to `rank` (capped at min(outF, inF)), as
     /// balanced factors, with the relative Frobenius error of the truncation.
-    func truncate(_ d: [Float], _ module: String, outF: Int, inF: Int, rank: Int) throws(ComposeError) -> (FusedModule, Double) {
+    func truncate(_ d: [Float], _ module: String, outF: Int, inF: Int, rank: Int) throws(ComposeError) -> (FusedModule, Double?) {
         let r = max(1, min(rank, outF, inF))
         let svd: SVD
         do { svd = try blas.svd(d, rows: outF, cols: inF, what: module) } catch { throw .linearAlgebra(module: module, error) }

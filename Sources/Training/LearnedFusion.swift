@@ -1,5 +1,6 @@
 import Foundation
 import GlossaCore
+import Tensor
 
 /// How finely learned fusion weights are shared across modules.
 public enum FusionGranularity: String, Codable, Sendable, CaseIterable {

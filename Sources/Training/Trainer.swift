@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import GlossaCore
+import Tensor
 
 /// What the progress callback sees after each optimizer step.
 public struct TrainingProgress: Sendable {

@@ -186,6 +186,16 @@ final class StaticFusionTests: XCTestCase {
         }
     }
 
+    func testModulesComposedConcurrentlyGiveTheSameResult() throws {
+        let experts = randomExperts(3, ranks: [2, 3, 1], seed: 8, skip: [[2, 0]])
+        let parallel = Composer(blas: blas, workers: 2)
+        for m in FusionMethod.allCases {
+            let o = FusionOptions(method: m, rank: 3, density: 0.5, seed: 2)
+            XCTAssertEqual(try parallel.fuse(experts, o), try composer.fuse(experts, o), "\(m)")
+        }
+        XCTAssertEqual(try parallel.splitShared(experts, sharedRank: 2), try composer.splitShared(experts, sharedRank: 2))
+    }
+
     func testNthLargest() {
         var rng = SeededGenerator(seed: 9)
         for n in [1, 2, 7, 100] {

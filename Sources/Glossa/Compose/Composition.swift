@@ -117,7 +117,10 @@ public struct Composition: Sendable {
             let (_, w, _) = try registry.loadExpert(e.digest.description)
             inputs.append(ComposeInput(name: e.ref, adapter: w))
         }
-        let composer = Composer(blas: compute.blas)
+        // Modules are composed one per core, BLAS single-threaded inside each (see Composer).
+        let composer = Composer(blas: compute.blas, workers: compute.threads)
+        compute.blas.setThreads(1)
+        defer { compute.blas.setThreads(compute.threads) }
         var metrics: [String: Double] = [:]
         var own: FusedAdapter
         var routes: [String: FusedAdapter] = [:]
