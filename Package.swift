@@ -12,7 +12,7 @@
 //   TensorIO            safetensors, CTranslate2, PEFT, HF folders <-> TensorData
 //   Tensor              f32 dense tensors and ops; the only module that calls BLAS
 //   GlossaCore          pure value types: digests, dtypes, manifests, errors
-//   CBLAS CZstd CSndFile CSoxr   C headers of Debian libraries
+//   CBLAS CZstd CSndFile CSoxr CSodium   C headers of Debian libraries
 import PackageDescription
 
 // On x86-64 the numeric targets are compiled for Haswell-class CPUs (AVX2 + FMA: Intel 2013+,
@@ -46,6 +46,8 @@ let package = Package(
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CSndFile", path: "Sources/CSndFile", providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(name: "CSoxr", path: "Sources/CSoxr", providers: [.apt(["libsoxr-dev"])]),
+        // BLAKE2b (crypto_generichash) for minisign-compatible signatures; Ed25519 itself is swift-crypto's.
+        .systemLibrary(name: "CSodium", path: "Sources/CSodium", providers: [.apt(["libsodium-dev"])]),
 
         .target(name: "GlossaCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Tensor", dependencies: ["GlossaCore", "CBLAS"], swiftSettings: cpu),
@@ -61,8 +63,9 @@ let package = Package(
         .target(name: "OCI", dependencies: ["GlossaCore", "Store", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Eval", dependencies: ["GlossaCore"]),
         .target(name: "Glossa", dependencies: [
-            "GlossaCore", "Tensor", "TensorIO", "Whisper", "Training", "Compose", "Store", "OCI", "Eval",
+            "GlossaCore", "Tensor", "TensorIO", "Whisper", "Training", "Compose", "Store", "OCI", "Eval", "CSodium",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "glossa", dependencies: [
             "Glossa",

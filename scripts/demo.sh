@@ -8,6 +8,7 @@
 #   4. train a French LoRA expert on the corpus and publish it (when the trainer is built)
 #   5. list / show / tag the expert, export it as a PEFT folder and re-import it
 #   6. evaluate base + expert, routed by language; verify the registry
+#   7. export base + expert as a signed bundle (.tar), verify it, evaluate it with no registry
 set -euo pipefail
 cd "$(dirname "$0")/.."
 G=.build/release/glossa
@@ -61,6 +62,14 @@ if $G help train >/dev/null 2>&1; then
   step "6. base + expert, routed by language"
   $G eval --model whisper-base --expert fr-espeak:demo --route language --manifest "$OUT/corpus/test.jsonl" --beam 1 \
      --name base+fr-expert --report "$OUT/expert-aware"
+
+  step "7. signed bundle: export, verify, evaluate with no registry"
+  [[ -f "$OUT/release.key" ]] || $G key generate --out "$OUT/release"
+  $G export fr-espeak:demo --out "$OUT/fr-bundle.tar" --sign "$OUT/release.key" --force
+  $G bundle verify "$OUT/fr-bundle.tar" --key "$OUT/release.pub"
+  $G bundle inspect "$OUT/fr-bundle.tar"
+  GLOSSA_REGISTRY="$OUT/no-registry" $G eval --model "$OUT/fr-bundle.tar" --verify-key "$OUT/release.pub" \
+     --manifest "$OUT/corpus/test.jsonl" --beam 1 --name fr-bundle --report "$OUT/bundle-aware"
 fi
 
 step "verify"

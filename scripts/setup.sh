@@ -14,8 +14,10 @@ fi
 
 APT_PACKAGES=(
   libopenblas-dev libsqlite3-dev libzstd-dev libsndfile1-dev libsoxr-dev  # linked C libraries
+  libsodium-dev                                                          # BLAKE2b for minisign signatures
   espeak-ng sox                                                          # speech synthesis for corpora
   docker-registry skopeo apache2-utils                                   # OCI peers for remote tests (htpasswd)
+  minisign                                                               # signature peer (bundle signing tests)
   zstd pkg-config
 )
 # Peers used by tests (golden checks, interop) and the model fetch.

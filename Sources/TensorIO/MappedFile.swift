@@ -16,13 +16,13 @@ import Darwin
 /// read-only mapping would crash the first caller that mutates a tensor. With a private
 /// mapping the kernel copies a page on its first write; the file itself never changes
 /// and untouched pages stay shared with the page cache.
-final class MappedFile: @unchecked Sendable {
-    let path: String
+public final class MappedFile: @unchecked Sendable {
+    public let path: String
     /// Start of the mapping; nil for an empty file (mmap rejects length 0).
     private let base: UnsafeMutableRawPointer?
-    let count: Int
+    public let count: Int
 
-    init(path: String) throws(TensorIOError) {
+    public init(path: String) throws(TensorIOError) {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .fileSystem(path: path, operation: "open", message: Self.errnoText()) }
@@ -49,11 +49,11 @@ final class MappedFile: @unchecked Sendable {
     }
 
     /// Read-only view of the whole mapping.
-    var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+    public var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
     /// The bytes in `range`, without copying; the result keeps the mapping alive.
     /// `range` must lie inside the file (callers validate it first).
-    func data(in range: Range<Int>) -> Data {
+    public func data(in range: Range<Int>) -> Data {
         precondition(range.lowerBound >= 0 && range.upperBound <= count)
         guard let base, !range.isEmpty else { return Data() }
         return Data(bytesNoCopy: base + range.lowerBound, count: range.count,

@@ -10,7 +10,7 @@ import ArgumentParser
 ///     69  remote registry unavailable or refused the request
 ///     75  busy or interrupted: retry (e.g. another process holds a lock)
 ///     3   `verify`: problems were found and repaired
-///     4   `verify`: damage remains (corrupt or missing blobs); see its report
+///     4   `verify` / `bundle verify`: damage remains (corrupt or missing blobs, bad signature); see its report
 enum GlossaExit {
     static let failure = ExitCode(1)
     static let usage = ExitCode(64)
@@ -24,7 +24,7 @@ enum GlossaExit {
     static let helpText = """
     EXIT CODES:
       0   success (verify: clean)          3   verify: repaired
-      1   failure                          4   verify: damage remains
+      1   failure                          4   verify, bundle verify: damage remains
       64  usage error                      65  bad input data
       66  not found                        69  remote registry unavailable
       75  busy: retry

@@ -22,6 +22,10 @@ struct GlossaCommand: AsyncParsableCommand {
           glossa expert import-peft ./my-adapter --lang fr --name fr-expert --version 1.0.0
           glossa eval --model whisper-base --expert fr-expert --manifest data/test.jsonl
           glossa compose --experts fr-expert,de-expert --method linear --name mix --version 1.0.0
+          glossa key generate --out release                  # minisign-compatible key pair
+          glossa export fr-expert --out out/fr.tar --sign release.key
+          glossa bundle verify out/fr.tar --key release.pub
+          glossa transcribe --model out/fr.tar --language fr clip.wav   # no registry needed
 
         Results go to stdout (--json for machines); logs and progress go to stderr.
 
@@ -32,5 +36,6 @@ struct GlossaCommand: AsyncParsableCommand {
             Base.self, Expert.self, List.self, Show.self, Tag.self, Remove.self, Verify.self, GC.self, Reindex.self,
             Push.self, Pull.self, Train.self, ComposeCommand.self,
             Transcribe.self, Evaluate.self, Corpus.self,
+            Export.self, BundleCommand.self, Key.self, Sign.self,
         ])
 }

@@ -42,9 +42,22 @@ enum ManifestExamples {
         tensors: ["model.decoder.layers.0.self_attn.q_proj": pair],
         provenance: Provenance(toolVersion: "glossa 0.1.0", created: created))
 
+    /// A routed bundle: the base's weights plus a German expert and a German+French composite.
     static let bundle = BundleManifest(
-        name: "de-fr-bundle", version: "1.0.0", languages: ["de", "fr"], base: d("a"), composite: nil, experts: [d("c"), d("e")],
-        tokenizer: d("3"), routing: .init(mode: "language-aware", experts: ["de": d("c"), "fr": d("e")]),
+        name: "de-fr-bundle", version: "1.0.0", languages: ["de", "fr"], base: d("a"),
+        model: .init(config: whisperTiny, tensors: ["model.encoder.conv1.weight": TensorEntry(digest: d("1"), dtype: .f16, shape: [8, 80, 3])],
+                     tokenizer: d("3")),
+        adapters: [
+            .init(digest: d("c"), kind: .expert, name: "de-base", version: "1.2.0", languages: ["de"],
+                  lora: LoRAConfig(rank: 4, alpha: 8, targetModules: ["q_proj"]),
+                  scales: ["model.decoder.layers.0.self_attn.q_proj": 2], tensors: ["model.decoder.layers.0.self_attn.q_proj": pair],
+                  lineage: [ArtifactEdge(relation: "base", target: d("a"))]),
+            .init(digest: d("e"), kind: .composite, name: "de-fr-linear", version: "0.1.0", languages: ["de", "fr"],
+                  lora: LoRAConfig(rank: 4, alpha: 8, targetModules: ["q_proj"]),
+                  scales: ["model.decoder.layers.0.self_attn.q_proj": 2], tensors: ["model.decoder.layers.0.self_attn.q_proj": pair],
+                  lineage: [ArtifactEdge(relation: "base", target: d("a")), ArtifactEdge(relation: "input", target: d("c"))], recipe: "linear"),
+        ],
+        routing: .init(mode: "language", languages: ["de": d("c"), "fr": d("e")]),
         files: ["README.md": .init(digest: d("8"), size: 120, mediaType: "text/markdown")], created: created)
 
     static let evalReport = EvalReportManifest(subject: d("c"), report: d("9"), dataset: d("f"),

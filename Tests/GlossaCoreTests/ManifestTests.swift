@@ -41,7 +41,7 @@ final class ManifestTests: XCTestCase {
         XCTAssertEqual(E.expert.blobReferences, [E.d("5"), E.d("6")])
         XCTAssertEqual(E.expert.lineage, [ArtifactEdge(relation: "base", target: E.d("a")), ArtifactEdge(relation: "parent", target: E.d("b"))])
         XCTAssertEqual(E.base.blobReferences, [E.d("1"), E.d("2"), E.d("3")])
-        XCTAssertEqual(E.bundle.blobReferences, [E.d("3"), E.d("8")])
+        XCTAssertEqual(E.bundle.blobReferences, [E.d("1"), E.d("3"), E.d("5"), E.d("6"), E.d("8")])
         XCTAssertEqual(E.evalReport.blobReferences, [E.d("9")])
         XCTAssertEqual(AnyManifest.expert(E.expert).languages, ["de"])
     }
@@ -89,7 +89,12 @@ final class ManifestTests: XCTestCase {
         XCTAssertEqual(E.multilingual.coveredLanguages, ["de", "fr", "nl", "pl"])
         XCTAssertEqual(E.expert.coveredLanguages, ["de"])
         try assertRejected(.bundle(E.bundle), field: "files") { $0["files"] = ["../x": ["digest": E.d("8").description, "size": 1, "media_type": "a/b"]] }
-        try assertRejected(.bundle(E.bundle), field: "routing.mode") { $0["routing"] = ["mode": "random", "experts": [:]] }
+        try assertRejected(.bundle(E.bundle), field: "routing.mode") { $0["routing"] = ["mode": "random", "languages": [:]] }
+        try assertRejected(.bundle(E.bundle), field: "routing.languages") { $0["routing"] = ["mode": "language", "languages": ["de": E.d("c").description]] }
+        try assertRejected(.bundle(E.bundle), field: "routing.languages.fr") {
+            $0["routing"] = ["mode": "language", "languages": ["de": E.d("c").description, "fr": E.d("c").description]]
+        }
+        try assertRejected(.bundle(E.bundle), field: "languages") { $0["languages"] = ["de", "fr", "nl"] }
         try assertRejected(.composite(E.composite), field: "languages") { $0["languages"] = ["fr", "de"] }
         try assertRejected(.base(E.base), field: "config.d_model") { var c = $0["config"] as! [String: Any]; c["d_model"] = 0; $0["config"] = c }
         try assertRejected(.evalReport(E.evalReport), field: "summary") { $0["summary"] = "good" }
