@@ -27,7 +27,6 @@ let cpu: [SwiftSetting] = []
 
 let package = Package(
     name: "Glossa",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "glossa", targets: ["glossa"]),
         .library(name: "Glossa", targets: ["Glossa"]),
@@ -35,7 +34,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
@@ -53,7 +51,7 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["GlossaCore", "CBLAS"], swiftSettings: cpu),
         .target(name: "TensorIO", dependencies: ["GlossaCore"], swiftSettings: cpu),
         .target(name: "Whisper", dependencies: ["GlossaCore", "Tensor", "TensorIO", "CSndFile", "CSoxr"], swiftSettings: cpu),
-        .target(name: "Training", dependencies: ["GlossaCore", "Tensor", "Whisper"], swiftSettings: cpu),
+        .target(name: "Training", dependencies: ["GlossaCore", "Tensor"], swiftSettings: cpu),
         .target(name: "Compose", dependencies: ["GlossaCore", "Tensor"], swiftSettings: cpu),
         .target(name: "Store", dependencies: [
             "GlossaCore", "CZstd",
@@ -64,13 +62,11 @@ let package = Package(
         .target(name: "Eval", dependencies: ["GlossaCore"]),
         .target(name: "Glossa", dependencies: [
             "GlossaCore", "Tensor", "TensorIO", "Whisper", "Training", "Compose", "Store", "OCI", "Eval", "CSodium",
-            .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "glossa", dependencies: [
             "Glossa",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Training-step benchmark against PyTorch + peft (bench/train/run.sh).

@@ -59,7 +59,8 @@ step "5. signed bundle of the student"
 BUNDLE="$OUT/demo-student.tar"
 [[ -f "$OUT/release.key" ]] || $G key generate --out "$OUT/release"
 if ! $G bundle verify "$BUNDLE" --key "$OUT/release.pub" >/dev/null 2>&1; then
-  $G export demo-student:1.0.0 --out "$BUNDLE" --sign "$OUT/release.key" --force
+  # One student for every language: it applies to every utterance and detects the language itself.
+  $G export demo-student:1.0.0 --route all --out "$BUNDLE" --sign "$OUT/release.key" --force
 fi
 $G bundle verify "$BUNDLE" --key "$OUT/release.pub"
 $G bundle inspect "$BUNDLE"
