@@ -17,6 +17,11 @@ struct Export: ParsableCommand {
         The output is built beside PATH and renamed into place: on any error nothing
         is left, and an existing PATH is refused unless --force.
 
+        --format peft writes one adapter (an expert, or a composite that is one plain
+        LoRA) as a PEFT folder (adapter_config.json + adapter_model.safetensors) that
+        Python peft loads; a routed set (several adapters, or a composite with
+        per-language residuals) is refused, since PEFT holds one adapter.
+
         REF is an expert or composite; or give --model BASE with --expert REF
         (repeatable). --route language (default) lets the utterance's language pick
         its adapter; --route all applies every adapter to every utterance.
@@ -28,6 +33,7 @@ struct Export: ParsableCommand {
           glossa export --expert fr-expert --expert de-expert --languages fr \\
                         --dtype f32 --out out/fr
           glossa export fr-expert --out out/fr-bundle --sign release.key --force
+          glossa export mix --format peft --out out/mix-peft
         """)
 
     @Argument(help: ArgumentHelp("Expert or composite REF (or use --expert).", valueName: "REF")) var ref: String?
@@ -38,7 +44,7 @@ struct Export: ParsableCommand {
         valueName: "language|soft|all"))
     var route: Routing = .language
     @Option(name: .long, help: ArgumentHelp("Output folder, or a .tar file.", valueName: "PATH")) var out: String
-    @Option(name: .long, help: "OCI image layout; the only format so far.") var format: BundleFormat = .oci
+    @Option(name: .long, help: "oci (a bundle: OCI image layout) or peft (one adapter as a PEFT folder).") var format: BundleFormat = .oci
     @Option(name: .long, help: "Element type of the base weights: f16 (half the size) or f32.") var dtype: WeightType = .f16
     @Option(name: .long, help: ArgumentHelp("Only these languages, comma-separated (e.g. de,fr).", valueName: "CODES")) var languages: String?
     @Option(name: .long, help: "Bundle name. Default: <base>-<languages>.") var name: String?
@@ -50,7 +56,7 @@ struct Export: ParsableCommand {
     @Flag(name: .long, help: "Print the result as JSON.") var json = false
     @OptionGroup var registry: RegistryOptions
 
-    enum BundleFormat: String, ExpressibleByArgument, CaseIterable { case oci }
+    enum BundleFormat: String, ExpressibleByArgument, CaseIterable { case oci, peft }
     enum WeightType: String, ExpressibleByArgument, CaseIterable {
         case f16, f32
         var dtype: DType { self == .f16 ? .f16 : .f32 }
@@ -62,6 +68,7 @@ struct Export: ParsableCommand {
 
     func run() throws {
         try reporting {
+            if format == .peft { return try exportPEFT() }
             let key = try sign.map { try Signing.secretKey($0) }
             let langs = languages.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
             let request = BundleExportRequest(adapters: (ref.map { [$0] } ?? []) + expert, base: model, routing: route, dtype: dtype.dtype,
@@ -74,5 +81,30 @@ struct Export: ParsableCommand {
             print("\(r.path)\t\(r.name):\(r.version)\t[\(r.languages.joined(separator: ","))]\trouting \(r.routing)\t"
                   + "\(r.bytes / 1_000_000) MB\t\(r.digest)" + (r.signedBy.map { "\tsigned by \($0)" } ?? ""))
         }
+    }
+
+    /// `--format peft`: one plain LoRA, written beside PATH and renamed into place.
+    func exportPEFT() throws {
+        let refs = (ref.map { [$0] } ?? []) + expert
+        guard refs.count == 1 else {
+            throw GlossaError(.invalidInput, "--format peft writes one adapter, but \(refs.count) were given (\(refs.joined(separator: ", "))); compose them first (glossa compose) or export a bundle (--format oci)")
+        }
+        if sign != nil || languages != nil {
+            throw GlossaError(.invalidInput, "--sign and --languages apply to bundles (--format oci), not to a PEFT folder")
+        }
+        let target = URL(fileURLWithPath: out)
+        let fm = FileManager.default
+        if fm.fileExists(atPath: target.path) && !force {
+            throw GlossaError(.invalidInput, "\(out) already exists; choose another --out or pass --force to replace it")
+        }
+        let staging = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).partial-\(getpid())")
+        try? fm.removeItem(at: staging)
+        defer { try? fm.removeItem(at: staging) }
+        try Registry(root: registry.path).exportPEFT(refs[0], to: staging)
+        if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
+        do { try fm.moveItem(at: staging, to: target) } catch {
+            throw GlossaError(.failure, "Cannot move the PEFT folder into \(out): \(error)")
+        }
+        if json { try Console(json: true).emit(["path": out, "format": "peft", "ref": refs[0]]) } else { print(out) }
     }
 }

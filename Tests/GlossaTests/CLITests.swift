@@ -124,6 +124,17 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(show.stdout.contains("recipe: linear rank=2"), show.stdout)
         XCTAssertTrue(show.stdout.contains("lineage: input"), show.stdout)
         XCTAssertEqual(try glossa(["expert", "export-peft", "mix", tmp.appendingPathComponent("mix-peft").path]).status, 0)
+        // export --format peft: the same folder; refused for a routed set, or over an existing path.
+        let peftOut = tmp.appendingPathComponent("mix-peft-2").path
+        let exp = try glossa(["export", "mix", "--format", "peft", "--out", peftOut])
+        XCTAssertEqual(exp.status, 0, exp.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: peftOut + "/adapter_model.safetensors")),
+                       try Data(contentsOf: tmp.appendingPathComponent("mix-peft/adapter_model.safetensors")))
+        XCTAssertEqual(try glossa(["export", "mix", "--format", "peft", "--out", peftOut]).status, 65, "exists")
+        let routed = try glossa(["export", "--expert", "fr-tiny", "--expert", "de-tiny", "--format", "peft", "--out", tmp.appendingPathComponent("x").path])
+        XCTAssertEqual(routed.status, 65, routed.stderr)
+        XCTAssertTrue(routed.stderr.contains("one adapter"), routed.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp.appendingPathComponent("x").path))
         // Bad input: exit codes as documented, nothing published.
         let weights = try glossa(["compose", "--experts", "fr-tiny,de-tiny", "--method", "linear", "--weights", "1", "--name", "m2", "--version", "1.0.0"])
         XCTAssertEqual(weights.status, 65, weights.stderr)
