@@ -17,7 +17,10 @@ struct Export: ParsableCommand {
         The output is built beside PATH and renamed into place: on any error nothing
         is left, and an existing PATH is refused unless --force.
 
-        --format peft writes one adapter (an expert, or a composite that is one plain
+        --format hf writes the base with one adapter merged in (W += s*B*A) as a Hugging
+        Face Whisper folder (config.json, generation_config.json, model.safetensors,
+        tokenizer.json) that transformers and any Whisper runtime load, at zero adapter
+        cost; --dtype sets its weights' type. --format peft writes one adapter (an expert, or a composite that is one plain
         LoRA) as a PEFT folder (adapter_config.json + adapter_model.safetensors) that
         Python peft loads; a routed set (several adapters, or a composite with
         per-language residuals) is refused, since PEFT holds one adapter.
@@ -34,6 +37,7 @@ struct Export: ParsableCommand {
                         --dtype f32 --out out/fr
           glossa export fr-expert --out out/fr-bundle --sign release.key --force
           glossa export mix --format peft --out out/mix-peft
+          glossa export student --format hf --dtype f32 --out out/student-hf
         """)
 
     @Argument(help: ArgumentHelp("Expert or composite REF (or use --expert).", valueName: "REF")) var ref: String?
@@ -44,7 +48,8 @@ struct Export: ParsableCommand {
         valueName: "language|soft|all"))
     var route: Routing = .language
     @Option(name: .long, help: ArgumentHelp("Output folder, or a .tar file.", valueName: "PATH")) var out: String
-    @Option(name: .long, help: "oci (a bundle: OCI image layout) or peft (one adapter as a PEFT folder).") var format: BundleFormat = .oci
+    @Option(name: .long, help: "oci (a bundle: OCI image layout), hf (one adapter merged into the base, Hugging Face folder) or peft (one adapter as a PEFT folder).")
+    var format: BundleFormat = .oci
     @Option(name: .long, help: "Element type of the base weights: f16 (half the size) or f32.") var dtype: WeightType = .f16
     @Option(name: .long, help: ArgumentHelp("Only these languages, comma-separated (e.g. de,fr).", valueName: "CODES")) var languages: String?
     @Option(name: .long, help: "Bundle name. Default: <base>-<languages>.") var name: String?
@@ -55,8 +60,9 @@ struct Export: ParsableCommand {
     @Flag(name: .long, help: "Replace an existing PATH.") var force = false
     @Flag(name: .long, help: "Print the result as JSON.") var json = false
     @OptionGroup var registry: RegistryOptions
+    @OptionGroup var runtime: RuntimeOptions
 
-    enum BundleFormat: String, ExpressibleByArgument, CaseIterable { case oci, peft }
+    enum BundleFormat: String, ExpressibleByArgument, CaseIterable { case oci, hf, peft }
     enum WeightType: String, ExpressibleByArgument, CaseIterable {
         case f16, f32
         var dtype: DType { self == .f16 ? .f16 : .f32 }
@@ -69,6 +75,7 @@ struct Export: ParsableCommand {
     func run() throws {
         try reporting {
             if format == .peft { return try exportPEFT() }
+            if format == .hf { return try exportHF() }
             let key = try sign.map { try Signing.secretKey($0) }
             let langs = languages.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
             let request = BundleExportRequest(adapters: (ref.map { [$0] } ?? []) + expert, base: model, routing: route, dtype: dtype.dtype,
@@ -106,5 +113,18 @@ struct Export: ParsableCommand {
             throw GlossaError(.failure, "Cannot move the PEFT folder into \(out): \(error)")
         }
         if json { try Console(json: true).emit(["path": out, "format": "peft", "ref": refs[0]]) } else { print(out) }
+    }
+
+    /// `--format hf`: one plain adapter merged into its base.
+    func exportHF() throws {
+        let refs = (ref.map { [$0] } ?? []) + expert
+        guard refs.count == 1 else {
+            throw GlossaError(.invalidInput, "--format hf merges one adapter, but \(refs.count) were given; compose them first (glossa compose) or export a bundle (--format oci)")
+        }
+        if sign != nil || languages != nil {
+            throw GlossaError(.invalidInput, "--sign and --languages apply to bundles (--format oci), not to a merged folder")
+        }
+        try Registry(root: registry.path).exportMergedHF(refs[0], to: out, dtype: dtype.dtype, force: force, compute: try runtime.compute())
+        if json { try Console(json: true).emit(["path": out, "format": "hf", "ref": refs[0]]) } else { print(out) }
     }
 }
