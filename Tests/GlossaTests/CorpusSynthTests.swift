@@ -9,7 +9,7 @@ final class CorpusSynthTests: XCTestCase {
 
     func testSynthesisesWavAndManifests() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/espeak-ng") else {
-            throw XCTSkip("espeak-ng not installed (apt-get install espeak-ng)")
+            throw Peer.missing("espeak-ng not installed (apt-get install espeak-ng)")
         }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-corpus-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: out) }

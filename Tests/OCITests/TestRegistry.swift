@@ -19,7 +19,7 @@ final class TestRegistry: @unchecked Sendable {
 
     init(auth: (user: String, password: String)? = nil, bearer: Bool = false) throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-registry") else {
-            throw XCTSkip("docker-registry is not installed (Debian package docker-registry); run scripts/setup.sh")
+            throw Peer.missing("docker-registry is not installed (Debian package docker-registry); run scripts/setup.sh")
         }
         self.auth = auth
         self.bearer = bearer
