@@ -69,7 +69,7 @@ final class SafeTensorsInteropTests: XCTestCase {
         mine["scalar"] = .f32([], [1.5])
         let ourFile = dir.appendingPathComponent("ours.safetensors")
         try SafeTensors.write(mine, metadata: ["format": "pt"], to: ourFile)
-        let read = try runPython(["-c", script, "read", ourFile.path], requiring: ["numpy", "safetensors"])!
+        let read = try runPython(["-c", script, "read", ourFile.path], requiring: ["numpy", "safetensors"])
         let seen = try JSONSerialization.jsonObject(with: Data(read.utf8)) as! [String: [Any]]
         XCTAssertEqual(Set(seen.keys), Set(mine.keys))
         let numpyNames: [DType: String] = [.f32: "float32", .f16: "float16", .i8: "int8", .i64: "int64", .u8: "uint8", .f64: "float64", .i16: "int16", .i32: "int32"]
