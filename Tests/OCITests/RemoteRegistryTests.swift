@@ -72,7 +72,8 @@ final class RemoteRegistryTests: XCTestCase {
         let (sc, sout) = spawn(["skopeo", "inspect", "--tls-verify=false", "--raw", "docker://\(reg.address)/glossa/experts:de-1.0.0"])
         if sc == 127 {
             // The oras check below still runs; in CI (setup installs skopeo) a missing one fails.
-            if Peer.required { XCTFail("skopeo not installed; run scripts/setup.sh") } else { print("skopeo not installed; interop check skipped") }
+            let reason = "skopeo not installed; run scripts/setup.sh"
+            if Peer.required { XCTFail(reason) } else { print("\(reason); interop check skipped") }
         } else {
             XCTAssertEqual(sc, 0, sout)
             XCTAssertTrue(sout.contains("application/vnd.glossa.expert.v1+json"), sout)
