@@ -117,12 +117,11 @@ final class HuggingFaceWhisperTests: XCTestCase {
     }
 
     /// The folder we write loads in transformers with no missing or unexpected keys and the
-    /// same values, shown without torch: transformers loaded exactly such a folder cleanly when
-    /// scripts/golden/peft_check.py made the PEFT golden files (it refuses missing, unexpected
-    /// or mismatched keys), and our writer reproduces it: model.safetensors byte for byte
-    /// (digest in peft_tiny.json) and config.json's architecture (peft_tiny_base_config.json).
-    /// The logits transformers computed from it are the golden ones our runtime reproduces
-    /// (WhisperTests.ModelPeftGoldenTests).
+    /// same values, shown without torch. scripts/golden/peft_check.py gives transformers a
+    /// folder built independently in numpy and refuses any missing, unexpected or mismatched
+    /// key (it made the PEFT golden files, and its `--check` runs it again); our writer
+    /// reproduces that folder: model.safetensors byte for byte (digest in peft_tiny.json) and
+    /// config.json's architecture (peft_tiny_base_config.json).
     func testTransformersLoadedOurFolderForTheGoldens() throws {
         struct Meta: Decodable { struct Base: Decodable { var model_safetensors_sha256: String; var seed: UInt64 }; var base: Base }
         let meta = try JSONDecoder().decode(Meta.self, from: Data(contentsOf: TestPaths.golden("peft_tiny.json")))
