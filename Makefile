@@ -5,6 +5,10 @@ SWIFT ?= swift
 CONFIG ?= release
 # Numeric code is tested in release: debug builds run element-wise loops tens of times slower.
 BUILD_FLAGS = -c $(CONFIG) -Xswiftc -enable-testing
+# Python peers run from the project venv that `make setup` creates (scripts/setup.sh);
+# exported so scripts/ and bench/ use it too.
+PYTHON ?= $(CURDIR)/.venv/bin/python
+export PYTHON
 
 .PHONY: setup model build test demo bench clean
 
@@ -31,3 +35,4 @@ bench: model
 
 clean:
 	rm -rf .build
+# .venv is kept: it is slow to rebuild and setup keeps it in step with scripts/requirements*.txt.

@@ -13,6 +13,7 @@
 # and the fetched whisper-base (make model). Training logs and times go to OUT/*.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/venv.sh
 LANGS=${1:-de,fr,nl,pl}
 OUT=${2:-out/experts}
 G=.build/release/glossa
@@ -26,7 +27,7 @@ $G list --kind base | grep -q whisper-base || $G base import models/whisper-base
 wer() {  # wer NAME ARGS... -> macro error rate in percent of `glossa eval ARGS --json`
   local name=$1; shift
   $G eval --model whisper-base "$@" --beam 1 --json --name "$name" --report "$OUT/reports/$name" \
-    | python3 -c 'import json,sys; print("%.1f" % (100*json.load(sys.stdin)["overall"]["macro_error_rate"]))'
+    | "$PY" -c 'import json,sys; print("%.1f" % (100*json.load(sys.stdin)["overall"]["macro_error_rate"]))'
 }
 trained() { $G list --kind expert | awk '{print $2}' | grep -qx "$1"; }
 train() {  # train NAME LANG(S) TRAIN DEV EXTRA... ; logs the wall time

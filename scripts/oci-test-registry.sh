@@ -49,7 +49,7 @@ stop() {
   fi
 }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # A Docker-style token service (https://distribution.github.io/distribution/spec/auth/token/):
 # GET /token?service=S&scope=repository:NAME:pull,push[&scope=...] with optional Basic auth
@@ -111,6 +111,7 @@ case "$cmd" in
 esac
 
 command -v docker-registry >/dev/null || { echo "oci-test-registry: docker-registry not installed; run scripts/setup.sh" >&2; exit 3; }
+. "$(dirname "$0")/venv.sh"  # PY: free ports, the token service
 mkdir -p "$dir/storage"
 stop
 if [[ -z "$port" && -f "$dir/port" ]]; then port=$(cat "$dir/port"); fi
@@ -138,10 +139,10 @@ if [[ -n "$token" ]]; then
   [[ -f "$dir/token.port" ]] || free_port > "$dir/token.port"
   tport=$(cat "$dir/token.port")
   write_token_server
-  setsid python3 "$dir/token_server.py" "$tport" "$dir" "${token%%:*}" "${token#*:}" >>"$dir/token-server.log" 2>&1 < /dev/null &
+  setsid "$PY" "$dir/token_server.py" "$tport" "$dir" "${token%%:*}" "${token#*:}" >>"$dir/token-server.log" 2>&1 < /dev/null &
   echo $! > "$dir/token.pid"
   for _ in $(seq 1 100); do
-    python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1)" "$tport" 2>/dev/null && break
+    "$PY" -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1)" "$tport" 2>/dev/null && break
     sleep 0.1
   done
   auth_block="auth:
@@ -178,7 +179,7 @@ setsid docker-registry serve "$dir/config.yml" >>"$dir/registry.log" 2>&1 < /dev
 echo $! > "$dir/pid"
 
 for _ in $(seq 1 100); do
-  code=$(python3 - "$port" <<'PY' 2>/dev/null || true
+  code=$("$PY" - "$port" <<'PY' 2>/dev/null || true
 import sys, urllib.request, urllib.error
 try:
     print(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/v2/", timeout=1).status)

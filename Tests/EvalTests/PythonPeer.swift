@@ -1,26 +1,17 @@
 import Foundation
 import XCTest
 
-/// Runs a Python snippet with JSON on stdin, returns its stdout; skips when python3 or a
-/// module is missing (CI without Python still runs the committed golden cases).
+/// Runs a Python snippet with JSON on stdin in the project venv (`Peer.python`), returns its
+/// stdout; when the venv or a module is missing it skips, or fails under CI=true.
 enum PythonPeer {
     static func run(_ script: String, input: Data, needs modules: [String]) throws -> Data {
-        guard let python = which("python3") ?? ["/usr/local/bin/python3", "/usr/bin/python3"].first(where: FileManager.default.isExecutableFile) else {
-            throw XCTSkip("python3 not found")
-        }
-        let check = try launch(python, ["-c", modules.map { "import \($0)" }.joined(separator: "; ")], input: Data())
-        if check.status != 0 { throw XCTSkip("python modules \(modules) not installed (pip install \(modules.joined(separator: " ")))") }
+        let python = try Peer.python(importing: modules).path
         let result = try launch(python, ["-c", script], input: input)
         guard result.status == 0 else {
             throw NSError(domain: "PythonPeer", code: Int(result.status),
                           userInfo: [NSLocalizedDescriptionKey: String(decoding: result.stderr, as: UTF8.self)])
         }
         return result.stdout
-    }
-
-    private static func which(_ tool: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        return path.split(separator: ":").map { "\($0)/\(tool)" }.first(where: FileManager.default.isExecutableFile)
     }
 
     private static func launch(_ exe: String, _ args: [String], input: Data) throws -> (status: Int32, stdout: Data, stderr: Data) {

@@ -131,7 +131,7 @@ final class ManifestTests: XCTestCase {
         let dir = ProcessInfo.processInfo.environment["GLOSSA_TEST_MODEL_DIR"].map { URL(fileURLWithPath: $0) }
             ?? root.appendingPathComponent("models/whisper-base-ct2")
         guard let data = try? Data(contentsOf: dir.appendingPathComponent("tokenizer.json")) else {
-            throw XCTSkip("whisper-base not found at \(dir.path); run scripts/fetch-whisper-base.sh")
+            throw Peer.missing("whisper-base not found at \(dir.path); run scripts/fetch-whisper-base.sh")
         }
         let obj = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         let added = (obj["added_tokens"] as! [[String: Any]]).compactMap { $0["content"] as? String }
@@ -159,11 +159,7 @@ final class ManifestTests: XCTestCase {
             cases.append([schema, good.path, "1"]); cases.append([schema, bad.path, "0"])
         }
         let script = """
-        import json, sys
-        try:
-            import jsonschema
-        except ImportError:
-            print("SKIP"); sys.exit(0)
+        import json, sys, jsonschema
         ok = True
         for schema, doc, expect in json.load(open(sys.argv[1])):
             s = json.load(open(schema)); jsonschema.Draft202012Validator.check_schema(s)
@@ -175,13 +171,12 @@ final class ManifestTests: XCTestCase {
         let casesFile = dir.appendingPathComponent("cases.json")
         try JSONSerialization.data(withJSONObject: cases).write(to: casesFile)
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script, casesFile.path]
+        p.executableURL = try Peer.python(importing: ["jsonschema"])
+        p.arguments = ["-c", script, casesFile.path]
         let out = Pipe(); p.standardOutput = out; p.standardError = FileHandle.nullDevice
-        do { try p.run() } catch { throw XCTSkip("python3 not available: \(error)") }
+        try p.run()
         p.waitUntilExit()
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        if text.hasPrefix("SKIP") || p.terminationStatus == 127 { throw XCTSkip("python3 jsonschema not installed") }
         XCTAssertTrue(text.hasSuffix("OK\n"), text)
     }
 }

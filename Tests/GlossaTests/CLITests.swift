@@ -27,7 +27,7 @@ final class CLITests: XCTestCase {
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
             dir = dir.deletingLastPathComponent()
         }
-        throw XCTSkip("glossa binary not found next to \(CommandLine.arguments[0]); build with --build-tests")
+        throw Peer.missing("glossa binary not found next to \(CommandLine.arguments[0]); build with --build-tests")
     }
 
     struct Run { var status: Int32; var stdout: String; var stderr: String }
@@ -153,7 +153,7 @@ final class CLITests: XCTestCase {
 
     func testTranscribeBadAudioAndLanguage() throws {
         guard FileManager.default.fileExists(atPath: Self.realModel.appendingPathComponent("model.bin").path) else {
-            throw XCTSkip("whisper-base not fetched (scripts/fetch-whisper-base.sh)")
+            throw Peer.missing("whisper-base not fetched (scripts/fetch-whisper-base.sh)")
         }
         let missing = try glossa(["transcribe", "--model", Self.realModel.path, tmp.appendingPathComponent("nope.wav").path])
         XCTAssertEqual(missing.status, 66, missing.stderr)
@@ -190,7 +190,7 @@ final class CLITests: XCTestCase {
     /// base pulled along, and the pulled expert exports to the same PEFT bytes.
     func testPushPullBetweenFoldersThroughDockerRegistry() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-registry") else {
-            throw XCTSkip("docker-registry not installed (scripts/setup.sh installs it)")
+            throw Peer.missing("docker-registry not installed (scripts/setup.sh installs it)")
         }
         let script = Self.root.appendingPathComponent("scripts/oci-test-registry.sh").path
         let dir = tmp.appendingPathComponent("oci").path

@@ -25,7 +25,7 @@ final class ExpertTrainingTests: XCTestCase {
         let dir = ProcessInfo.processInfo.environment["GLOSSA_TEST_MODEL_DIR"].map { URL(fileURLWithPath: $0) }
             ?? root.appendingPathComponent("models/whisper-base-ct2")
         guard let tok = try? Data(contentsOf: dir.appendingPathComponent("tokenizer.json")) else {
-            throw XCTSkip("whisper-base tokenizer not found at \(dir.path); run scripts/fetch-whisper-base.sh")
+            throw Peer.missing("whisper-base tokenizer not found at \(dir.path); run scripts/fetch-whisper-base.sh")
         }
         let ckpt = TinyWhisper.make(seed: 3, dimensions: .init(dModel: 32, encoderLayers: 1, decoderLayers: 1, heads: 2, ffnDim: 64),
                                     tokenizerJSON: Array(tok))

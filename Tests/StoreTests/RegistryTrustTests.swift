@@ -25,7 +25,7 @@ final class RegistryTrustTests: XCTestCase {
             let p = candidate.appendingPathComponent("glossa-store-stress").path
             if FileManager.default.isExecutableFile(atPath: p) { return p }
         }
-        throw XCTSkip("glossa-store-stress not built next to the tests (\(dir.path)); run swift build --build-tests")
+        throw Peer.missing("glossa-store-stress not built next to the tests (\(dir.path)); run swift build --build-tests")
     }
 
     final class Run {

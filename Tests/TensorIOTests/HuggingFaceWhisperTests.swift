@@ -116,100 +116,48 @@ final class HuggingFaceWhisperTests: XCTestCase {
         XCTAssertEqual(try HuggingFaceWhisper.load(folder: dir).tensors, base.tensors)
     }
 
-    /// The folder we write loads in transformers with no missing or unexpected keys and
-    /// the same values.
-    func testTransformersLoadsOurFolder() throws {
+    /// The folder we write loads in transformers with no missing or unexpected keys and the
+    /// same values, shown without torch. scripts/golden/peft_check.py gives transformers a
+    /// folder built independently in numpy and refuses any missing, unexpected or mismatched
+    /// key (it made the PEFT golden files, and its `--check` runs it again); our writer
+    /// reproduces that folder: model.safetensors byte for byte (digest in peft_tiny.json) and
+    /// config.json's architecture (peft_tiny_base_config.json).
+    func testTransformersLoadedOurFolderForTheGoldens() throws {
+        struct Meta: Decodable { struct Base: Decodable { var model_safetensors_sha256: String; var seed: UInt64 }; var base: Base }
+        let meta = try JSONDecoder().decode(Meta.self, from: Data(contentsOf: TestPaths.golden("peft_tiny.json")))
         let dir = try TestPaths.tempDir(self)
-        let ckpt = TinyWhisper.make(seed: 5, dimensions: TinyWhisper.Dimensions(vocabSize: 51865))
-        try HuggingFaceWhisper.write(ckpt, to: dir)
-        let script = """
-        import sys, json, torch
-        from transformers import WhisperForConditionalGeneration
-        m, info = WhisperForConditionalGeneration.from_pretrained(sys.argv[1], output_loading_info=True)
-        sd = m.state_dict()
-        print(json.dumps({"missing": sorted(info["missing_keys"]), "unexpected": sorted(info["unexpected_keys"]),
-                          "mismatched": sorted(str(x) for x in info["mismatched_keys"]),
-                          "q": sd["model.decoder.layers.1.encoder_attn.q_proj.weight"][3, :4].tolist(),
-                          "tied": bool(torch.equal(sd["proj_out.weight"], sd["model.decoder.embed_tokens.weight"])),
-                          "kbias": m.model.encoder.layers[0].self_attn.k_proj.bias is None}))
-        """
-        guard let out = try runPython(["-c", script, dir.path], requiring: ["torch", "transformers"]) else {
-            throw XCTSkip("python3 with torch and transformers not available")
+        try HuggingFaceWhisper.write(TinyWhisper.make(seed: meta.base.seed), to: dir)
+        XCTAssertEqual(Digest(of: try Data(contentsOf: dir.appendingPathComponent("model.safetensors"))).hex,
+                       meta.base.model_safetensors_sha256)
+        let ours = try XCTUnwrap(try JSONValue.parse(Data(contentsOf: dir.appendingPathComponent("config.json"))).object)
+        let given = try XCTUnwrap(try JSONValue.parse(Data(contentsOf: TestPaths.golden("peft_tiny_base_config.json"))).object)
+        // Special-token ids come from the tokenizer (this tiny model has none); they do not
+        // change which tensors transformers expects or the logits.
+        for (key, value) in given where !key.hasSuffix("_token_id") {
+            XCTAssertEqual(ours[key], value, key)
         }
-        let line = try XCTUnwrap(out.split(separator: "\n").last, "no output from python")
-        let r = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-        XCTAssertEqual(r["missing"] as? [String], [])
-        XCTAssertEqual(r["unexpected"] as? [String], [])
-        XCTAssertEqual(r["mismatched"] as? [String], [])
-        XCTAssertEqual(r["tied"] as? Bool, true)
-        XCTAssertEqual(r["kbias"] as? Bool, true)
-        let q = ckpt.tensors["model.decoder.layers.1.encoder_attn.q_proj.weight"]!.doubles
-        // Compared as Float: JSON text round trips f32 exactly, not always the last double digit.
-        XCTAssertEqual((r["q"] as? [Double])?.map(Float.init), q[3 * 64 ..< 3 * 64 + 4].map(Float.init))
     }
 
-    /// whisper-base from CTranslate2 survives HF write + load unchanged.
+    /// whisper-base from CTranslate2 survives HF write + load unchanged. The names and
+    /// un-fused q/k/v values are checked against an independent parser of model.bin by
+    /// CTranslate2WhisperTests (ct2_whisper_base_slices.json). That transformers on this
+    /// folder also decodes like CTranslate2 on the original needs torch, so it is not an
+    /// XCTest: scripts/golden/hf_whisper_base_check.sh runs this test with
+    /// GLOSSA_HF_EXPORT_DIR set, to keep the folder, and compares the two.
     func testRealWhisperBaseThroughHuggingFaceFolder() throws {
         let src = try TestPaths.whisperBaseCT2()
         let ckpt = try CTranslate2Whisper.load(folder: src)
-        let dir = try TestPaths.tempDir(self)
+        let dir: URL
+        if let keep = ProcessInfo.processInfo.environment["GLOSSA_HF_EXPORT_DIR"] {
+            dir = URL(fileURLWithPath: keep)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        } else {
+            dir = try TestPaths.tempDir(self)
+        }
         try HuggingFaceWhisper.write(ckpt, to: dir)
         let back = try HuggingFaceWhisper.load(folder: dir)
         XCTAssertEqual(back.config, ckpt.config)
         XCTAssertEqual(back.tensors, ckpt.tensors)
         XCTAssertEqual(back.tokenizerJSON, ckpt.tokenizerJSON)
-
-        // End to end: transformers on our folder decodes like CTranslate2 on the original
-        // folder (same log-mel features, greedy, English espeak speech), which checks the
-        // q/k/v un-fusing and every name mapping numerically.
-        let wav = dir.appendingPathComponent("speech.wav")
-        let espeak = Process()
-        espeak.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        espeak.arguments = ["espeak-ng", "-v", "en", "-w", wav.path, "The quick brown fox jumps over the lazy dog."]
-        guard (try? espeak.run()) != nil else { throw XCTSkip("espeak-ng not available") }
-        espeak.waitUntilExit()
-        let script = """
-        import sys, json, torch, ctranslate2
-        from transformers import WhisperForConditionalGeneration, WhisperFeatureExtractor
-        from faster_whisper import decode_audio
-        hf, ct2, wav = sys.argv[1:4]
-        m, info = WhisperForConditionalGeneration.from_pretrained(hf, output_loading_info=True)
-        m = m.float().eval()
-        audio = decode_audio(wav, sampling_rate=16000)
-        feats = WhisperFeatureExtractor(feature_size=80)(audio, sampling_rate=16000, return_tensors="pt").input_features
-        prompt = [50258, 50259, 50359, 50363]
-        with torch.no_grad():
-            out = m.generate(feats, decoder_input_ids=torch.tensor([prompt]), max_new_tokens=40, do_sample=False, num_beams=1)
-            logits = m(input_features=feats, decoder_input_ids=torch.tensor([[50258]])).logits[0, -1]
-        ours = out[0].tolist()  # special tokens (prompt, if echoed) are filtered below
-        # The same features through CTranslate2 on the original folder.
-        cm = ctranslate2.models.Whisper(ct2, device="cpu", compute_type="float32")
-        sv = ctranslate2.StorageView.from_array(feats.numpy())
-        ref = cm.generate(sv, [prompt], beam_size=1, max_length=44)[0].sequences_ids[0]
-        langs = cm.detect_language(sv)[0][:5]
-        # Language-token distribution after SOT (what detect_language reports), from our folder.
-        langs_hf = torch.softmax(logits.double()[50259:50358], -1)
-        top = sorted(((langs_hf[i].item(), i + 50259) for i in range(len(langs_hf))), reverse=True)[:5]
-        print(json.dumps({"missing": sorted(info["missing_keys"]), "unexpected": sorted(info["unexpected_keys"]),
-                          "ours": [t for t in ours if t < 50257], "ref": [t for t in ref if t < 50257],
-                          "ct2_lang": [p for _, p in langs], "hf_lang": [p for p, _ in top]}))
-        """
-        guard let out = try runPython(["-c", script, dir.path, src.path, wav.path],
-                                      requiring: ["torch", "transformers", "faster_whisper", "ctranslate2"]) else {
-            throw XCTSkip("python3 with torch, transformers and faster_whisper not available")
-        }
-        let line = try XCTUnwrap(out.split(separator: "\n").last)
-        let r = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-        XCTAssertEqual(r["missing"] as? [String], [])
-        XCTAssertEqual(r["unexpected"] as? [String], [])
-        let ours = try XCTUnwrap(r["ours"] as? [Int]), ref = try XCTUnwrap(r["ref"] as? [Int])
-        XCTAssertGreaterThan(ref.count, 5)
-        // The first decoder step matches CTranslate2 to float precision ...
-        func doubles(_ key: String) -> [Double] { (r[key] as? [Any] ?? []).compactMap { ($0 as? NSNumber)?.doubleValue } }
-        let ct2Lang = doubles("ct2_lang"), hfLang = doubles("hf_lang")
-        XCTAssertEqual(ct2Lang.count, 5)
-        for (a, b) in zip(ct2Lang, hfLang) { XCTAssertEqual(a, b, accuracy: 1e-5) }
-        // ... and greedy decoding of the same features gives the same tokens.
-        XCTAssertEqual(ours, ref)
     }
 }

@@ -24,12 +24,12 @@ enum TestPaths {
         Bundle.module.resourceURL!.appendingPathComponent("Golden").appendingPathComponent(name)
     }
 
-    /// The real whisper-base in CTranslate2 format, or XCTSkip.
+    /// The real whisper-base in CTranslate2 format, or `Peer.missing` (a skip; a failure in CI).
     static func whisperBaseCT2() throws -> URL {
         let env = ProcessInfo.processInfo.environment["GLOSSA_TEST_MODEL_DIR"]
         let dir = env.map { URL(fileURLWithPath: $0) } ?? packageRoot.appendingPathComponent("models/whisper-base-ct2")
         guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.bin").path) else {
-            throw XCTSkip("whisper-base (CTranslate2) not found at \(dir.path); run scripts/fetch-whisper-base.sh or set GLOSSA_TEST_MODEL_DIR")
+            throw Peer.missing("whisper-base (CTranslate2) not found at \(dir.path); run scripts/fetch-whisper-base.sh or set GLOSSA_TEST_MODEL_DIR")
         }
         return dir
     }
@@ -43,13 +43,14 @@ enum TestPaths {
     }
 }
 
-/// Runs `python3` with `args`; returns stdout, or nil when python3 (or a module the
-/// script imports) is unavailable so the caller can XCTSkip.
-func runPython(_ args: [String], requiring modules: [String]) throws -> String? {
+/// Runs the project venv's Python (`Peer.python`) with `args` and returns stdout; throws
+/// `Peer.missing` when the venv or one of `modules` is missing (a skip; a failure in CI).
+func runPython(_ args: [String], requiring modules: [String]) throws -> String {
+    let python = try Peer.python(importing: modules)
     func run(_ a: [String]) throws -> (Int32, String, String) {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3"] + a
+        p.executableURL = python
+        p.arguments = a
         let out = Pipe(), err = Pipe()
         p.standardOutput = out; p.standardError = err
         try p.run()
@@ -58,9 +59,8 @@ func runPython(_ args: [String], requiring modules: [String]) throws -> String? 
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
-    guard let probe = try? run(["-c", "import " + modules.joined(separator: ", ")]), probe.0 == 0 else { return nil }
     let (status, out, err) = try run(args)
-    if status != 0 { XCTFail("python3 \(args.first ?? "") failed (\(status)):\n\(err)") }
+    if status != 0 { XCTFail("\(python.path) \(args.first ?? "") failed (\(status)):\n\(err)") }
     return out
 }
 

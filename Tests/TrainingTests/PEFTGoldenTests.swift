@@ -25,7 +25,7 @@ final class PEFTGoldenTests: XCTestCase {
 
     func load() throws -> Golden {
         guard let url = Bundle.module.url(forResource: "peft_tiny_step", withExtension: "json", subdirectory: "Golden") else {
-            throw XCTSkip("golden file missing; run scripts/golden/train_peft_tiny.py")
+            throw Peer.missing("golden file missing; run scripts/golden/train_peft_tiny.py")
         }
         return try JSONDecoder().decode(Golden.self, from: Data(contentsOf: url))
     }

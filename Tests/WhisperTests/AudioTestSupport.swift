@@ -20,7 +20,7 @@ enum AudioFixtures {
 
     /// Runs a tool; fails the test with its stderr if it exits non-zero.
     static func run(_ tool: String, _ args: [String]) throws {
-        guard let exe = which(tool) else { throw XCTSkip("\(tool) not installed (run scripts/setup.sh)") }
+        guard let exe = which(tool) else { throw Peer.missing("\(tool) not installed (run scripts/setup.sh)") }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args

@@ -122,7 +122,7 @@ final class DecodingTests: XCTestCase {
     }
 
     func testSpecialTokensOfRealWhisperBase() throws {
-        guard let dir = realModelDirectory() else { throw XCTSkip("whisper-base not found: run scripts/fetch-whisper-base.sh and link models/") }
+        guard let dir = realModelDirectory() else { throw Peer.missing("whisper-base not found: run scripts/fetch-whisper-base.sh and link models/") }
         let bytes = try Array(Data(contentsOf: dir.appendingPathComponent("tokenizer.json")))
         let s = try SpecialTokens(tokenizerJSON: bytes)
         XCTAssertEqual([s.eot, s.sot, s.translate, s.transcribe, s.noSpeech, s.noTimestamps, s.timestampBegin],

@@ -51,10 +51,10 @@ final class ModelGoldenTests: XCTestCase {
     func fixture() throws -> Fixture {
         if let f = Self.cached { return f }
         guard let dir = realModelDirectory() else {
-            throw XCTSkip("whisper-base not found at models/whisper-base-ct2: run scripts/fetch-whisper-base.sh (or set GLOSSA_TEST_MODEL_DIR)")
+            throw Peer.missing("whisper-base not found at models/whisper-base-ct2: run scripts/fetch-whisper-base.sh (or set GLOSSA_TEST_MODEL_DIR)")
         }
         guard let goldenDir = Bundle.module.url(forResource: "Golden", withExtension: nil)?.appendingPathComponent("model") else {
-            throw XCTSkip("golden directory missing")
+            throw Peer.missing("golden directory missing")
         }
         let ck = try CTranslate2Whisper.load(folder: dir)
         let f = Fixture(model: try WhisperModel(checkpoint: ck), specials: try SpecialTokens(tokenizerJSON: ck.tokenizerJSON),

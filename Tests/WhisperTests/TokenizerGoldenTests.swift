@@ -14,7 +14,7 @@ final class TokenizerGoldenTests: XCTestCase {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let dir = env ?? root.appendingPathComponent("models/whisper-base-ct2").path
         guard FileManager.default.fileExists(atPath: dir + "/tokenizer.json") else {
-            throw XCTSkip("no \(dir)/tokenizer.json: run scripts/fetch-whisper-base.sh or set GLOSSA_TEST_MODEL_DIR")
+            throw Peer.missing("no \(dir)/tokenizer.json: run scripts/fetch-whisper-base.sh or set GLOSSA_TEST_MODEL_DIR")
         }
         return dir
     }

@@ -8,16 +8,17 @@
 # build machine is shared and wall time would measure the neighbours.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/venv.sh
 MODEL_DIR=${1:-${GLOSSA_TEST_MODEL_DIR:-models/whisper-base-ct2}}
 REPEATS=${2:-3}
 [ -f "$MODEL_DIR/model.bin" ] || { echo "no $MODEL_DIR/model.bin: run scripts/fetch-whisper-base.sh" >&2; exit 66; }
 DATA=$(mktemp -d /tmp/glossa-codec-bench.XXXXXX)
 trap 'rm -rf "$DATA"' EXIT
-python3 bench/codec/dump_tensors.py "$MODEL_DIR/model.bin" "$DATA"
+"$PY" bench/codec/dump_tensors.py "$MODEL_DIR/model.bin" "$DATA"
 swift build -c release --product glossa-bench-codec >&2
 .build/release/glossa-bench-codec "$DATA" 3 "$REPEATS" > "$DATA/ours.jsonl"
-python3 bench/codec/zipnn_bench.py "$DATA" > "$DATA/zipnn.jsonl"
-python3 - "$DATA/ours.jsonl" "$DATA/zipnn.jsonl" <<'PY'
+"$PY" bench/codec/zipnn_bench.py "$DATA" > "$DATA/zipnn.jsonl"
+"$PY" - "$DATA/ours.jsonl" "$DATA/zipnn.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for f in sys.argv[1:] for l in open(f)]
 for r in rows: r.setdefault("codec", "zipnn")

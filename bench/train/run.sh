@@ -2,16 +2,17 @@
 # Training step time, Glossa vs PyTorch + peft, side by side in one run (2 threads each).
 # whisper-base dimensions, LoRA r=16 on q/k/v/out/fc1/fc2, batch 4, 30 s features, 32 label tokens.
 #   bench/train/run.sh [steps]        (default 2 timed steps after one warm-up step)
-# Needs: swift (release build), python3 with torch, transformers, peft (scripts/setup.sh --bench).
+# Needs: swift (release build), the venv (.venv) with torch, transformers, peft (scripts/setup.sh --bench).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/venv.sh
 STEPS=${1:-2}
 swift build -c release --product TrainBench >&2
 echo "== PyTorch + peft" >&2
-python3 bench/train/torch_step.py "$STEPS" > /tmp/glossa-bench-torch.json
+"$PY" bench/train/torch_step.py "$STEPS" > /tmp/glossa-bench-torch.json
 echo "== Glossa" >&2
 .build/release/TrainBench "$STEPS" enc_dec,dec_only,dec_only_cached 2x1,1x2 > /tmp/glossa-bench-swift.json
-python3 - /tmp/glossa-bench-torch.json /tmp/glossa-bench-swift.json <<'PY'
+"$PY" - /tmp/glossa-bench-torch.json /tmp/glossa-bench-swift.json <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1])); s = json.load(open(sys.argv[2]))
 print(f"training step, whisper-base dims, r16 all linear, batch 4, 32 label tokens, 2 threads (OpenBLAS core {s['core']})")

@@ -2,7 +2,7 @@
 """Peer side of bench/transcribe: CTranslate2 (what faster-whisper runs; float32, 2 threads)
 on the same golden log-mel windows as whisper-bench. Prints JSON lines like whisper-bench.
 
-  python3 bench/transcribe/ct2_bench.py <model-dir> <golden-dir> [--repeat R] [--threads T]
+  .venv/bin/python bench/transcribe/ct2_bench.py <model-dir> <golden-dir> [--repeat R] [--threads T]
 """
 import argparse, json, os, resource, time
 import numpy as np

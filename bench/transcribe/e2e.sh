@@ -7,6 +7,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MODEL=${1:-$ROOT/models/whisper-base-ct2}
 OUT=$ROOT/bench/out/e2e; mkdir -p "$OUT"
+. "$ROOT/scripts/venv.sh"
 GLOSSA=${GLOSSA:-$(cd "$ROOT" && swift build -c release --show-bin-path)/glossa}
 declare -A TEXT=(
   [de]="Der Zug nach Hamburg fährt heute eine Stunde später ab."
@@ -21,7 +22,7 @@ rm -f "$OUT/raw.wav"
 for beam in 1 5; do
   for l in "${!TEXT[@]}"; do
     g=$( { /usr/bin/time -f "%e %M" "$GLOSSA" transcribe --model "$MODEL" --language "$l" --beam $beam --threads 2 "$OUT/$l.wav" >"$OUT/g_$l.txt"; } 2>&1 | tail -1)
-    f=$( { /usr/bin/time -f "%e %M" python3 - "$MODEL" "$OUT/$l.wav" "$l" $beam >"$OUT/f_$l.txt" <<'PY'
+    f=$( { /usr/bin/time -f "%e %M" "$PY" - "$MODEL" "$OUT/$l.wav" "$l" $beam >"$OUT/f_$l.txt" <<'PY'
 import sys
 from faster_whisper import WhisperModel
 m = WhisperModel(sys.argv[1], device="cpu", compute_type="float32", cpu_threads=2)
@@ -30,7 +31,7 @@ print(" ".join(s.text.strip() for s in segs))
 PY
     } 2>&1 | tail -1)
     set -- $g; gw=$1; gr=$2; set -- $f; fw=$1; fr=$2
-    echo "beam $beam $l: glossa ${gw}s ${gr}KB | faster-whisper ${fw}s ${fr}KB | ratio $(python3 -c "print(round($gw/$fw,2))")"
+    echo "beam $beam $l: glossa ${gw}s ${gr}KB | faster-whisper ${fw}s ${fr}KB | ratio $("$PY" -c "print(round($gw/$fw,2))")"
     echo "   glossa: $(cat "$OUT/g_$l.txt" | head -1)"; echo "   fw:     $(cat "$OUT/f_$l.txt")"
   done
 done

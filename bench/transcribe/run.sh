@@ -8,11 +8,12 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MODEL=${1:-$ROOT/models/whisper-base-ct2}
 GOLDEN=$ROOT/Tests/WhisperTests/Golden/model
 OUT=$ROOT/bench/out; mkdir -p "$OUT"
+. "$ROOT/scripts/venv.sh"
 swift build -c release --product WhisperBench >&2
 BIN=$(swift build -c release --show-bin-path)/WhisperBench
 "$BIN" "$MODEL" "$GOLDEN" --repeat 3 --threads 2 | tee "$OUT/glossa.jsonl"
-python3 "$ROOT/bench/transcribe/ct2_bench.py" "$MODEL" "$GOLDEN" --repeat 3 --threads 2 | tee "$OUT/ct2.jsonl"
-python3 - "$OUT/glossa.jsonl" "$OUT/ct2.jsonl" <<'PY'
+"$PY" "$ROOT/bench/transcribe/ct2_bench.py" "$MODEL" "$GOLDEN" --repeat 3 --threads 2 | tee "$OUT/ct2.jsonl"
+"$PY" - "$OUT/glossa.jsonl" "$OUT/ct2.jsonl" <<'PY'
 import json, sys
 g = [json.loads(l) for l in open(sys.argv[1])]; c = [json.loads(l) for l in open(sys.argv[2])]
 def pick(rows, what, **kw): return next(r for r in rows if r["what"] == what and all(r.get(k) == v for k, v in kw.items()))

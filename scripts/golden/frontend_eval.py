@@ -5,7 +5,7 @@ no resources): Tests/EvalTests/EvalGoldenCases.swift.
 - normaliser: Whisper's BasicTextNormalizer (transformers' copy of
   whisper/normalizers/basic.py) with and without remove_diacritics;
 - word/character counts from jiwer.process_words / process_characters.
-Run: python3 scripts/golden/frontend_eval.py   (needs transformers, jiwer)
+Run: .venv/bin/python scripts/golden/frontend_eval.py   (needs transformers, jiwer)
 """
 import json, os
 import jiwer

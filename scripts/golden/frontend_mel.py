@@ -8,7 +8,7 @@ feeds exactly the samples HF saw. Per clip we keep a subset of frames in full pl
 statistics of the whole [mel, 3000] matrix (sum, mean, min, max, per-mel means),
 which keeps the file small while still pinning every frame.
 
-Run: python3 scripts/golden/frontend_mel.py   (needs numpy, transformers; espeak-ng, sox)
+Run: .venv/bin/python scripts/golden/frontend_mel.py   (needs numpy, transformers; espeak-ng, sox)
 """
 import base64, json, os, subprocess, sys, tempfile
 import numpy as np

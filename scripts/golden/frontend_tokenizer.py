@@ -6,7 +6,7 @@ Writes Tests/WhisperTests/Golden/tokenizer/tokenizer_golden.json with
           encoded with add_special_tokens=False (no SOT/EOT template);
   decode: [{"ids", "text", "text_skip_special"}]  including ids that split UTF-8
           characters and special tokens.
-Run: python3 scripts/golden/frontend_tokenizer.py [path/to/tokenizer.json]
+Run: .venv/bin/python scripts/golden/frontend_tokenizer.py [path/to/tokenizer.json]
 """
 import glob, hashlib, json, os, random, sys
 from tokenizers import Tokenizer

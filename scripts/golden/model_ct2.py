@@ -10,7 +10,7 @@ For each of 9 languages x 3 espeak-ng sentences it stores (Tests/WhisperTests/Go
       each greedy step (to explain near ties), beam-5 tokens/score, detect_language top 3;
       and for clip 0 a few encoder output rows + summary statistics.
 
-Run: python3 scripts/golden/model_ct2.py [models/whisper-base-ct2]
+Run: .venv/bin/python scripts/golden/model_ct2.py [models/whisper-base-ct2]
 """
 import json, os, subprocess, sys, tempfile, wave
 import numpy as np

@@ -9,7 +9,7 @@ Writes Tests/WhisperTests/Golden/model/peft_tiny.safetensors with:
   lora.<module>.A / .B         lora_A [r, in] / lora_B [out, r] per module (canonical module path)
   scale.<module>               [1] alpha/r resolved by peft for that module
   features [n_mels, 2*positions], tokens [T] (int32 as f32), logits_base [T, vocab], logits_lora [T, vocab]
-Run: python3 scripts/golden/model_peft.py
+Run: .venv/bin/python scripts/golden/model_peft.py
 """
 import os
 import torch

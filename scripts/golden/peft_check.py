@@ -9,11 +9,17 @@ transformers, safetensors, numpy):
   peft_tiny.json
       what the Swift tests need to know: base model digest, PEFT's resolved scale per
       module, the input, shapes (see Golden/README.md)
+  peft_tiny_base_config.json
+      the base's config.json as given to transformers (alone: --base-config, numpy only)
 
 The tiny base is rebuilt here with the same algorithm as Sources/TensorIO/TinyWhisper.swift
 (SplitMix64 per tensor seeded by seed ^ FNV-1a(name), exact 24-bit uniforms); the Swift
 test checks that our HuggingFaceWhisper writer produces a model.safetensors with the
 digest recorded here, i.e. that both builders agree byte for byte.
+
+transformers must load the base with no missing, unexpected or mismatched keys, so the golden
+logits also certify that a folder with these bytes and this config loads cleanly in
+transformers (HuggingFaceWhisperTests.testTransformersLoadedOurFolderForTheGoldens).
 
 With --check DIR: load the adapter folder DIR (e.g. one exported by Glossa) with PEFT on
 the same base and compare its logits with the golden ones; prints JSON.
@@ -91,19 +97,24 @@ def tiny_tensors(seed, D):
     return out
 
 
-def hf_folder(dirpath):
-    from safetensors.numpy import save_file
-    D = DIMS
-    tensors = tiny_tensors(SEED, D)
-    save_file(tensors, str(dirpath / "model.safetensors"), metadata={"format": "pt"})
-    cfg = {"architectures": ["WhisperForConditionalGeneration"], "model_type": "whisper", "activation_function": "gelu",
+def base_config(D):
+    """config.json of the tiny base as given to transformers; kept as
+    Golden/peft_tiny_base_config.json so the Swift test can compare our writer's without torch."""
+    return {"architectures": ["WhisperForConditionalGeneration"], "model_type": "whisper", "activation_function": "gelu",
            "scale_embedding": False, "tie_word_embeddings": True, "d_model": D["d"], "num_mel_bins": D["mels"],
            "encoder_layers": D["enc"], "decoder_layers": D["dec"], "encoder_attention_heads": D["heads"],
            "decoder_attention_heads": D["heads"], "encoder_ffn_dim": D["ffn"], "decoder_ffn_dim": D["ffn"],
            "vocab_size": D["vocab"], "max_source_positions": D["src"], "max_target_positions": D["tgt"],
            "dropout": 0.0, "attention_dropout": 0.0, "activation_dropout": 0.0, "num_hidden_layers": D["enc"],
            "bos_token_id": 50257, "eos_token_id": 50257, "pad_token_id": 50257, "decoder_start_token_id": 50258}
-    (dirpath / "config.json").write_text(json.dumps(cfg))
+
+
+def hf_folder(dirpath):
+    from safetensors.numpy import save_file
+    D = DIMS
+    tensors = tiny_tensors(SEED, D)
+    save_file(tensors, str(dirpath / "model.safetensors"), metadata={"format": "pt"})
+    (dirpath / "config.json").write_text(json.dumps(base_config(D)))
     return hashlib.sha256((dirpath / "model.safetensors").read_bytes()).hexdigest()
 
 
@@ -131,7 +142,12 @@ def main():
     from safetensors.numpy import save_file, load_file
     tmp = pathlib.Path(tempfile.mkdtemp())
     digest = hf_folder(tmp)
-    base = WhisperForConditionalGeneration.from_pretrained(str(tmp)).eval()
+    base, info = WhisperForConditionalGeneration.from_pretrained(str(tmp), output_loading_info=True)
+    base = base.eval()
+    # The golden logits certify that transformers read every tensor of this folder (whose
+    # bytes our writer reproduces): nothing may be left to random initialisation.
+    bad = {k: v for k, v in info.items() if k in ("missing_keys", "unexpected_keys", "mismatched_keys") and v}
+    if bad: sys.exit(f"transformers did not load the tiny base cleanly: {bad}")
 
     if len(sys.argv) > 2 and sys.argv[1] == "--check":
         model = PeftModel.from_pretrained(base, sys.argv[2]).eval()
@@ -174,8 +190,16 @@ def main():
             "max_abs_lora_effect": float((lora_logits - base_logits).abs().max()),
             "versions": {"torch": torch.__version__, "peft": peft.__version__, "transformers": transformers.__version__}}
     (GOLDEN / "peft_tiny.json").write_text(json.dumps(meta, indent=1) + "\n")
+    write_base_config()
     print(json.dumps({k: meta[k] for k in ["base", "max_abs_lora_effect"]}))
 
 
+def write_base_config():
+    (GOLDEN / "peft_tiny_base_config.json").write_text(json.dumps(base_config(DIMS), indent=1) + "\n")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--base-config"]:
+        write_base_config()  # numpy only: no torch needed
+    else:
+        main()

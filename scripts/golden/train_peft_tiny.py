@@ -6,7 +6,7 @@ the LoRA factors (canonical module names), a batch of two utterances (different 
 padded like a Hugging Face collator), the mean token loss, every LoRA gradient, and the
 factors after one clipped AdamW step. The Swift trainer must reproduce all of them.
 
-Run: python3 scripts/golden/train_peft_tiny.py   (needs torch, transformers, peft)
+Run: .venv/bin/python scripts/golden/train_peft_tiny.py   (needs torch, transformers, peft)
 """
 import json, os, sys
 import torch

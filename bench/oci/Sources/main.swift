@@ -133,9 +133,12 @@ let stats = await client.stats
 // oras-py on the same files, same registry, requests counted the same way.
 var theirs: [Phase] = []
 let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("oras_bench.py")
+// The project venv's Python (scripts/setup.sh installs oras there), or $PYTHON.
+let root = script.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let python = ProcessInfo.processInfo.environment["PYTHON"] ?? root.appendingPathComponent(".venv/bin/python").path
 let p = Process()
-p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-p.arguments = ["python3", script.path, registry, work.path, logPath]
+p.executableURL = URL(fileURLWithPath: python)
+p.arguments = [script.path, registry, work.path, logPath]
 let pipe = Pipe()
 p.standardOutput = pipe
 try p.run()
