@@ -24,7 +24,7 @@ LANGS=${DEMO_LANGS:-fr,de,nl,pl}
 PER_LANG=${DEMO_SENTENCES:-50}
 EPOCHS=${DEMO_EPOCHS:-2}
 DISTILL_STEPS=${DEMO_DISTILL_STEPS:-20}
-PY=${PYTHON:-python3}
+. scripts/venv.sh   # PY: the project venv's Python
 C="$OUT/corpus"
 mkdir -p "$OUT/reports"
 step() { printf '\n== %s (%s)\n' "$*" "$(date +%H:%M:%S)" >&2; }

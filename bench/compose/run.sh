@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-8}
 REPEATS=${2:-3}
-PY=${PYTHON:-python3}
+. scripts/venv.sh   # PY: the project venv's Python
 G=$PWD/.build/release/glossa
 W=$(mktemp -d /tmp/glossa-bench-compose.XXXX)
 trap 'rm -rf "$W"' EXIT
