@@ -99,19 +99,7 @@ struct Export: ParsableCommand {
         if sign != nil || languages != nil {
             throw GlossaError(.invalidInput, "--sign and --languages apply to bundles (--format oci), not to a PEFT folder")
         }
-        let target = URL(fileURLWithPath: out)
-        let fm = FileManager.default
-        if fm.fileExists(atPath: target.path) && !force {
-            throw GlossaError(.invalidInput, "\(out) already exists; choose another --out or pass --force to replace it")
-        }
-        let staging = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).partial-\(getpid())")
-        try? fm.removeItem(at: staging)
-        defer { try? fm.removeItem(at: staging) }
-        try Registry(root: registry.path).exportPEFT(refs[0], to: staging)
-        if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
-        do { try fm.moveItem(at: staging, to: target) } catch {
-            throw GlossaError(.failure, "Cannot move the PEFT folder into \(out): \(error)")
-        }
+        try Registry(root: registry.path).exportPEFT(refs[0], to: out, force: force)
         if json { try Console(json: true).emit(["path": out, "format": "peft", "ref": refs[0]]) } else { print(out) }
     }
 

@@ -16,11 +16,7 @@ extension Registry {
         guard adapters.count == 1, adapters[0].role == .expert else {
             throw GlossaError(.invalidInput, "\(ref) is routed by language (\(adapters.count) adapters: a shared part and per-language residuals); a merged model holds one adapter: export it as a bundle (--format oci)")
         }
-        let target = URL(fileURLWithPath: path)
-        let fm = FileManager.default
-        if fm.fileExists(atPath: target.path) && !force {
-            throw GlossaError(.invalidInput, "\(path) already exists; choose another --out or pass --force to replace it")
-        }
+        try Self.refuseExisting(path, force: force)
         var (checkpoint, _) = try loadBase(baseDigest.description)
         for (module, pair) in adapters[0].weights.modules.sorted(by: { $0.key < $1.key }) {
             let name = module + ".weight"
@@ -40,13 +36,38 @@ extension Registry {
             checkpoint.tensors[name] = HalfConversion.f32Data(merged, shape: w.shape)
         }
         for (name, t) in checkpoint.tensors where t.dtype.isFloat { checkpoint.tensors[name] = Self.converted(t, to: dtype) }
+        let merged = checkpoint
+        try Self.writeFolder(path, force: force) { staging throws(GlossaError) in
+            do throws(TensorIOError) { try HuggingFaceWhisper.write(merged, to: staging) } catch { throw Self.wrap(error, "Cannot write \(path)") }
+        }
+    }
+
+    /// `--format peft`: writes `ref` (one plain LoRA) as a PEFT folder at `path`, built beside
+    /// it and renamed into place; an existing `path` is refused unless `force`.
+    public func exportPEFT(_ ref: String, to path: String, force: Bool) throws(GlossaError) {
+        try Self.refuseExisting(path, force: force)
+        try Self.writeFolder(path, force: force) { staging throws(GlossaError) in try exportPEFT(ref, to: staging) }
+    }
+
+    static func refuseExisting(_ path: String, force: Bool) throws(GlossaError) {
+        if FileManager.default.fileExists(atPath: path) && !force {
+            throw GlossaError(.invalidInput, "\(path) already exists; choose another --out or pass --force to replace it")
+        }
+    }
+
+    /// Runs `write` on a hidden sibling folder of `path`, then renames it into place (replacing
+    /// `path` only with `force`): an error or a kill never leaves a half-written `path`.
+    static func writeFolder(_ path: String, force: Bool, _ write: (URL) throws(GlossaError) -> Void) throws(GlossaError) {
+        try refuseExisting(path, force: force)
+        let fm = FileManager.default
+        let target = URL(fileURLWithPath: path)
         let staging = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).partial-\(getpid())")
         try? fm.removeItem(at: staging)
         defer { try? fm.removeItem(at: staging) }
-        do { try HuggingFaceWhisper.write(checkpoint, to: staging) } catch { throw Self.wrap(error, "Cannot write \(path)") }
+        try write(staging)
         do {
             if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
             try fm.moveItem(at: staging, to: target)
-        } catch { throw GlossaError(.failure, "Cannot move the merged model into \(path): \(error)") }
+        } catch { throw GlossaError(.failure, "Cannot move the export into \(path): \(error)") }
     }
 }
