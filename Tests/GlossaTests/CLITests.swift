@@ -237,6 +237,18 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(remote.status, 0, remote.stderr)
         XCTAssertTrue(remote.stdout.contains("fr-tiny"), remote.stdout)
 
+        // A composite travels the same way, its input experts along with it.
+        let compose = try glossa(["compose", "--experts", "fr-tiny:1.0.0", "--method", "linear", "--rank", "2", "--name", "mix",
+                                  "--version", "1.0.0", "--json"])
+        XCTAssertEqual(compose.status, 0, compose.stderr)
+        let mixDigest = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(compose.stdout.utf8)) as? [String: Any])?["digest"] as? String)
+        XCTAssertEqual(try glossa(["push", "mix:1.0.0", "oci://\(host)/glossa/mix:1.0.0"]).status, 0)
+        let third = tmp.appendingPathComponent("third").path
+        let pulledMix = try glossa(["pull", "oci://\(host)/glossa/mix:1.0.0", "--registry", third])
+        XCTAssertEqual(pulledMix.status, 0, pulledMix.stderr)
+        XCTAssertTrue(pulledMix.stdout.contains(mixDigest), pulledMix.stdout)
+        XCTAssertTrue(try glossa(["show", "fr-tiny:1.0.0", "--registry", third]).stdout.contains(digest), "the input came along")
+
         // A wrong target is a clear error, not a crash.
         let bad = try glossa(["pull", "oci://\(host)/glossa/none:1.0.0", "--registry", other])
         XCTAssertNotEqual(bad.status, 0)
