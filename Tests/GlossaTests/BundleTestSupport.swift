@@ -14,16 +14,9 @@ enum BundleTestSupport {
     /// interoperability), and skips it elsewhere with the command that installs it.
     static func requireTool(_ path: String) throws -> String {
         if FileManager.default.isExecutableFile(atPath: path) { return path }
-        let message = "\(path) not installed; run scripts/setup.sh"
-        if isCI { XCTFail(message); throw CocoaError(.fileNoSuchFile) }
-        throw XCTSkip(message)
+        throw Peer.missing("\(path) not installed; run scripts/setup.sh")
     }
 
-    /// CI must prove interoperability: there a missing peer is a failure, not a skip.
-    static var isCI: Bool {
-        guard let ci = ProcessInfo.processInfo.environment["CI"] else { return false }
-        return !ci.isEmpty && ci != "false" && ci != "0"
-    }
 
     struct Run { var status: Int32; var stdout: String; var stderr: String }
 
@@ -49,9 +42,7 @@ enum BundleTestSupport {
         let dir = ProcessInfo.processInfo.environment["GLOSSA_TEST_MODEL_DIR"].map { URL(fileURLWithPath: $0) }
             ?? root.appendingPathComponent("models/whisper-base-ct2")
         if let tok = try? Data(contentsOf: dir.appendingPathComponent("tokenizer.json")) { return Array(tok) }
-        let message = "whisper-base tokenizer not found at \(dir.path); run scripts/fetch-whisper-base.sh (make test does)"
-        if isCI { XCTFail(message); throw CocoaError(.fileNoSuchFile) }
-        throw XCTSkip(message)
+        throw Peer.missing("whisper-base tokenizer not found at \(dir.path); run scripts/fetch-whisper-base.sh (make test does)")
     }
 
     /// A registry at `dir/registry` holding base `tiny` (TinyWhisper seed 0, the base the golden
