@@ -139,7 +139,8 @@ final class RegistryTrustTests: XCTestCase {
         XCTAssertEqual(published.count, 64)
         XCTAssertEqual(tags.count, 64)
         let r = try LocalRegistry(root: dir)
-        XCTAssertEqual(try r.verify().status, .clean)
+        let report = try r.verify()
+        XCTAssertEqual(report.status, .clean, "\(report.problems)")
         XCTAssertEqual(try r.list(ArtifactFilter(name: "shared")).count, 64)
         for (ref, d) in published { XCTAssertEqual(try r.resolve(ref), d, ref) }
         for (tag, d) in tags { XCTAssertEqual(try r.resolve(tag), d, tag) }
