@@ -34,16 +34,8 @@ SEED=${2:-0}
 GAME=/usr/share/games/fillets-ng
 JOBS=${JOBS:-2}
 
-need=()
-for p in fillets-ng-data fillets-ng-data-cs sox; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if ((${#need[@]})); then
-  echo "czech-corpus: installing Debian packages: ${need[*]}" >&2
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
-fi
+. "$(dirname "$0")/apt-install.sh"
+apt_install czech-corpus fillets-ng-data fillets-ng-data-cs sox
 [[ -d "$GAME/script" && -d "$GAME/sound" ]] || { echo "czech-corpus: $GAME/script or $GAME/sound missing after install" >&2; exit 1; }
 
 mkdir -p "$OUT"

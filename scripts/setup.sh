@@ -26,16 +26,8 @@ APT_PACKAGES=(
   python3 python3-venv python3-pip                                       # the .venv below
 )
 
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "setup: installing Debian packages: ${missing[*]}" >&2
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-fi
+. "$(dirname "$0")/apt-install.sh"
+apt_install setup "${APT_PACKAGES[@]}"
 
 # The project virtual environment. Made from Debian's python3 (whose venv module comes from
 # python3-venv above); remade when it is missing, half made (no pip) or broken, e.g. after

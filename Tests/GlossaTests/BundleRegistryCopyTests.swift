@@ -13,22 +13,7 @@ final class BundleRegistryCopyTests: XCTestCase {
     }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
 
-    /// Runs scripts/oci-test-registry.sh. It leaves docker-registry running, so it runs with
-    /// posix_spawn + waitpid and output in a file (a pipe would stay open while the registry runs).
-    func registryScript(_ args: [String]) throws -> String {
-        let script = BundleTestSupport.root.appendingPathComponent("scripts/oci-test-registry.sh").path
-        let outURL = tmp.appendingPathComponent("script-\(UUID().uuidString).out")
-        let argv = ["/bin/bash", "-c", "\"$@\" > \"$0\" 2>/dev/null", outURL.path, "/bin/bash", script] + args
-        let cArgs = argv.map { strdup($0) } + [nil]
-        defer { cArgs.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, cArgs, environ)
-        guard spawned == 0 else { XCTFail("cannot start /bin/bash: posix_spawn error \(spawned)"); throw CocoaError(.executableLoad) }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        XCTAssertEqual(status, 0, "oci-test-registry.sh \(args)")
-        return String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    func registryScript(_ args: [String]) throws -> String { try runRegistryScript(args, scratch: tmp) }
 
     func testSkopeoCopiesABundleThroughADockerRegistry() throws {
         let skopeo = try BundleTestSupport.requireTool("/usr/bin/skopeo")

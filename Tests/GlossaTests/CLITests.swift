@@ -192,26 +192,8 @@ final class CLITests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-registry") else {
             throw Peer.missing("docker-registry not installed (scripts/setup.sh installs it)")
         }
-        let script = Self.root.appendingPathComponent("scripts/oci-test-registry.sh").path
         let dir = tmp.appendingPathComponent("oci").path
-        // The script leaves docker-registry running: run it with posix_spawn + waitpid and its
-        // output in a file (Foundation's Process can hang on Linux when a daemon outlives the
-        // child, and a pipe would stay open as long as the registry runs).
-        func sh(_ args: [String]) throws -> String {
-            let outURL = tmp.appendingPathComponent("script-\(UUID().uuidString).out")
-            let argv = ["/bin/bash", "-c", "\"$@\" > \"$0\" 2>/dev/null", outURL.path, "/bin/bash", script] + args
-            let cArgs = argv.map { strdup($0) } + [nil]
-            defer { cArgs.forEach { free($0) } }
-            var pid: pid_t = 0
-            let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, cArgs, environ)
-            guard spawned == 0 else {
-                throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "cannot start /bin/bash for \(script): posix_spawn error \(spawned)"])
-            }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-            XCTAssertEqual(status, 0)
-            return String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
+        func sh(_ args: [String]) throws -> String { try runRegistryScript(args, scratch: tmp) }
         let host = try sh(["start", dir])
         defer { _ = try? sh(["stop", dir]) }
 
