@@ -65,7 +65,7 @@ struct Key: ParsableCommand {
 
 struct Sign: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Sign a file (writes FILE.minisig) or a bundle folder (embeds the signature).",
+        abstract: "Sign a registry artifact, a file (writes FILE.minisig) or a bundle folder (embeds the signature).",
         discussion: """
         Signatures are minisign's prehashed "ED" kind: Ed25519 over BLAKE2b-512 of
         the bytes, plus a signed trusted comment. For a file, FILE.minisig verifies
@@ -73,16 +73,31 @@ struct Sign: ParsableCommand {
         covers the bundle manifest, which pins every blob by digest; it is stored in
         the bundle as one more OCI layer (see `glossa bundle verify`).
 
+        For a registry REF, the signature covers the artifact's manifest, whose digest is the artifact's identity and which pins every blob and every artifact it builds on; it is stored in the registry (signatures/) and `glossa push` attaches it to the pushed manifest as an OCI referrer, so `glossa pull --verify-key PUB` can check it. A bare name is a REF when the registry has it; a path (with / or a leading .) is always a file.
+
         Examples:
+          glossa sign fr-expert:1.0.0 --key release.key
           glossa sign weights.tar --key release.key
           glossa sign out/fr-bundle --key release.key
         """)
-    @Argument(help: "File or bundle folder to sign.") var path: String
+    @Argument(help: "Registry REF, file or bundle folder to sign.") var path: String
     @Option(name: .long, help: ArgumentHelp("Secret key (minisign .key, unencrypted).", valueName: "KEYFILE")) var key: String
     @Flag(name: .long, help: "Print JSON.") var json = false
+    @OptionGroup var registry: RegistryOptions
 
     func run() throws {
         try reporting {
+            if let reg = registryArtifact() {
+                let s = try reg.sign(path, keyPath: key)
+                if json { try Console(json: true).emit(["ref": path, "artifact": s.artifact.description, "key_id": s.signature.keyIDText,
+                                                        "signature": s.path.path]) }
+                else { print("signed \(path) (\(s.artifact)) with key \(s.signature.keyIDText)\t\(s.path.path)") }
+                return
+            }
+            if !FileManager.default.fileExists(atPath: path) && !ModelSourceResolver.looksLikePath(path) {
+                throw GlossaError(.notFound, "Cannot sign '\(path)': there is no such file, and registry \(registry.path.path) has no "
+                                  + "artifact of that name; see `glossa list`")
+            }
             if BundleLayout.isBundle(path) && !path.hasSuffix(".tar") {
                 let r = try Bundles.sign(path: path, keyPath: key)
                 if json { try Console(json: true).emit(["bundle": path, "key_id": r.keyID, "digest": r.manifestDigest]) }
@@ -93,5 +108,13 @@ struct Sign: ParsableCommand {
             if json { try Console(json: true).emit(["file": path, "signature": out.path, "key_id": sig.keyIDText]) }
             else { print("\(out.path)\tkey \(sig.keyIDText)") }
         }
+    }
+
+    /// The registry, when `path` is a bare name it resolves (REF first, as --model does);
+    /// nil for paths, and without creating a registry folder that is not there.
+    func registryArtifact() -> Registry? {
+        guard !ModelSourceResolver.looksLikePath(path), FileManager.default.fileExists(atPath: registry.path.path),
+              let reg = try? Registry(root: registry.path), (try? reg.resolve(path)) != nil else { return nil }
+        return reg
     }
 }
