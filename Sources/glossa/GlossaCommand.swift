@@ -7,6 +7,7 @@ struct GlossaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glossa",
         abstract: "Publish, compose and ship LoRA language experts for Whisper.",
+        usage: "glossa <subcommand>\nglossa --version",
         discussion: """
         A registry of LoRA language experts (one adapter per language on a frozen Whisper),
         a Whisper runtime to transcribe and evaluate with them, and push/pull to OCI registries.
@@ -31,11 +32,25 @@ struct GlossaCommand: AsyncParsableCommand {
 
         \(GlossaExit.helpText)
         """,
-        version: GlossaVersion.string,
         subcommands: [
             Base.self, Expert.self, List.self, Show.self, Tag.self, Remove.self, Verify.self, GC.self, Reindex.self,
             Push.self, Pull.self, Train.self, ComposeCommand.self,
             Transcribe.self, Evaluate.self, Corpus.self,
             Export.self, BundleCommand.self, Key.self, Sign.self,
         ])
+
+    /// `glossa --version` prints the version. Not `CommandConfiguration(version:)`:
+    /// ArgumentParser then lists "--version  Show the version." in the help of every
+    /// subcommand too, beside the `--version <version>` option of train, compose, export,
+    /// base import and expert import-peft (issue 11 item 26). Nor a root `@Flag`: a parent's
+    /// flags are matched anywhere on the command line, so it would take `train --version`.
+    /// So the root answers `--version` as its first argument, before parsing, and nowhere else.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "--version" {
+            print(GlossaVersion.string)
+            return
+        }
+        await main(arguments)
+    }
 }
