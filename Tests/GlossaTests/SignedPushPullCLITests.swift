@@ -70,6 +70,17 @@ extension CLITests {
             XCTAssertEqual(subject?["digest"] as? String, manifest, "the signature's subject is the signed artifact's manifest")
         }
 
+        // Debian's minisign verifies the registry signature over the manifest as a real OCI
+        // client fetched it: the artifact's config blob, whose sha256 is the artifact digest.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/skopeo"), FileManager.default.isExecutableFile(atPath: "/usr/bin/minisign") {
+            let copied = tmp.appendingPathComponent("copied").path
+            let copy = try BundleTestSupport.run("/usr/bin/skopeo", ["copy", "--src-tls-verify=false", "docker://\(host)/glossa/fr:1.0.0", "oci:\(copied):fr"])
+            XCTAssertEqual(copy.status, 0, copy.stderr)
+            let sig = "\(registry)/signatures/sha256/\(fr.dropFirst(7))/\(try XCTUnwrap(signatureFiles(registry, fr).first))"
+            let v = try BundleTestSupport.run("/usr/bin/minisign", ["-V", "-p", k + ".pub", "-m", "\(copied)/blobs/sha256/\(fr.dropFirst(7))", "-x", sig])
+            XCTAssertEqual(v.status, 0, v.stdout + v.stderr)
+        }
+
         // Round trip: pull with the right key verifies and stores the same signature bytes.
         let second = tmp.appendingPathComponent("second").path
         let pull = try glossa(["pull", "oci://\(host)/glossa/fr:1.0.0", "--registry", second, "--verify-key", k + ".pub", "--json"])
