@@ -38,23 +38,34 @@ struct Key: ParsableCommand {
     struct VerifyFile: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify",
-            abstract: "Check a minisign signature (FILE.minisig) of a file with a public key.",
+            abstract: "Check a minisign signature of a file (FILE.minisig) or of a registry artifact with a public key.",
             discussion: """
             Accepts signatures made by glossa or by minisign (prehashed "ED" and legacy
             "Ed"). Exits 0 when the signature is good, 65 when it is not (wrong key,
             file or trusted comment changed), 66 when a file is missing.
 
+            For a registry REF (a bare name the registry has), the signatures stored with the artifact (`glossa sign REF`, `glossa pull`) are checked over its manifest: one made with the key must verify.
+
             Examples:
+              glossa key verify fr-expert:1.0.0 --key release.pub
               glossa key verify model.bin --key release.pub
               glossa key verify model.bin --key release.pub --signature m.minisig
             """)
-        @Argument(help: "The signed file.") var file: String
+        @Argument(help: "The signed file, or a registry REF.") var file: String
         @Option(name: .long, help: ArgumentHelp("Public key file (minisign .pub).", valueName: "PUB")) var key: String
         @Option(name: .long, help: ArgumentHelp("Signature file. Default: FILE.minisig.", valueName: "SIG")) var signature: String?
         @Flag(name: .long, help: "Print JSON.") var json = false
+        @OptionGroup var registry: RegistryOptions
 
         func run() throws {
             try reporting {
+                if signature == nil, let reg = registryArtifact(file, in: registry.path) {
+                    let c = try reg.verifySignature(of: file, publicKeyPath: key)
+                    if json { try Console(json: true).emit(["ref": file, "artifact": c.artifact.description, "key_id": c.keyID,
+                                                            "trusted_comment": c.trustedComment, "status": "good"]) }
+                    else { print("good signature of \(file) (\(c.artifact)) by key \(c.keyID)\ttrusted comment: \(c.trustedComment)") }
+                    return
+                }
                 let sig = try Signing.verify(file: file, publicKeyPath: key, signaturePath: signature)
                 if json { try Console(json: true).emit(["file": file, "key_id": sig.keyIDText, "trusted_comment": sig.trustedComment, "status": "good"]) }
                 else { print("good signature of \(file) by key \(sig.keyIDText)\ttrusted comment: \(sig.trustedComment)") }
@@ -87,7 +98,7 @@ struct Sign: ParsableCommand {
 
     func run() throws {
         try reporting {
-            if let reg = registryArtifact() {
+            if let reg = registryArtifact(path, in: registry.path) {
                 let s = try reg.sign(path, keyPath: key)
                 if json { try Console(json: true).emit(["ref": path, "artifact": s.artifact.description, "key_id": s.signature.keyIDText,
                                                         "signature": s.path.path]) }
@@ -110,11 +121,12 @@ struct Sign: ParsableCommand {
         }
     }
 
-    /// The registry, when `path` is a bare name it resolves (REF first, as --model does);
-    /// nil for paths, and without creating a registry folder that is not there.
-    func registryArtifact() -> Registry? {
-        guard !ModelSourceResolver.looksLikePath(path), FileManager.default.fileExists(atPath: registry.path.path),
-              let reg = try? Registry(root: registry.path), (try? reg.resolve(path)) != nil else { return nil }
-        return reg
-    }
+}
+
+/// The registry at `root`, when `text` is a bare name it resolves (REF first, as --model
+/// does); nil for paths, and without creating a registry folder that is not there.
+func registryArtifact(_ text: String, in root: URL) -> Registry? {
+    guard !ModelSourceResolver.looksLikePath(text), FileManager.default.fileExists(atPath: root.path),
+          let reg = try? Registry(root: root), (try? reg.resolve(text)) != nil else { return nil }
+    return reg
 }

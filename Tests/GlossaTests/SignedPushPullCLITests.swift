@@ -89,6 +89,10 @@ extension CLITests {
         XCTAssertEqual(try json(pull)["verified_key"], keyID)
         XCTAssertEqual(try json(pull)["signatures"], "1")
         XCTAssertEqual(signatureFiles(second, fr), signatureFiles(registry, fr), "same signature digest on both sides")
+        let check = try glossa(["key", "verify", "fr-tiny:1.0.0", "--key", k + ".pub", "--registry", second])
+        XCTAssertEqual(check.status, 0, check.stderr)
+        XCTAssertTrue(check.stdout.contains("good signature of fr-tiny:1.0.0 (\(fr))"), check.stdout)
+        XCTAssertEqual(try glossa(["key", "verify", "fr-tiny:1.0.0", "--key", other + ".pub", "--registry", second]).status, 65)
         // ... and without a key the signature still comes along.
         let third = tmp.appendingPathComponent("third").path
         XCTAssertEqual(try glossa(["pull", "oci://\(host)/glossa/fr:1.0.0", "--registry", third]).status, 0)
