@@ -102,8 +102,8 @@ public struct Remote: Sendable {
                 }
                 let manifest = [UInt8](try await remote.client.fetchBlob(repository: r.repository, digest: oci.config.digest))
                 let sigs = try await signatureFiles(remote, repository: r.repository, manifest: pinned)
-                let good = try Registry.check(sigs.compactMap { try? MinisignSignature(fileText: String(decoding: $0, as: UTF8.self), path: "") },
-                                              over: manifest, with: key, publicKeyPath: verifyKey,
+                let parsed = sigs.compactMap { try? MinisignSignature(fileText: String(decoding: $0, as: UTF8.self), path: "") }
+                let good = try Registry.check(parsed, over: manifest, with: key, publicKeyPath: verifyKey,
                                               subject: "\(source) (artifact \(oci.config.digest.short))",
                                               howToSign: "glossa sign REF --key NAME.key", consequence: "; nothing was imported")
                 found[oci.config.digest] = sigs
@@ -112,7 +112,8 @@ public struct Remote: Sendable {
             let report = try await remote.pull(r)
             if let verified, report.artifactDigest != verified.artifact {
                 // Cannot happen: the manifest was pinned by digest, and it names the config by digest.
-                throw GlossaError(.failure, "Pulled \(report.artifactDigest.short) from \(source) after verifying \(verified.artifact.short)")
+                throw GlossaError(.failure,
+                                  "Pulled \(report.artifactDigest.short) from \(source) after verifying \(verified.artifact.short)")
             }
             for (artifact, md) in report.manifests where found[artifact] == nil {
                 found[artifact] = try await signatureFiles(remote, repository: r.repository, manifest: md)
@@ -122,8 +123,8 @@ public struct Remote: Sendable {
                 // Referrers anyone could add: those that are not minisign signatures are left behind.
                 for f in files where (try? MinisignSignature(fileText: String(decoding: f, as: UTF8.self), path: "")) != nil {
                     do { try registry.addSignature(f, to: artifact) } catch {
-                        throw GlossaError(error.category, "Pulled \(report.artifactDigest.short) from \(source), but cannot store the signature "
-                                          + "of \(artifact.short): \(error.message); run the pull again to store it")
+                        throw GlossaError(error.category, "Pulled \(report.artifactDigest.short) from \(source), but cannot store "
+                                          + "the signature of \(artifact.short): \(error.message); run the pull again to store it")
                     }
                     stored[artifact, default: 0] += 1
                 }

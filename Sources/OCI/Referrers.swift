@@ -24,7 +24,8 @@ public struct OCIImageIndex: Codable, Hashable, Sendable {
         manifests = try c.decodeIfPresent([OCIDescriptor].self, forKey: .manifests) ?? []
         annotations = try c.decodeIfPresent([String: String].self, forKey: .annotations)
         guard schemaVersion == 2 else {
-            throw DecodingError.dataCorruptedError(forKey: .schemaVersion, in: c, debugDescription: "schemaVersion must be 2, got \(schemaVersion)")
+            throw DecodingError.dataCorruptedError(forKey: .schemaVersion, in: c,
+                                                   debugDescription: "schemaVersion must be 2, got \(schemaVersion)")
         }
         if let m = mediaType, m != OCIMediaType.imageIndex {
             throw DecodingError.dataCorruptedError(forKey: .mediaType, in: c, debugDescription: "not an image index: \(m)")
@@ -87,7 +88,8 @@ extension RegistryClient {
     /// Descriptors of the manifests whose `subject` is `subject`, optionally only those of
     /// `artifactType`. Uses the referrers API; on 404 (no API) falls back to the referrers
     /// tag, and a missing or invalid tag means no referrers, as the spec says.
-    public func referrers(repository: String, subject: Digest, artifactType: String? = nil) async throws(OCIError) -> (descriptors: [OCIDescriptor], mode: ReferrersMode) {
+    public func referrers(repository: String, subject: Digest,
+                          artifactType: String? = nil) async throws(OCIError) -> (descriptors: [OCIDescriptor], mode: ReferrersMode) {
         let scopes = [repoScope(repository, push: false)]
         // Filtered here, not with `?artifactType=`: registries may ignore the filter (and say
         // so only in a header), and media types hold `+`, which query strings may read as a space.
@@ -100,14 +102,16 @@ extension RegistryClient {
             let r = try await send("GET", u, scopes: scopes, headers: ["Accept": OCIMediaType.imageIndex],
                                    sink: .memory(limit: Self.responseLimit, what: "referrers of \(repository)@\(subject.short)"))
             if r.status == 404 && pages == 1 {
-                return (Self.filter(try await referrersFromTag(repository: repository, subject: subject)?.manifests ?? [], artifactType), .tagSchema)
+                let tagged = try await referrersFromTag(repository: repository, subject: subject)?.manifests ?? []
+                return (Self.filter(tagged, artifactType), .tagSchema)
             }
             guard r.status == 200 else {
                 throw failure(r, what: "referrers of", reference: "\(repository)@\(subject)", scopes: scopes, method: "GET")
             }
             stats.bytesDownloaded += Int64(r.body.count)
             guard let page = try? JSONDecoder().decode(OCIImageIndex.self, from: r.body) else {
-                throw .invalidManifest(reference: "referrers of \(repository)@\(subject.short)", reason: "the answer is not an OCI image index")
+                throw .invalidManifest(reference: "referrers of \(repository)@\(subject.short)",
+                                       reason: "the answer is not an OCI image index")
             }
             found += page.manifests
             next = r.header("Link").flatMap(Self.nextLink).flatMap(resolve(location:))
@@ -137,7 +141,8 @@ extension RegistryClient {
     /// write, read back; a concurrent writer that dropped our entry is answered by retrying.
     /// Blobs (config, layers) must already be in the repository.
     @discardableResult
-    public func pushReferrer(_ manifest: OCIImageManifest, repository: String) async throws(OCIError) -> (digest: Digest, mode: ReferrersMode) {
+    public func pushReferrer(_ manifest: OCIImageManifest,
+                             repository: String) async throws(OCIError) -> (digest: Digest, mode: ReferrersMode) {
         guard let subject = manifest.subject else {
             throw .unsupported("pushReferrer needs a manifest with a subject")
         }
@@ -154,9 +159,10 @@ extension RegistryClient {
             do throws(OCIError) {
                 let fetched = try await getManifest(repository: repository, reference: tag)
                 guard let existing = try? JSONDecoder().decode(OCIImageIndex.self, from: fetched.data) else {
-                    throw OCIError.invalidManifest(reference: "\(repository):\(tag)",
-                                                   reason: "the referrers tag of \(subject.digest.short) holds something other than an image index; "
-                                                       + "remove that tag (it is reserved for referrers by the OCI distribution spec) and push again")
+                    throw OCIError.invalidManifest(
+                        reference: "\(repository):\(tag)",
+                        reason: "the referrers tag of \(subject.digest.short) holds something other than an image index; "
+                            + "remove that tag (it is reserved for referrers by the OCI distribution spec) and push again")
                 }
                 index = existing
             } catch {
@@ -172,7 +178,8 @@ extension RegistryClient {
             }
         }
         throw .unexpectedResponse(method: "PUT", url: "\(registry)/v2/\(repository)/manifests/\(tag)", status: 0,
-                                  body: "the referrers tag kept losing the new entry (another client writing it at the same time); push again")
+                                  body: "the referrers tag kept losing the new entry (another client writing it at the same time); "
+                                      + "push again")
     }
 
     static func encodeIndex(_ index: OCIImageIndex) throws(OCIError) -> Data {

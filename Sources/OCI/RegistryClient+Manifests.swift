@@ -21,7 +21,8 @@ extension RegistryClient {
 
     /// `putManifest`, also returning the answer's headers (lower-cased names), where a
     /// registry with the referrers API says `OCI-Subject`.
-    func putManifestAnswer(_ data: Data, mediaType: String, repository: String, reference: String) async throws(OCIError) -> (digest: Digest, headers: [String: String]) {
+    func putManifestAnswer(_ data: Data, mediaType: String, repository: String,
+                           reference: String) async throws(OCIError) -> (digest: Digest, headers: [String: String]) {
         let scopes = [repoScope(repository, push: true)]
         let digest = Digest(of: data)
         let r = try await send("PUT", url("/v2/\(repository)/manifests/\(reference)"), scopes: scopes,

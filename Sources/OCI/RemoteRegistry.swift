@@ -89,7 +89,8 @@ public struct RemoteRegistry: Sendable {
 
     /// Pushes `attachment` (its blob, the empty config, its manifest with `subject`) and
     /// records it as a referrer of `subject` (referrers API, else the referrers tag).
-    public func attach(_ attachment: OCIAttachment, to subject: OCIDescriptor, repository: String) async throws(OCIError) -> (Digest, ReferrersMode) {
+    public func attach(_ attachment: OCIAttachment, to subject: OCIDescriptor,
+                       repository: String) async throws(OCIError) -> (Digest, ReferrersMode) {
         _ = try await client.pushBlob(repository: repository, data: OCIEmpty.data)
         _ = try await client.pushBlob(repository: repository, data: attachment.data)
         let r = try await client.pushReferrer(attachment.manifest(subject: subject), repository: repository)
@@ -218,8 +219,9 @@ public struct RemoteRegistry: Sendable {
             let (got, _, _) = try await pullArtifact(r.manifest, repository: repository, pulled: &pulled, depth: depth + 1)
             // The manifest pins what it builds on by digest; `requires` only says where to find it.
             guard got == edge.target else {
-                throw .digestMismatch(what: "\(edge.relation) of \(manifest.name ?? artifact.short) found through \(GlossaOCI.Annotation.requires)",
-                                      expected: edge.target, actual: got)
+                throw .digestMismatch(
+                    what: "\(edge.relation) of \(manifest.name ?? artifact.short) found through \(GlossaOCI.Annotation.requires)",
+                    expected: edge.target, actual: got)
             }
         }
 

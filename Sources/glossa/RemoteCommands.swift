@@ -58,8 +58,10 @@ struct Push: AsyncParsableCommand {
                                               "skipped": String(r.stats.blobsSkipped), "bytes": String(r.stats.bytesUploaded),
                                               "signatures": String(r.attached.count), "referrers": r.referrersMode?.rawValue ?? ""])
             } else {
-                let signed = r.attached.isEmpty ? "" : "; \(r.attached.count) signature(s) attached (\(r.referrersMode == .api ? "referrers API" : "referrers tag"))"
-                print("pushed \(ref) -> \(r.reference) (\(r.artifactDigest.short)); \(r.stats.blobsUploaded) blobs uploaded, \(r.stats.blobsSkipped) already there, \(r.stats.bytesUploaded) bytes" + signed)
+                let how = r.referrersMode == .api ? "referrers API" : "referrers tag"
+                let signed = r.attached.isEmpty ? "" : "; \(r.attached.count) signature(s) attached (\(how))"
+                print("pushed \(ref) -> \(r.reference) (\(r.artifactDigest.short)); \(r.stats.blobsUploaded) blobs uploaded, "
+                      + "\(r.stats.blobsSkipped) already there, \(r.stats.bytesUploaded) bytes" + signed)
             }
         } catch let e as GlossaError {
             Console.log("error: \(e.message)"); throw CLIError(e).exitCode
@@ -109,7 +111,8 @@ struct Pull: AsyncParsableCommand {
             } else {
                 print("pulled \(r.kind.rawValue) \(name) \(r.artifactDigest)" + (r.alreadyPresent ? " (already present)" : "")
                       + (r.alsoPulled.isEmpty ? "" : "; also pulled \(r.alsoPulled.map(\.short).joined(separator: ", "))")
-                      + (outcome.verified.map { "; signature good (key \($0.keyID))" } ?? (signatures > 0 ? "; \(signatures) signature(s), not checked" : "")))
+                      + (outcome.verified.map { "; signature good (key \($0.keyID))" }
+                         ?? (signatures > 0 ? "; \(signatures) signature(s), not checked" : "")))
             }
         } catch let e as GlossaError {
             Console.log("error: \(e.message)"); throw CLIError(e).exitCode
