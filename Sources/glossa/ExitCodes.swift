@@ -24,10 +24,10 @@ enum GlossaExit {
 
     static let helpText = """
     EXIT CODES:
-      0   success (verify: clean)          3   verify: repaired
-      1   failure                          4   verify, bundle verify: damage remains
-      64  usage error                      65  bad input data or signature
-      66  not found                        69  remote registry unavailable
+      0   success (verify: clean)       3   verify: repaired
+      1   failure                       4   verify, bundle verify: damage remains
+      64  usage error                   65  bad input data or signature
+      66  not found                     69  remote registry unavailable
       75  busy: retry
     """
 }

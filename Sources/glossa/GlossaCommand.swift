@@ -9,24 +9,25 @@ struct GlossaCommand: AsyncParsableCommand {
         abstract: "Publish, compose and ship LoRA language experts for Whisper.",
         usage: "glossa <subcommand>\nglossa --version",
         discussion: """
-        A registry of LoRA language experts (one adapter per language on a frozen Whisper),
-        a Whisper runtime to transcribe and evaluate with them, and push/pull to OCI registries.
+        A registry of LoRA language experts (one adapter per language on a frozen Whisper), a Whisper runtime to transcribe \
+        and evaluate with them, and push/pull to OCI registries.
 
-        The registry is a folder: --registry PATH, else $GLOSSA_REGISTRY, else ./registry.
-        A REF names an artifact: NAME (latest version), NAME:VERSION, NAME:TAG, or a digest
-        sha256:... (a unique prefix is enough).
+        The registry is a folder: --registry PATH, else $GLOSSA_REGISTRY, else ./registry. A REF names an artifact: NAME \
+        (latest version), NAME:VERSION, NAME:TAG, or a digest sha256:... (a unique prefix is enough).
 
         Typical session:
-          glossa base fetch                                  # real multilingual whisper-base
-          glossa corpus synth --langs fr,de --out data/      # espeak-ng speech + manifests
+          glossa base fetch                              # the real whisper-base
+          glossa corpus synth --langs fr,de --out data/  # speech + manifests
           glossa transcribe --model whisper-base clip.wav
-          glossa expert import-peft ./my-adapter --lang fr --name fr-expert --version 1.0.0
-          glossa eval --model whisper-base --expert fr-expert --manifest data/test.jsonl
-          glossa compose --experts fr-expert,de-expert --method linear --name mix --version 1.0.0
-          glossa key generate --out release                  # minisign-compatible key pair
+          glossa expert import-peft ./my-adapter --lang fr --name fr-expert \\
+            --version 1.0.0
+          glossa eval --model whisper-base --expert fr-expert --manifest test.jsonl
+          glossa compose --experts fr-expert,de-expert --method linear --name mix \\
+            --version 1.0.0
+          glossa key generate --out release              # minisign key pair
           glossa export fr-expert --out out/fr.tar --sign release.key
           glossa bundle verify out/fr.tar --key release.pub
-          glossa transcribe --model out/fr.tar --language fr clip.wav   # no registry needed
+          glossa transcribe --model out/fr.tar --language fr clip.wav  # no registry
 
         Results go to stdout (--json for machines); logs and progress go to stderr.
 

@@ -11,11 +11,9 @@ struct Key: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write an Ed25519 key pair NAME.key / NAME.pub in minisign's file formats.",
             discussion: """
-            NAME.key is an UNENCRYPTED secret key (like `minisign -G -W`), written with
-            file mode 0600: keep it private, e.g. in a CI secret. glossa does not write
-            password-encrypted keys because it must sign without anyone typing a
-            password. NAME.pub is what users verify with, here (`glossa bundle verify
-            --key`) or with Debian's minisign.
+            NAME.key is an UNENCRYPTED secret key (like `minisign -G -W`), written with file mode 0600: keep it private, e.g. \
+            in a CI secret. glossa does not write password-encrypted keys because it must sign without anyone typing a \
+            password. NAME.pub is what users verify with, here (`glossa bundle verify --key`) or with Debian's minisign.
 
             Examples:
               glossa key generate --out release
@@ -40,11 +38,11 @@ struct Key: ParsableCommand {
             commandName: "verify",
             abstract: "Check a minisign signature of a file (FILE.minisig) or of a registry artifact with a public key.",
             discussion: """
-            Accepts signatures made by glossa or by minisign (prehashed "ED" and legacy
-            "Ed"). Exits 0 when the signature is good, 65 when it is not (wrong key,
-            file or trusted comment changed), 66 when a file is missing.
+            Accepts signatures made by glossa or by minisign (prehashed "ED" and legacy "Ed"). Exits 0 when the signature is \
+            good, 65 when it is not (wrong key, file or trusted comment changed), 66 when a file is missing.
 
-            For a registry REF (a bare name the registry has), the signatures stored with the artifact (`glossa sign REF`, `glossa pull`) are checked over its manifest: one made with the key must verify.
+            For a registry REF (a bare name the registry has), the signatures stored with the artifact (`glossa sign REF`, \
+            `glossa pull`) are checked over its manifest: one made with the key must verify.
 
             Examples:
               glossa key verify fr-expert:1.0.0 --key release.pub
@@ -78,13 +76,15 @@ struct Sign: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Sign a registry artifact, a file (writes FILE.minisig) or a bundle folder (embeds the signature).",
         discussion: """
-        Signatures are minisign's prehashed "ED" kind: Ed25519 over BLAKE2b-512 of
-        the bytes, plus a signed trusted comment. For a file, FILE.minisig verifies
-        with `minisign -V -p NAME.pub -m FILE`. For a bundle folder, the signature
-        covers the bundle manifest, which pins every blob by digest; it is stored in
-        the bundle as one more OCI layer (see `glossa bundle verify`).
+        Signatures are minisign's prehashed "ED" kind: Ed25519 over BLAKE2b-512 of the bytes, plus a signed trusted comment. \
+        For a file, FILE.minisig verifies with `minisign -V -p NAME.pub -m FILE`. For a bundle folder, the signature covers \
+        the bundle manifest, which pins every blob by digest; it is stored in the bundle as one more OCI layer (see `glossa \
+        bundle verify`).
 
-        For a registry REF, the signature covers the artifact's manifest, whose digest is the artifact's identity and which pins every blob and every artifact it builds on; it is stored in the registry (signatures/) and `glossa push` attaches it to the pushed manifest as an OCI referrer, so `glossa pull --verify-key PUB` can check it. A bare name is a REF when the registry has it; a path (with / or a leading .) is always a file.
+        For a registry REF, the signature covers the artifact's manifest, whose digest is the artifact's identity and which \
+        pins every blob and every artifact it builds on; it is stored in the registry (signatures/) and `glossa push` attaches \
+        it to the pushed manifest as an OCI referrer, so `glossa pull --verify-key PUB` can check it. A bare name is a REF \
+        when the registry has it; a path (with / or a leading .) is always a file.
 
         Examples:
           glossa sign fr-expert:1.0.0 --key release.key

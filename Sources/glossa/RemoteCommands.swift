@@ -33,11 +33,10 @@ struct Push: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Push an artifact (and the base it needs) to an OCI registry.",
         discussion: """
-        Works with any OCI distribution registry (Docker Distribution, Harbor, Zot, GHCR...).
-        Only blobs the registry lacks are uploaded; an interrupted push can be re-run.
-        Signatures made with `glossa sign REF` go along, as OCI referrers of the artifact's manifest.
-        Credentials: $GLOSSA_REGISTRY_USERNAME / $GLOSSA_REGISTRY_PASSWORD (sent only to this registry,
-        or to $GLOSSA_REGISTRY_HOST when set), else ~/.docker/config.json.
+        Works with any OCI distribution registry (Docker Distribution, Harbor, Zot, GHCR...). Only blobs the registry lacks \
+        are uploaded; an interrupted push can be re-run. Signatures made with `glossa sign REF` go along, as OCI referrers of \
+        the artifact's manifest. Credentials: $GLOSSA_REGISTRY_USERNAME / $GLOSSA_REGISTRY_PASSWORD (sent only to this \
+        registry, or to $GLOSSA_REGISTRY_HOST when set), else ~/.docker/config.json.
 
         Example:
           glossa push fr-expert:1.0.0 oci://localhost:5000/experts/fr:1.0.0
@@ -75,11 +74,13 @@ struct Pull: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Pull an artifact (and the base it needs) from an OCI registry into the local registry.",
         discussion: """
-        The artifact appears in the local catalog with the same digest as where it was published.
-        Every blob is verified by digest on arrival; the catalog row is written last, so a failed
-        pull imports nothing (re-run it when the fault is gone). Signatures attached to the artifacts (OCI referrers) are stored with them.
+        The artifact appears in the local catalog with the same digest as where it was published. Every blob is verified by \
+        digest on arrival; the catalog row is written last, so a failed pull imports nothing (re-run it when the fault is \
+        gone). Signatures attached to the artifacts (OCI referrers) are stored with them.
 
-        With --verify-key PUB, the artifact's manifest and signatures are fetched first and one signature by that key must verify over the manifest, which pins every blob and every artifact it builds on by digest. An unsigned artifact, one signed only by other keys, or an altered artifact or signature is refused with exit code 65, and nothing is imported.
+        With --verify-key PUB, the artifact's manifest and signatures are fetched first and one signature by that key must \
+        verify over the manifest, which pins every blob and every artifact it builds on by digest. An unsigned artifact, one \
+        signed only by other keys, or an altered artifact or signature is refused with exit code 65, and nothing is imported.
 
         Examples:
           glossa pull oci://localhost:5000/experts/fr:1.0.0

@@ -42,6 +42,74 @@ extension CLITests {
         return paths
     }
 
+    /// Lines of rendered help that show the bug of issue 11 item 23: text hard-wrapped in the
+    /// source at ~90 columns, re-wrapped by ArgumentParser at 80, leaves a line that ends
+    /// although the next word would have fit, followed by a line that continues the sentence
+    /// (unindented, lowercase or a `--flag`/code fragment). Intentional breaks stay allowed:
+    /// after a colon, before an indented example, before a "- " list item or a new sentence.
+    /// Indented examples wider than `width` (wrapped onto an unindented line) are reported, and
+    /// so are lines over `width` columns, except the USAGE synopsis, which ArgumentParser
+    /// prints on one line whatever the width (terminals wrap it whole).
+    static func brokenLines(_ text: String, width: Int = 80) -> [String] {
+        let lines = text.components(separatedBy: "\n")
+        var problems: [String] = []
+        for (i, line) in lines.enumerated() {
+            if line.count > width && !line.hasPrefix("USAGE: ") { problems.append("line \(i + 1) has \(line.count) columns: \(line)") }
+            guard i + 1 < lines.count, !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
+            let next = lines[i + 1]
+            guard let first = next.first, first != " " else { continue }
+            let word = next.split(separator: " ").first.map(String.init) ?? ""
+            let continues = first.isLowercase || (first == "-" && !next.hasPrefix("- ")) || "`$(\"'".contains(first)
+            // `<`: ArgumentParser fills lines to `width`, so a word that fits never starts the next line.
+            if continues && !line.hasSuffix(":") && line.count + 1 + word.count < width {
+                problems.append("line \(i + 1) ends mid-sentence (\"\(word)\" would fit): \(line)")
+            } else if continues && line.hasPrefix(" ") {
+                // An indented example longer than `width`, wrapped onto an unindented line.
+                problems.append("line \(i + 1) is an example wrapped at \(width) columns: \(line) / \(next)")
+            }
+        }
+        return problems
+    }
+
+    func testHelpBreaksNoSentenceMidLineAt80Columns() throws {
+        var failures: [String] = []
+        for path in try commandPaths() {
+            let r = try glossa80(path + ["--help"])
+            XCTAssertEqual(r.status, 0, "glossa \(path.joined(separator: " ")) --help: \(r.stderr)")
+            failures += Self.brokenLines(r.stdout).map { "glossa \(path.joined(separator: " ")) --help: \($0)" }
+        }
+        XCTAssertEqual(failures, [], failures.joined(separator: "\n"))
+    }
+
+    func testHelpLineCheckCatchesTheReWrapBug() {
+        // The bug: a source line hard-wrapped at ~90 columns, re-wrapped at 80, leaves
+        // "registry; the" alone on a line before the sentence goes on.
+        let bad = """
+        OVERVIEW: Train a LoRA language expert.
+
+        Runs the LoRA trainer on a frozen base and publishes the adapter to the
+        registry; the
+        manifest's clips are split into batches.
+        """
+        XCTAssertEqual(Self.brokenLines(bad), [#"line 4 ends mid-sentence ("manifest's" would fit): registry; the"#])
+        let good = """
+        Runs the LoRA trainer on a frozen base and publishes the adapter to the
+        registry. The manifest's clips are split into batches.
+
+        Examples:
+          glossa train --base whisper-base --lang fr
+        - a list item
+        """
+        XCTAssertEqual(Self.brokenLines(good), [])
+        XCTAssertEqual(Self.brokenLines(String(repeating: "x", count: 81)).count, 1)
+        let wrappedExample = """
+        Examples:
+          glossa compose --experts fr-expert,de-expert --method linear --name mix
+        --version 1.0.0
+        """
+        XCTAssertEqual(Self.brokenLines(wrappedExample).count, 1, "\(Self.brokenLines(wrappedExample))")
+    }
+
     /// Issue 11 item 26: one meaning of `--version` per command. `glossa --version` (the
     /// root's, in its usage) prints the tool's version; commands whose `--version` takes a
     /// semantic version list that option once, and nothing else under that name.
