@@ -53,12 +53,19 @@ public struct ModelSourceResolver: Sendable {
         }
         let registry = try Registry(root: registryPath)
         let (adapters, baseDigest) = try registry.loadAdapters(text)
-        if let baseOrigin, baseOrigin.hasPrefix("sha256:"), baseOrigin != baseDigest.description {
+        // Bases are compared by content: another base here with the same weights will do.
+        if let baseOrigin, baseOrigin.hasPrefix("sha256:"), baseOrigin != baseDigest.description,
+           try !sameWeights(registry, baseOrigin, baseDigest) {
             throw GlossaError(.invalidInput, "\(text) was made for base \(baseDigest.short), not \(baseOrigin.prefix(19)); use --model \(baseDigest.short) or an adapter for this base")
         }
         for a in adapters {
             do { try a.weights.validate(against: base) } catch { throw Registry.wrap(error, "\(a.name) does not fit the base model") }
         }
         return adapters
+    }
+
+    func sameWeights(_ registry: Registry, _ origin: String, _ base: Digest) throws(GlossaError) -> Bool {
+        guard let o = try? Digest(parsing: origin), case .base = try? registry.manifest(o) else { return false }
+        return try registry.baseWeights(o) == registry.baseWeights(base)
     }
 }

@@ -63,8 +63,8 @@ public enum GlossaOCI {
         var a: [String: String] = [
             Annotation.kind: manifest.kind.rawValue,
             Annotation.artifactDigest: digest.description,
-            Annotation.created: manifest.created,
         ]
+        if let c = manifest.created { a[Annotation.created] = c }
         if let n = manifest.name { a[Annotation.name] = n; a[Annotation.title] = n }
         if let v = manifest.version { a[Annotation.glossaVersion] = v; a[Annotation.version] = v }
         if !manifest.languages.isEmpty { a[Annotation.languages] = manifest.languages.joined(separator: ",") }

@@ -216,6 +216,10 @@ public struct RemoteRegistry: Sendable {
                 throw .notFound(what: "\(edge.relation) \(edge.target.short) needed by \(manifest.name ?? artifact.short)",
                                 reference: "\(repository) (push it there, or import it locally first)")
             }
+            if edge.relation == "base",
+               try await keepForLocalBase(edge.target, at: r.manifest, repository: repository, for: manifest, artifact: artifact) {
+                continue
+            }
             let (got, _, _) = try await pullArtifact(r.manifest, repository: repository, pulled: &pulled, depth: depth + 1)
             // The manifest pins what it builds on by digest; `requires` only says where to find it.
             guard got == edge.target else {
@@ -291,6 +295,54 @@ public struct RemoteRegistry: Sendable {
         }
         pulled.append((artifact, md))
         return (artifact, manifest, false)
+    }
+
+    /// Bases are matched by content (`BaseManifest.weightsDigest`): when this registry holds
+    /// a base with the same weights as `base` (the remote base manifest, at OCI manifest
+    /// `md`), typically another registry's import of the same files, the remote base
+    /// manifest is kept as a blob (a few KB; its tensors are already here, by digest) and
+    /// the artifact is published on the local base (see `LocalRegistry.attachedBase`).
+    /// Returns true then, false when no local base has those weights (the base is pulled).
+    /// Refused (`unsupported`, nothing imported) when the artifact's `base_weights`
+    /// contradict its base, or when the base's name:version here holds other weights.
+    func keepForLocalBase(_ base: Digest, at md: Digest, repository: String, for manifest: AnyManifest,
+                          artifact: Digest) async throws(OCIError) -> Bool {
+        let label = manifest.name.map { "\($0):\(manifest.version ?? "")" } ?? artifact.short
+        let fetched = try await client.getManifest(repository: repository, reference: md.description)
+        guard let oci = try? JSONDecoder().decode(OCIImageManifest.self, from: fetched.data),
+              oci.config.mediaType == GlossaOCI.configMediaType else {
+            throw .invalidManifest(reference: "\(repository)@\(md)", reason: "the base of \(label) is not a Glossa artifact")
+        }
+        // The manifest pins its base by digest; `requires` only says where to find it.
+        guard oci.config.digest == base else {
+            throw .digestMismatch(what: "base of \(label) found through \(GlossaOCI.Annotation.requires)", expected: base,
+                                  actual: oci.config.digest)
+        }
+        let bytes = try await client.fetchBlob(repository: repository, digest: base)   // checked against `base`
+        guard case .base(let remoteBase)? = try? ManifestCoding.decode(from: bytes) else {
+            throw .invalidManifest(reference: "\(repository)@\(md)", reason: "the base \(base.short) of \(label) is not a valid base manifest")
+        }
+        let weights = remoteBase.weightsDigest
+        if let declared = manifest.baseWeights, declared != weights {
+            throw .unsupported("\(label) declares base weights \(declared.short), but its base \(remoteBase.name):\(remoteBase.version) "
+                               + "(\(base.short)) has weights \(weights.short): the artifact is inconsistent; nothing was imported. "
+                               + "Rebuild it on its base and push it again")
+        }
+        let equal: [Digest]
+        do { equal = try local.bases(withWeights: weights) } catch { throw .localRegistry(error.description) }
+        guard !equal.isEmpty else {
+            let ref = "\(remoteBase.name):\(remoteBase.version)"
+            if let here = try? local.summary(ref), here.digest != base {
+                throw .unsupported("\(label) needs base \(ref) (\(base.short), weights \(weights.short)), but \(ref) in this "
+                                   + "registry (\(here.digest.short)) holds other weights: the same name and version name two "
+                                   + "different models. Nothing was imported. Import the expert's base files here under another "
+                                   + "version (glossa base import DIR --name \(remoteBase.name) --version V), then pull again, "
+                                   + "or pull into another registry")
+            }
+            return false
+        }
+        do { try local.putBlob([UInt8](bytes)) } catch { throw .localRegistry(error.description) }
+        return true
     }
 
     /// The decoded length of each blob the manifest knows the size of: tensors (dtype x

@@ -121,8 +121,14 @@ final class Catalog: Sendable {
     }
 
     /// Inserts the rows of one artifact. Idempotent for the same digest; a different
-    /// digest under the same name:version is a `versionConflict`.
-    static func insert(_ db: Database, digest: Digest, manifest m: AnyManifest, manifestSize: Int, published: String) throws {
+    /// digest under the same name:version is a `versionConflict`. `attachedBase` is the
+    /// catalogued base it is recorded on when that is not the base its manifest names
+    /// (an equal-weights copy, `LocalRegistry.attachedBase`); the named base manifest is
+    /// then a blob reference, so gc keeps and verify checks it.
+    static func insert(_ db: Database, digest: Digest, manifest m: AnyManifest, manifestSize: Int, published: String,
+                       attachedBase: Digest? = nil) throws {
+        let base = attachedBase ?? m.base
+        let keptBase = base != m.base ? m.base : nil
         if try Bool.fetchOne(db, sql: "SELECT 1 FROM artifacts WHERE digest = ?", arguments: [digest.description]) == true { return }
         if let name = m.name, let version = m.version,
            let other = try String.fetchOne(db, sql: "SELECT digest FROM artifacts WHERE name = ? AND version = ?", arguments: [name, version]) {
@@ -142,7 +148,7 @@ final class Catalog: Sendable {
             INSERT INTO artifacts (digest, kind, name, version, base, created, published, description, manifest_size,
                                    lora_rank, lora_alpha, lora_targets, lora_rslora)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [digest.description, m.kind.rawValue, m.name, m.version, m.base?.description, m.created, published,
+            """, arguments: [digest.description, m.kind.rawValue, m.name, m.version, base?.description, m.created ?? published, published,
                              description, manifestSize, lora?.rank, lora?.alpha, lora.map { $0.targetModules.joined(separator: ",") },
                              lora.map { $0.useRSLoRA ? 1 : 0 }])
         for l in Set(m.languages) {
@@ -151,11 +157,11 @@ final class Catalog: Sendable {
         for (k, v) in m.metrics {
             try db.execute(sql: "INSERT INTO metrics (artifact, metric, value) VALUES (?, ?, ?)", arguments: [digest.description, k, v])
         }
-        for e in Set(m.lineage) {
+        for e in Set(m.lineage.map { $0.relation == "base" && base != nil ? ArtifactEdge(relation: "base", target: base!) : $0 }) {
             try db.execute(sql: "INSERT INTO lineage (artifact, relation, target) VALUES (?, ?, ?)",
                            arguments: [digest.description, e.relation, e.target.description])
         }
-        for b in m.blobReferences {
+        for b in Set(m.blobReferences + (keptBase.map { [$0] } ?? [])) {
             try db.execute(sql: "INSERT INTO blob_refs (artifact, blob) VALUES (?, ?)", arguments: [digest.description, b.description])
         }
     }

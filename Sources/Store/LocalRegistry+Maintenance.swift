@@ -87,7 +87,8 @@ extension LocalRegistry {
                 }
                 if complete, let man, (try? catalog.write({ db in
                     try Catalog.insert(db, digest: d, manifest: man, manifestSize: (try? blob(d).count) ?? 1,
-                                       published: RFC3339.string(from: Date()))
+                                       published: RFC3339.string(from: Date()),
+                                       attachedBase: try attachedBase(of: man, label: d.short, in: db))
                 })) != nil {
                     problems.append(VerifyProblem(kind: .uncataloguedManifest, digest: d, location: nil, usedBy: [],
                                                   detail: "interrupted publish completed", repaired: true))
@@ -222,7 +223,9 @@ extension LocalRegistry {
 
     /// Rebuilds the catalog from the manifest index and the stored tags alone. Entries
     /// whose manifest is missing, damaged, invalid, or whose base is not indexed are
-    /// skipped and reported. Publish times are reset to the manifests' creation times.
+    /// skipped and reported. Publish times are reset to the manifests' creation times (the
+    /// reindex time for bases that record none). An artifact whose base is not indexed is
+    /// attached to an indexed base with the same weights, as publish does.
     public func reindex() throws(StoreError) -> ReindexReport {
         try gcLock.withLock(exclusive: true) { () throws(StoreError) -> ReindexReport in
             var skipped: [String] = []
@@ -247,10 +250,20 @@ extension LocalRegistry {
                 try db.execute(sql: "DELETE FROM artifacts")
                 var n = 0, skips: [String] = []
                 var have = Set<String>()
+                var bases: [Digest] = []
+                let now = RFC3339.string(from: Date())
                 for (d, m, size) in manifests {
-                    if let b = m.base, !have.contains(b.description) { skips.append("\(d.short): base \(b.short) is not indexed"); continue }
+                    // The base it names, else an indexed base with the same weights (LocalRegistry+Bases).
+                    let attached: Digest?
                     do {
-                        try Catalog.insert(db, digest: d, manifest: m, manifestSize: size, published: m.created)
+                        attached = try attachedBase(of: m, label: d.short, catalogued: { bases.contains($0) }, candidates: { bases })
+                    } catch {
+                        skips.append("\(d.short): base \(m.base?.short ?? "?") is not indexed and no indexed base has its weights (\(error))")
+                        continue
+                    }
+                    do {
+                        try Catalog.insert(db, digest: d, manifest: m, manifestSize: size, published: m.created ?? now, attachedBase: attached)
+                        if m.kind == .base { bases.append(d) }
                         have.insert(d.description); n += 1
                     } catch { skips.append("\(d.short): \(error)") }
                 }

@@ -142,8 +142,9 @@ public final class LocalRegistry: Sendable {
             var missing: [Digest] = []
             for b in manifest.blobReferences where try driver.stat(b) == nil { missing.append(b) }
             guard missing.isEmpty else { throw .missingBlobs(artifact: label, missing) }
-            let required = manifest.lineage.filter { $0.relation != "parent" }
-            try catalog.read { db throws in
+            // The base may be an equal-weights copy of the one named (LocalRegistry+Bases).
+            let required = manifest.lineage.filter { $0.relation != "parent" && $0.relation != "base" }
+            let attached = try catalog.read { db throws -> Digest? in
                 for e in required where try Bool.fetchOne(db, sql: "SELECT 1 FROM artifacts WHERE digest = ?", arguments: [e.target.description]) != true {
                     throw StoreError.missingArtifact(artifact: label, relation: e.relation, e.target)
                 }
@@ -153,11 +154,14 @@ public final class LocalRegistry: Sendable {
                    let other = try Self.publishedDigest(db, name: name, version: version), other != digest {
                     throw StoreError.versionConflict(name: name, version: version, existing: other)
                 }
+                return try attachedBase(of: manifest, label: label, in: db)
             }
             try putBlob(bytes, as: .opaque)
             try driver.indexManifest(digest)
             let now = RFC3339.string(from: Date())
-            try catalog.write { db in try Catalog.insert(db, digest: digest, manifest: manifest, manifestSize: bytes.count, published: now) }
+            try catalog.write { db in
+                try Catalog.insert(db, digest: digest, manifest: manifest, manifestSize: bytes.count, published: now, attachedBase: attached)
+            }
             return digest
         }
     }

@@ -73,14 +73,18 @@ extension Registry {
         for a in adapters where !seen.insert("\(a.digest) \(a.role) \(a.languages)").inserted {
             throw GlossaError(.invalidInput, "\(context): the adapters given name \(a.name):\(a.version) twice; list each once")
         }
-        var baseDigest = adapters[0].lineage[0].target
+        // Each adapter's base here (an adapter made in another registry runs on this
+        // registry's base with the same weights).
+        var attached: [Digest: Digest] = [:]
+        for a in adapters where attached[a.digest] == nil { attached[a.digest] = try attachedBase(of: a.digest) }
+        var baseDigest = attached[adapters[0].digest]!
         if let b = request.base { baseDigest = try resolve(b) }
         guard case .base(let base) = try manifest(baseDigest) else {
             throw GlossaError(.invalidInput, "\(context): '\(request.base ?? baseDigest.description)' is not a base model")
         }
-        for a in adapters where a.lineage.first?.target != baseDigest {
+        for a in adapters where attached[a.digest] != baseDigest {
             throw GlossaError(.invalidInput, "\(context): \(a.kind.rawValue) \(a.name):\(a.version) was made for base "
-                + "\(a.lineage.first?.target.short ?? "?"), not \(base.name):\(base.version) (\(baseDigest.short)); "
+                + "\(attached[a.digest]?.short ?? "?"), not \(base.name):\(base.version) (\(baseDigest.short)); "
                 + "choose adapters of one base")
         }
         adapters = try Self.restrict(adapters, to: request.languages, context: context)

@@ -184,11 +184,11 @@ public struct Composition: Sendable {
             var routed: [String: CompositeManifest.RoutedAdapter] = [:]
             for (l, r) in routes { let w = r.loraWeights; routed[l] = .init(lora: w.config, tensors: try registry.putLoRA(w)) }
             let m = CompositeManifest(
-                name: name, version: version, languages: languages, base: experts[0].manifest.base, recipe: recipe,
+                name: name, version: version, languages: languages, base: experts[0].base, recipe: recipe,
                 inputs: experts.map(\.digest), lora: own.modules.isEmpty ? nil : ownWeights.config,
                 tensors: try registry.putLoRA(ownWeights), routes: routed,
                 provenance: Provenance(dataDigest: dataDigest, hyperparameters: hyper, toolVersion: GlossaVersion.tool, created: created),
-                metrics: metrics, description: description)
+                metrics: metrics, description: description, baseWeights: try registry.baseWeights(experts[0].base))
             try m.validate()
             return (try registry.store.publish(m), m)
         } catch let e as StoreError {

@@ -7,6 +7,9 @@ public struct SelectedExpert: Sendable {
     public var ref: String
     public var digest: Digest
     public var manifest: ExpertManifest
+    /// The base it runs on here (`Registry.attachedBase`): the base its manifest names, or
+    /// this registry's base with the same weights for an expert made elsewhere.
+    public var base: Digest
     /// Why it was chosen (for `--languages`: "tagged stable" or "best dev WER 12.3%").
     public var reason: String
 }
@@ -24,7 +27,7 @@ extension Registry {
             if let dup = out.first(where: { $0.digest == d }) {
                 throw GlossaError(.invalidInput, "'\(ref)' and '\(dup.ref)' name the same expert \(d.short); give each expert once")
             }
-            out.append(SelectedExpert(ref: ref, digest: d, manifest: m, reason: "given"))
+            out.append(SelectedExpert(ref: ref, digest: d, manifest: m, base: try attachedBase(of: d), reason: "given"))
         }
         try checkOneBase(out)
         return out
@@ -46,13 +49,14 @@ extension Registry {
                 candidates.append((r, m))
             }
             if let stable = candidates.first(where: { $0.0.tags.contains { $0.hasSuffix(":stable") } }) {
-                out.append(SelectedExpert(ref: stable.0.displayName, digest: stable.0.digest, manifest: stable.1, reason: "tagged stable"))
+                out.append(SelectedExpert(ref: stable.0.displayName, digest: stable.0.digest, manifest: stable.1, base: baseDigest,
+                                          reason: "tagged stable"))
                 continue
             }
             let scored = candidates.compactMap { c in c.1.metrics["dev_wer"].map { (c, $0) } }
             // Lowest dev WER; ties go to the newest, then the name, so the pick is stable.
             if let best = scored.min(by: { ($0.1, $1.0.0.created, $0.0.0.displayName) < ($1.1, $0.0.0.created, $1.0.0.displayName) }) {
-                out.append(SelectedExpert(ref: best.0.0.displayName, digest: best.0.0.digest, manifest: best.0.1,
+                out.append(SelectedExpert(ref: best.0.0.displayName, digest: best.0.0.digest, manifest: best.0.1, base: baseDigest,
                                           reason: String(format: "best dev WER %.1f%%", best.1 * 100)))
             } else if candidates.isEmpty {
                 missing.append(l)
@@ -66,10 +70,13 @@ extension Registry {
         return out
     }
 
+    /// Experts made in other registries count as on one base when their bases have equal
+    /// weights (they are attached to the same base here).
     func checkOneBase(_ experts: [SelectedExpert]) throws(GlossaError) {
         guard let first = experts.first else { return }
-        if let other = experts.first(where: { $0.manifest.base != first.manifest.base }) {
-            throw GlossaError(.invalidInput, "\(first.ref) adapts base \(first.manifest.base.short) but \(other.ref) adapts \(other.manifest.base.short); compose experts of one base")
+        if let other = experts.first(where: { $0.base != first.base }) {
+            throw GlossaError(.invalidInput, "\(first.ref) adapts base \(first.base.short) but \(other.ref) adapts \(other.base.short) "
+                              + "(other weights); compose experts of one base")
         }
     }
 }

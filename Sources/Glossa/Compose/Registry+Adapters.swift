@@ -6,16 +6,17 @@ import TensorIO
 /// Loading what `--expert REF` may name: an expert, or a composite (one plain LoRA, or a
 /// shared part plus per-language residuals routed by language).
 extension Registry {
-    /// The adapters `ref` stands for, as the router takes them, with the base they adapt.
+    /// The adapters `ref` stands for, as the router takes them, with the base they adapt
+    /// here (`attachedBase`).
     public func loadAdapters(_ ref: String) throws(GlossaError) -> (adapters: [LoadedExpert], base: Digest) {
         let d = try resolve(ref)
         switch try manifest(d) {
         case .expert:
             let (m, w, _) = try loadExpert(ref)
             return ([LoadedExpert(name: "\(m.name):\(m.version)", language: m.language, languages: m.coveredLanguages,
-                                  id: d.description, weights: w)], m.base)
+                                  id: d.description, weights: w)], try attachedBase(of: d))
         case .composite(let m):
-            return (try compositeAdapters(m, digest: d), m.base)
+            return (try compositeAdapters(m, digest: d), try attachedBase(of: d))
         case let other:
             throw GlossaError(.invalidInput, "'\(ref)' is a \(other.kind.rawValue), not an expert or composite; give an expert or composite REF")
         }

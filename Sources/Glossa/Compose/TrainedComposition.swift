@@ -61,7 +61,7 @@ struct TrainedComposition {
     }
 
     func run(inputs: [ComposeInput]) throws(GlossaError) -> Output {
-        let base = job.experts[0].manifest.base
+        let base = job.experts[0].base
         let (checkpoint, _) = try registry.loadBase(base.description)
         let speech = try SpeechModel(checkpoint: checkpoint, compute: compute, origin: base.description)
         let covered = Set(job.experts.flatMap(\.manifest.coveredLanguages))

@@ -6,6 +6,9 @@ import TensorIO
 extension Registry {
     /// Imports a Whisper model folder (CTranslate2 `model.bin` or Hugging Face
     /// `model.safetensors`) as a base model. Tensors already stored are not stored again.
+    /// Deterministic: the manifest records no import time, so importing the same files under
+    /// the same name, version and description in any registry gives the same digest (and
+    /// under any name the same `weightsDigest`, which experts pin as `base_weights`).
     public func importBase(folder: URL, name: String, version: String, description: String? = nil,
                            progress: (Int, Int) -> Void = { _, _ in }) throws(GlossaError) -> (Digest, BaseManifest) {
         let checkpoint = try SpeechModel.loadCheckpoint(folder: folder)
@@ -23,7 +26,7 @@ extension Registry {
         let m = BaseManifest(name: name, version: version, config: checkpoint.config, tensors: entries,
                              tokenizer: Digest(of: checkpoint.tokenizerJSON),
                              source: .init(format: isCT2 ? "ctranslate2" : "huggingface", digest: sourceDigest),
-                             created: Self.now(), description: description)
+                             description: description)
         do { try m.validate() } catch { throw GlossaError(.invalidInput, "Cannot import base model \(name):\(version): \(error)") }
         do {
             try store.checkVersionFree(name: name, version: version)

@@ -49,7 +49,7 @@ extension Registry {
             tensors: tensors,
             provenance: Provenance(hyperparameters: hyper, toolVersion: GlossaVersion.tool, created: Self.now()),
             license: license ?? Self.declaredLicense(folder) ?? "NOASSERTION", description: description,
-            adapterConfig: Digest(of: configBytes), languages: fields.languages)
+            adapterConfig: Digest(of: configBytes), languages: fields.languages, baseWeights: baseManifest.weightsDigest)
         do { try m.validate() } catch { throw GlossaError(.invalidInput, "Cannot publish expert \(name):\(version): \(error)") }
         do {
             try store.checkVersionFree(name: name, version: version)

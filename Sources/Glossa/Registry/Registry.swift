@@ -72,6 +72,31 @@ public struct Registry: Sendable {
         do { return try store.reindex() } catch { throw Self.wrap(error, "Cannot reindex \(root.path)") }
     }
 
+    /// The base the artifact `digest` runs on in this registry: the catalogued base it is
+    /// recorded on, which is the base its manifest names or, for an artifact made in
+    /// another registry, this registry's base with the same weights (see
+    /// `LocalRegistry.attachedBase`). Load, compare and export bases through this, never
+    /// through the manifest's `base` (which may not be catalogued here).
+    public func attachedBase(of digest: Digest) throws(GlossaError) -> Digest {
+        let s: ArtifactSummary
+        do { s = try store.summary(digest.description) } catch { throw Self.wrap(error, "Cannot find the base of \(digest.short)") }
+        guard let b = s.base else {
+            throw GlossaError(.invalidInput, "\(Self.label(s)) is a \(s.kind.rawValue), which has no base model; give an expert or composite")
+        }
+        return b
+    }
+
+    static func label(_ s: ArtifactSummary) -> String { s.name.map { "\($0):\(s.version ?? "")" } ?? s.digest.short }
+
+    /// `BaseManifest.weightsDigest` of the base `digest`, for the `base_weights` of new
+    /// experts and composites.
+    func baseWeights(_ digest: Digest) throws(GlossaError) -> Digest {
+        guard case .base(let m) = try manifest(digest) else {
+            throw GlossaError(.invalidInput, "\(digest.short) is not a base model; give a base such as whisper-base")
+        }
+        return m.weightsDigest
+    }
+
     func manifest(_ digest: Digest) throws(GlossaError) -> AnyManifest {
         do { return try store.manifest(digest) } catch { throw Self.wrap(error, "Cannot read manifest \(digest.short)") }
     }

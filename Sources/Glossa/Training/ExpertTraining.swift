@@ -124,7 +124,8 @@ public struct ExpertTraining: Sendable {
             devWER = report.overall.wer ?? report.overall.cer
             if let w = devWER { metrics["dev_wer"] = w }
         }
-        let manifest = try publishable(result, baseDigest: baseDigest, dataDigest: trainDigest, metrics: metrics)
+        let manifest = try publishable(result, baseDigest: baseDigest, baseWeights: try registry.baseWeights(baseDigest),
+                                       dataDigest: trainDigest, metrics: metrics)
         let digest: Digest
         do {
             var tensors: [String: LoRATensorEntry] = [:]
@@ -139,7 +140,7 @@ public struct ExpertTraining: Sendable {
         } catch { throw Registry.wrap(error, "Cannot publish trained expert \(name):\(version)") }
     }
 
-    func publishable(_ r: TrainingResult, baseDigest: Digest, dataDigest: Digest,
+    func publishable(_ r: TrainingResult, baseDigest: Digest, baseWeights: Digest? = nil, dataDigest: Digest,
                      metrics: [String: Double]) throws(GlossaError) -> (ExpertManifest, [String: LoRAPair]) {
         let c = r.provenance.config
         var hyper: [String: ScalarValue] = [
@@ -162,7 +163,8 @@ public struct ExpertTraining: Sendable {
                                tensors: entries,
                                provenance: Provenance(dataDigest: dataDigest, hyperparameters: hyper, toolVersion: GlossaVersion.tool, created: created),
                                metrics: metrics, license: license, description: description,
-                               languages: ExpertManifest.languageFields(covering: languages).languages)
+                               languages: ExpertManifest.languageFields(covering: languages).languages,
+                               baseWeights: baseWeights)
         do { try m.validate() } catch { throw GlossaError(.invalidInput, "Cannot publish \(name):\(version): \(error)") }
         return (m, r.weights.modules)
     }

@@ -68,8 +68,17 @@ public enum AnyManifest: Sendable, Equatable {
         case .base, .evalReport: return nil
         }
     }
-    /// RFC 3339 creation time.
-    public var created: String {
+    /// `BaseManifest.weightsDigest` of the base, where the manifest records it (experts
+    /// and composites written since bases are pinned by content).
+    public var baseWeights: Digest? {
+        switch self {
+        case .expert(let m): return m.baseWeights
+        case .composite(let m): return m.baseWeights
+        case .base, .bundle, .evalReport: return nil
+        }
+    }
+    /// RFC 3339 creation time; nil for a base imported since imports are deterministic.
+    public var created: String? {
         switch self {
         case .base(let m): return m.created
         case .expert(let m): return m.provenance.created

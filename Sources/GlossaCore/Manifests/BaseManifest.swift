@@ -1,7 +1,14 @@
 /// A Whisper base model in canonical form: its config, every tensor by canonical
 /// Hugging Face name (see `WhisperCheckpoint`), the tokenizer blob and where it came from.
 ///
-///     {"config":{...WhisperConfig...},"created":"2026-11-28T02:00:00Z","kind":"base",
+/// Two identities: the manifest digest (everything below, name and description included)
+/// and `weightsDigest` (config, tensor table and tokenizer only). Importing the same files
+/// under the same name, version and description gives the same manifest digest (an import
+/// records no wall-clock time; `created` is only read from manifests written before that),
+/// and the same files under any name give the same `weightsDigest`, which is what experts
+/// and composites pin (`base_weights`) so they attach to any registry's copy of their base.
+///
+///     {"config":{...WhisperConfig...},"kind":"base",
 ///      "name":"whisper-base","schema_version":1,
 ///      "source":{"digest":"sha256:d01c...","format":"ctranslate2"},
 ///      "tensors":{"model.encoder.conv1.weight":{"digest":"sha256:...","dtype":"F16","shape":[512,80,3]},...},
@@ -23,8 +30,9 @@ public struct BaseManifest: Manifest {
     public var tokenizer: Digest
     /// The files it was imported from.
     public var source: Source
-    /// RFC 3339 import time.
-    public var created: String
+    /// RFC 3339 import time: only in manifests written before imports became deterministic
+    /// (a wall-clock time made two imports of the same files two different artifacts).
+    public var created: String?
     public var description: String?
 
     /// Where a base model came from: `format` is `ctranslate2` or `huggingface` (or
@@ -36,7 +44,7 @@ public struct BaseManifest: Manifest {
     }
 
     public init(name: String, version: String, config: WhisperConfig, tensors: [String: TensorEntry], tokenizer: Digest,
-                source: Source, created: String, description: String? = nil) {
+                source: Source, created: String? = nil, description: String? = nil) {
         self.schemaVersion = Self.currentSchemaVersion
         self.name = name; self.version = version; self.config = config; self.tensors = tensors
         self.tokenizer = tokenizer; self.source = source; self.created = created; self.description = description
@@ -58,7 +66,7 @@ public struct BaseManifest: Manifest {
         tensors = try c.decode([String: TensorEntry].self, forKey: .tensors)
         tokenizer = try c.decode(Digest.self, forKey: .tokenizer)
         source = try c.decode(Source.self, forKey: .source)
-        created = try c.decode(String.self, forKey: .created)
+        created = try c.decodeIfPresent(String.self, forKey: .created)
         description = try c.decodeIfPresent(String.self, forKey: .description)
         try validating(decoder, validate)
     }
@@ -79,9 +87,29 @@ public struct BaseManifest: Manifest {
             try t.validate(at: "tensors." + n)
         }
         if source.format.isEmpty { throw .invalidField(field: "source.format", reason: "must not be empty") }
-        if let p = RFC3339.problem(with: created) { throw .invalidField(field: "created", reason: p) }
+        if let created, let p = RFC3339.problem(with: created) { throw .invalidField(field: "created", reason: p) }
     }
 
     public var blobReferences: [Digest] { Array(Set(tensors.values.map(\.digest) + [tokenizer])).sorted() }
+
+    /// The base's identity by content: sha256 of the canonical JSON of
+    /// `{"config":…,"identity":"glossa-base-weights/1","tensors":{name:{digest,dtype,shape}},"tokenizer":…}`.
+    /// Name, version, description, source and creation time are left out, so two
+    /// registries that imported the same weights (at different times, under other names)
+    /// agree on it, and it is computable from any base manifest, old ones included. It
+    /// pins every tensor and the tokenizer by digest, so equal weights digests mean
+    /// bit-identical models. The `identity` tag keeps it distinct from any manifest digest.
+    public var weightsDigest: Digest {
+        // Only integers, strings and digests: canonical encoding cannot fail.
+        let bytes = try! ManifestCoding.canonicalJSON(WeightsIdentity(config: config, tensors: tensors, tokenizer: tokenizer))
+        return Digest(of: bytes)
+    }
+
+    private struct WeightsIdentity: Encodable {
+        var identity = "glossa-base-weights/1"
+        var config: WhisperConfig
+        var tensors: [String: TensorEntry]
+        var tokenizer: Digest
+    }
     public var lineage: [ArtifactEdge] { [] }
 }

@@ -15,8 +15,12 @@ public struct CompositeManifest: Manifest {
     public var version: String
     /// Whisper codes of the languages it serves, sorted, unique.
     public var languages: [String]
-    /// Manifest digest of the base model.
+    /// Manifest digest of the base model (in the registry it was made in).
     public var base: Digest
+    /// `BaseManifest.weightsDigest` of that base: the base by content, so the composite
+    /// attaches to any registry's copy of the same weights. Nil in manifests written
+    /// before it existed.
+    public var baseWeights: Digest?
     public var recipe: Recipe
     /// Manifest digests of the experts it was made from.
     public var inputs: [Digest]
@@ -52,16 +56,16 @@ public struct CompositeManifest: Manifest {
 
     public init(name: String, version: String, languages: [String], base: Digest, recipe: Recipe, inputs: [Digest],
                 lora: LoRAConfig?, tensors: [String: LoRATensorEntry], routes: [String: RoutedAdapter] = [:], provenance: Provenance,
-                metrics: [String: Double] = [:], description: String = "") {
+                metrics: [String: Double] = [:], description: String = "", baseWeights: Digest? = nil) {
         self.schemaVersion = Self.currentSchemaVersion
         self.name = name; self.version = version; self.languages = languages; self.base = base; self.recipe = recipe
         self.inputs = inputs; self.lora = lora; self.tensors = tensors; self.routes = routes; self.provenance = provenance
-        self.metrics = metrics; self.description = description
+        self.metrics = metrics; self.description = description; self.baseWeights = baseWeights
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case schemaVersion = "schema_version", kind, name, version, languages, base, recipe, inputs, lora, tensors, routes, provenance
-        case metrics, description
+        case metrics, description, baseWeights = "base_weights"
     }
 
     public init(from decoder: Decoder) throws {
@@ -74,6 +78,7 @@ public struct CompositeManifest: Manifest {
         version = try c.decode(String.self, forKey: .version)
         languages = try c.decode([String].self, forKey: .languages)
         base = try c.decode(Digest.self, forKey: .base)
+        baseWeights = try c.decodeIfPresent(Digest.self, forKey: .baseWeights)
         recipe = try c.decode(Recipe.self, forKey: .recipe)
         inputs = try c.decode([Digest].self, forKey: .inputs)
         lora = try c.decodeIfPresent(LoRAConfig.self, forKey: .lora)

@@ -4,7 +4,7 @@
 /// `language` "mul" (ISO 639-2: multiple languages) and lists what it was trained on in
 /// `languages`; a single-language expert has no `languages` field.
 ///
-///     {"base":"sha256:...","created":...,"description":"...","kind":"expert","language":"de",
+///     {"base":"sha256:...","base_weights":"sha256:...","created":...,"description":"...","kind":"expert","language":"de",
 ///      "license":"MIT","lora":{"alpha":32,"alpha_pattern":{},"rank":16,"rank_pattern":{},
 ///      "target_modules":["q_proj","v_proj"],"use_rslora":false},"metrics":{"wer":0.21},
 ///      "name":"de-base","parents":[],"provenance":{...},"schema_version":1,
@@ -24,8 +24,12 @@ public struct ExpertManifest: Manifest {
     /// The Whisper language codes a multilingual ("mul") adapter was trained on, sorted;
     /// nil for a single-language expert.
     public var languages: [String]?
-    /// Manifest digest of the base model it adapts.
+    /// Manifest digest of the base model it adapts (in the registry it was made in).
     public var base: Digest
+    /// `BaseManifest.weightsDigest` of that base: the base by content, so the artifact
+    /// attaches to any registry's copy of the same weights (see `LocalRegistry.attachedBase`).
+    /// Nil in manifests written before it existed; computable from `base` then.
+    public var baseWeights: Digest?
     public var lora: LoRAConfig
     /// Canonical module path (e.g. `model.decoder.layers.3.encoder_attn.q_proj`) -> A/B factors.
     public var tensors: [String: LoRATensorEntry]
@@ -44,17 +48,17 @@ public struct ExpertManifest: Manifest {
     public init(name: String, version: String, language: String, base: Digest, lora: LoRAConfig,
                 tensors: [String: LoRATensorEntry], provenance: Provenance, metrics: [String: Double] = [:],
                 license: String, description: String = "", parents: [Digest] = [], adapterConfig: Digest? = nil,
-                languages: [String]? = nil) {
+                languages: [String]? = nil, baseWeights: Digest? = nil) {
         self.schemaVersion = Self.currentSchemaVersion
         self.name = name; self.version = version; self.language = language; self.base = base; self.lora = lora
         self.tensors = tensors; self.provenance = provenance; self.metrics = metrics; self.license = license
         self.description = description; self.parents = parents; self.adapterConfig = adapterConfig
-        self.languages = languages
+        self.languages = languages; self.baseWeights = baseWeights
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case schemaVersion = "schema_version", kind, name, version, language, languages, base, lora, tensors, provenance, metrics, license, description, parents
-        case adapterConfig = "adapter_config"
+        case adapterConfig = "adapter_config", baseWeights = "base_weights"
     }
 
     public init(from decoder: Decoder) throws {
@@ -68,6 +72,7 @@ public struct ExpertManifest: Manifest {
         language = try c.decode(String.self, forKey: .language)
         languages = try c.decodeIfPresent([String].self, forKey: .languages)
         base = try c.decode(Digest.self, forKey: .base)
+        baseWeights = try c.decodeIfPresent(Digest.self, forKey: .baseWeights)
         lora = try c.decode(LoRAConfig.self, forKey: .lora)
         tensors = try c.decode([String: LoRATensorEntry].self, forKey: .tensors)
         provenance = try c.decode(Provenance.self, forKey: .provenance)
