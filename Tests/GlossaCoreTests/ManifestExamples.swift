@@ -63,7 +63,13 @@ enum ManifestExamples {
     static let evalReport = EvalReportManifest(subject: d("c"), report: d("9"), dataset: d("f"),
                                                summary: ["wer.de": 0.2, "rtf": 0.05], created: created, toolVersion: "glossa 0.1.0")
 
-    static let all: [AnyManifest] = [.base(base), .expert(expert), .expert(multilingual), .composite(composite), .bundle(bundle), .evalReport(evalReport)]
+    /// Written since bases are pinned by content: a base without an import time, and an
+    /// expert and a composite that record their base's weights digest.
+    static var deterministicBase: BaseManifest { var b = base; b.created = nil; return b }
+    static var pinnedExpert: ExpertManifest { var e = expert; e.baseWeights = base.weightsDigest; return e }
+    static var pinnedComposite: CompositeManifest { var c = composite; c.baseWeights = base.weightsDigest; return c }
+    static let all: [AnyManifest] = [.base(base), .expert(expert), .expert(multilingual), .composite(composite), .bundle(bundle), .evalReport(evalReport),
+                                     .base(deterministicBase), .expert(pinnedExpert), .composite(pinnedComposite)]
 
     /// Schema file for a kind (the eval-report *manifest* schema is separate from the
     /// eval report blob's schema).

@@ -180,3 +180,49 @@ final class ManifestTests: XCTestCase {
         XCTAssertTrue(text.hasSuffix("OK\n"), text)
     }
 }
+
+/// Portable bases (issue 11, item 16): a base's identity by content.
+final class BaseWeightsDigestTests: XCTestCase {
+    typealias E = ManifestExamples
+
+    func testWeightsDigestIgnoresNameVersionDescriptionSourceAndTime() throws {
+        var other = E.base
+        other.name = "whisper-base-copy"; other.version = "2.0.0"; other.description = "our copy"; other.created = nil
+        other.source = .init(format: "huggingface", digest: E.d("e"))
+        XCTAssertNotEqual(try ManifestCoding.digest(of: other), try ManifestCoding.digest(of: E.base))
+        XCTAssertEqual(other.weightsDigest, E.base.weightsDigest)
+        // Not a manifest digest of anything: tagged, so it cannot collide with one.
+        XCTAssertNotEqual(E.base.weightsDigest, try ManifestCoding.digest(of: E.base))
+    }
+
+    func testWeightsDigestCoversEveryTensorTheConfigAndTheTokenizer() {
+        func changed(_ edit: (inout BaseManifest) -> Void) -> Digest { var b = E.base; edit(&b); return b.weightsDigest }
+        let w = E.base.weightsDigest
+        let name = E.base.tensors.keys.sorted()[0]
+        XCTAssertNotEqual(changed { $0.tensors[name]!.digest = E.d("d") }, w)
+        XCTAssertNotEqual(changed { $0.tensors[name]!.dtype = .f32 }, w)
+        XCTAssertNotEqual(changed { $0.tensors[name]!.shape = [1] }, w)
+        XCTAssertNotEqual(changed { $0.tensors["renamed"] = $0.tensors.removeValue(forKey: name) }, w)
+        XCTAssertNotEqual(changed { $0.tokenizer = E.d("d") }, w)
+        XCTAssertNotEqual(changed { $0.config.vocabSize += 1 }, w)
+    }
+
+    /// Manifests written before: a base with `created`, an expert without `base_weights`. They
+    /// decode, keep their bytes (so their digests), and are told apart from new ones.
+    func testOldManifestsDecodeWithTheirDigestsAndNewFieldsAreOptional() throws {
+        let oldBase = try ManifestCoding.canonicalBytes(E.base)
+        XCTAssertTrue(String(decoding: oldBase, as: UTF8.self).contains("\"created\""))
+        guard case .base(let b) = try ManifestCoding.decode(from: oldBase) else { return XCTFail("not a base") }
+        XCTAssertEqual(b.created, E.created)
+        XCTAssertEqual(try ManifestCoding.canonicalBytes(b), oldBase)
+        let newBase = String(decoding: try ManifestCoding.canonicalBytes(E.deterministicBase), as: UTF8.self)
+        XCTAssertFalse(newBase.contains("\"created\""), newBase)
+
+        let oldExpert = try ManifestCoding.canonicalBytes(E.expert)
+        XCTAssertFalse(String(decoding: oldExpert, as: UTF8.self).contains("base_weights"))
+        XCTAssertNil(AnyManifest.expert(try ManifestCoding.decode(ExpertManifest.self, from: oldExpert)).baseWeights)
+        let pinned = try ManifestCoding.canonicalBytes(E.pinnedExpert)
+        XCTAssertTrue(String(decoding: pinned, as: UTF8.self).contains("\"base_weights\":\"\(E.base.weightsDigest)\""))
+        XCTAssertEqual(try ManifestCoding.decode(ExpertManifest.self, from: pinned).baseWeights, E.base.weightsDigest)
+    }
+}
