@@ -78,6 +78,11 @@ struct Pull: AsyncParsableCommand {
         digest on arrival; the catalog row is written last, so a failed pull imports nothing (re-run it when the fault is \
         gone). Signatures attached to the artifacts (OCI referrers) are stored with them.
 
+        Bases are matched by content (their weights digest): when this registry holds a base with the same weights as the \
+        artifact's base (the same files imported here, at another time or under another name), the artifact attaches to that \
+        base and only the remote base's manifest is kept. A different model under the base's name:version is refused with \
+        exit code 65, and nothing is imported.
+
         With --verify-key PUB, the artifact's manifest and signatures are fetched first and one signature by that key must \
         verify over the manifest, which pins every blob and every artifact it builds on by digest. An unsigned artifact, one \
         signed only by other keys, or an altered artifact or signature is refused with exit code 65, and nothing is imported.
