@@ -50,8 +50,9 @@ public protocol BlobWrite: AnyObject {
     /// Appends bytes.
     func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError)
     /// Re-reads what was written, checks `contentDigest(bytes) == digest`, then makes the
-    /// blob durable and visible under `digest`. If the blob already exists, the write is
-    /// dropped (content addressing: same digest, same content). Throws
+    /// blob durable and visible under `digest`. If the blob already exists and its stored
+    /// bytes pass the same check, the write is dropped (content addressing: same digest,
+    /// same content); a stored blob that fails it is damaged and is replaced. Throws
     /// `digestMismatch` (and stores nothing) when the check fails.
     func commit(as digest: Digest, contentDigest: (UnsafeRawBufferPointer) throws(StoreError) -> Digest) throws(StoreError)
     /// Discards the write.

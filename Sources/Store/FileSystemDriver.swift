@@ -148,13 +148,15 @@ final class FileSystemWrite: BlobWrite {
         guard actual == digest else { throw .digestMismatch(expected: digest, actual: actual, location: tmpPath) }
         close(fd); fd = -1
         let final = layout.blob(digest)
-        if Posix.exists(final) {
-            // Same digest, same content: keep the existing file (verify checks it), and
-            // refresh its time so a concurrent gc's grace period protects it again.
+        if let existing = try Posix.readFile(final), (try? existing.withUnsafeBytes { try contentDigest($0) }) == digest {
+            // Same digest, same content, and the stored file checks: keep it, and refresh
+            // its time so a concurrent gc's grace period protects it again.
             Glibc.unlink(tmpPath); done = true
             utimes(final, nil)
             return
         }
+        // Absent, or damaged (it no longer hashes to its name): the checked write takes its
+        // place; the rename replaces a damaged file atomically.
         try Posix.makeDirectory(layout.blobDirectory(digest), syncParent: true)
         try Posix.rename(tmpPath, final)
         done = true

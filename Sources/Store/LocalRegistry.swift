@@ -45,11 +45,14 @@ public final class LocalRegistry: Sendable {
     // MARK: blobs
 
     /// Stores `bytes` (compressed per `type`) and returns their digest. Storing bytes
-    /// that are already present writes nothing new. Durable when this returns.
+    /// that are already present writes nothing new, unless the stored blob is damaged:
+    /// a blob is reused only after it decodes to `digest`, and a damaged one is rewritten
+    /// from `bytes` (so re-importing heals it instead of publishing an unreadable artifact).
+    /// Durable when this returns.
     @discardableResult
     public func putBlob(_ bytes: [UInt8], as type: BlobElementType = .opaque) throws(StoreError) -> Digest {
         let digest = Digest(of: bytes)
-        if let st = try driver.stat(digest), st.size > 0, !isStale(st) { return digest }
+        if let st = try driver.stat(digest), st.size > 0, !isStale(st), isIntact(digest) { return digest }
         let frame = codec.encode(bytes, as: type)
         try driver.put(frame, as: digest) { (stored) throws(StoreError) -> Digest in
             do { return Digest(of: try BlobCodec.decode(stored)) } catch {
@@ -57,6 +60,12 @@ public final class LocalRegistry: Sendable {
             }
         }
         return digest
+    }
+
+    /// True when the stored blob decodes to `digest` (false when absent or damaged).
+    private func isIntact(_ digest: Digest) -> Bool {
+        guard let frame = try? driver.get(digest), let bytes = try? BlobCodec.decode(frame) else { return false }
+        return Digest(of: bytes) == digest
     }
 
     /// A blob stored long ago must be refreshed (re-committed) so gc's grace period
