@@ -159,6 +159,13 @@ struct GC: ParsableCommand {
     @Flag(name: .long, help: "Print the report as JSON.") var json = false
     @OptionGroup var registry: RegistryOptions
 
+    func validate() throws {
+        // A publish stores its blobs before it commits; with no grace gc would sweep them.
+        guard grace > 0, grace.isFinite else {
+            throw ValidationError("--grace must be a positive number of seconds (got \(grace)); gc keeps unreferenced blobs younger than this, which protects publishes in flight")
+        }
+    }
+
     func run() throws {
         try reporting {
             let r = try Registry(root: registry.path).gc(dryRun: dryRun, gracePeriod: grace)

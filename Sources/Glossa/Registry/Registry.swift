@@ -20,7 +20,9 @@ public struct Registry: Sendable {
         let category: GlossaError.Category
         switch error {
         case .unknownRef, .blobMissing, .missingArtifact: category = .notFound
-        case .invalidManifest, .invalidRef, .ambiguousRef, .versionConflict, .missingBlobs, .digestMismatch, .blobCorrupt: category = .invalidInput
+        case .invalidManifest, .invalidRef, .ambiguousRef, .versionConflict, .digestMismatch, .blobCorrupt: category = .invalidInput
+        // The blobs an import had just stored were collected by a concurrent gc: retry.
+        case .missingBlobs: category = .busy
         case .inUse: category = .invalidInput
         case .catalog, .io, .badRegistry: category = .failure
         @unknown default: category = .failure
