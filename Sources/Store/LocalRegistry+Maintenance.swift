@@ -109,11 +109,14 @@ extension LocalRegistry {
                         for dep in try String.fetchAll(db, sql: "SELECT artifact FROM lineage WHERE target = ? AND relation != 'parent'", arguments: [x])
                         where !all.contains(dep) { all.insert(dep); frontier.append(dep) }
                     }
-                    // Children first (the base column is a RESTRICT foreign key).
-                    for kind in ["eval-report", "bundle", "composite", "expert", "base"] {
-                        for a in all { try db.execute(sql: "DELETE FROM artifacts WHERE digest = ? AND kind = ?", arguments: [a, kind]) }
-                    }
-                    return all.sorted()
+                    // Everything but bases in one statement (lineage foreign keys are checked at
+                    // its end, so edges among the dropped are fine), then the bases (the base
+                    // column is a RESTRICT foreign key, checked row by row).
+                    let list = all.sorted()
+                    let marks = list.map { _ in "?" }.joined(separator: ",")
+                    try db.execute(sql: "DELETE FROM artifacts WHERE kind != 'base' AND digest IN (\(marks))", arguments: StatementArguments(list))
+                    try db.execute(sql: "DELETE FROM artifacts WHERE digest IN (\(marks))", arguments: StatementArguments(list))
+                    return list
                 }
                 for a in dropped {
                     let d = try! Digest(parsing: a)
@@ -237,25 +240,41 @@ extension LocalRegistry {
                     skipped.append("\(d.short): \(error)")
                 }
             }
-            // Bases first: the base column is a foreign key.
-            let rank: [ManifestKind: Int] = [.base: 0, .expert: 1, .composite: 2, .bundle: 3, .evalReport: 4]
-            manifests.sort { (rank[$0.1.kind]!, $0.0) < (rank[$1.1.kind]!, $1.0) }
+            manifests.sort { $0.0 < $1.0 }
             let stored = try driver.tags()
             let (count, tagCount, more) = try catalog.write { db -> (Int, Int, [String]) in
                 try db.execute(sql: "DELETE FROM tags")
                 try db.execute(sql: "DELETE FROM artifacts WHERE kind != 'base'")
                 try db.execute(sql: "DELETE FROM artifacts")
                 var n = 0, skips: [String] = []
-                var have = Set<String>()
-                for (d, m, size) in manifests {
-                    if let b = m.base, !have.contains(b.description) { skips.append("\(d.short): base \(b.short) is not indexed"); continue }
-                    do {
-                        try Catalog.insert(db, digest: d, manifest: m, manifestSize: size, published: m.created)
-                        have.insert(d.description); n += 1
-                    } catch { skips.append("\(d.short): \(error)") }
+                var have = Set<Digest>()
+                // Lineage targets (base, inputs, subject ...) are foreign keys: insert in
+                // rounds, each artifact once everything it needs is in. Each insert is a
+                // savepoint, so a refused one leaves no partial rows.
+                var pending = manifests
+                while !pending.isEmpty {
+                    var next: [(Digest, AnyManifest, Int)] = []
+                    for (d, m, size) in pending {
+                        if m.lineage.contains(where: { $0.relation != "parent" && !have.contains($0.target) }) { next.append((d, m, size)); continue }
+                        do {
+                            try db.inSavepoint {
+                                try Catalog.insert(db, digest: d, manifest: m, manifestSize: size, published: m.created)
+                                return .commit
+                            }
+                            have.insert(d); n += 1
+                        } catch { skips.append("\(d.short): \(error)") }
+                    }
+                    if next.count == pending.count {
+                        for (d, m, _) in next {
+                            let e = m.lineage.first { $0.relation != "parent" && !have.contains($0.target) }!
+                            skips.append("\(d.short): its \(e.relation) \(e.target.short) is not indexed")
+                        }
+                        break
+                    }
+                    pending = next
                 }
                 var t = 0
-                for tag in stored where have.contains(tag.digest.description) {
+                for tag in stored where have.contains(tag.digest) {
                     try db.execute(sql: "INSERT INTO tags (name, tag, artifact) VALUES (?, ?, ?)", arguments: [tag.name, tag.tag, tag.digest.description])
                     t += 1
                 }

@@ -302,36 +302,48 @@ public final class LocalRegistry: Sendable {
     /// Points `name:tag` at the artifact `ref` names (which must have that name, e.g.
     /// `tag("de-base:1.2.0", as: "stable")`). Moving a tag is atomic: readers see the old
     /// or the new target, never neither. Tags cannot look like versions or digests.
+    ///
+    /// Under the gc lock (shared, as publish) and inside one catalog transaction: the ref
+    /// is resolved, the row written, and only then the stored tag (the truth) set, before
+    /// the commit; so a tag never names an artifact an `rm` removed meanwhile.
     @discardableResult
     public func tag(_ ref: String, as tag: String) throws(StoreError) -> TagChange {
         if let p = ArtifactName.problem(with: tag) { throw .invalidRef(tag, reason: "tag \(p)") }
         if SemanticVersion(tag) != nil { throw .invalidRef(tag, reason: "a tag must not look like a version (it would shadow name:version)") }
-        let s = try summary(ref)
-        guard let name = s.name else { throw .invalidRef(ref, reason: "only named artifacts can be tagged") }
-        let record = TagRecord(name: name, tag: tag, digest: s.digest)
         return try gcLock.withLock(exclusive: false) { () throws(StoreError) -> TagChange in
-            try driver.setTag(name: name, tag: tag, digest: s.digest)
-            let previous = try catalog.write { db -> String? in
+            try catalog.write { db -> TagChange in
+                let d = try Self.resolve(db, ref)
+                guard let s = try Catalog.summaries(db, where: "WHERE digest = ?", arguments: [d.description]).first else {
+                    throw StoreError.unknownRef(ref, candidates: [])
+                }
+                guard let name = s.name else { throw StoreError.invalidRef(ref, reason: "only named artifacts can be tagged") }
                 let old = try String.fetchOne(db, sql: "SELECT artifact FROM tags WHERE name = ? AND tag = ?", arguments: [name, tag])
-                try db.execute(sql: "INSERT OR REPLACE INTO tags (name, tag, artifact) VALUES (?, ?, ?)", arguments: [name, tag, s.digest.description])
-                return old
+                try db.execute(sql: "INSERT OR REPLACE INTO tags (name, tag, artifact) VALUES (?, ?, ?)", arguments: [name, tag, d.description])
+                try driver.setTag(name: name, tag: tag, digest: d)
+                let previous = try old.map { p in
+                    do { return try Digest(parsing: p) } catch { throw StoreError.catalog("bad digest in tags: \(p)") }
+                }
+                return TagChange(tag: TagRecord(name: name, tag: tag, digest: d), previous: previous)
             }
-            return TagChange(tag: record, previous: try previous.flatMap { p throws(StoreError) in
-                do { return try Digest(parsing: p) } catch { throw .catalog("bad digest in tags: \(p)") }
-            })
         }
     }
 
-    /// Removes tag `name:tag`; returns the digest it pointed at.
+    /// Removes tag `name:tag`; returns the digest it pointed at. Under the gc lock
+    /// (exclusive, as rm) and inside one catalog transaction, like `remove`.
     @discardableResult
     public func untag(name: String, tag: String) throws(StoreError) -> Digest {
-        let target = try catalog.read { db in try String.fetchOne(db, sql: "SELECT artifact FROM tags WHERE name = ? AND tag = ?", arguments: [name, tag]) }
-        guard let target, let d = try? Digest(parsing: target) else {
-            throw .unknownRef("\(name):\(tag)", candidates: (try? tags().filter { $0.name == name }.map { "\($0.name):\($0.tag)" }) ?? [])
+        try gcLock.withLock(exclusive: true) { () throws(StoreError) -> Digest in
+            try catalog.write { db -> Digest in
+                guard let target = try String.fetchOne(db, sql: "SELECT artifact FROM tags WHERE name = ? AND tag = ?", arguments: [name, tag]),
+                      let d = try? Digest(parsing: target) else {
+                    let known = try String.fetchAll(db, sql: "SELECT tag FROM tags WHERE name = ? ORDER BY tag", arguments: [name])
+                    throw StoreError.unknownRef("\(name):\(tag)", candidates: known.map { "\(name):\($0)" })
+                }
+                try db.execute(sql: "DELETE FROM tags WHERE name = ? AND tag = ?", arguments: [name, tag])
+                try driver.removeTag(name: name, tag: tag)
+                return d
+            }
         }
-        try driver.removeTag(name: name, tag: tag)
-        try catalog.write { db in try db.execute(sql: "DELETE FROM tags WHERE name = ? AND tag = ?", arguments: [name, tag]) }
-        return d
     }
 
     /// Every tag, sorted.
@@ -347,20 +359,29 @@ public final class LocalRegistry: Sendable {
 
     /// Removes the artifact a ref names from the catalog, with its tags. Its blobs stay
     /// until `gc`. Refused (`inUse`) while other artifacts build on it.
+    ///
+    /// Takes the gc lock exclusively (publishers hold it shared from their checks to their
+    /// commit, so none is half-way), and decides in one catalog transaction: dependents
+    /// are looked up and the row deleted inside it, and storage changes (index entry,
+    /// tags) are made only after the catalog agreed, before the commit. A refusal changes
+    /// nothing. A crash after the storage changes leaves a catalog row that verify
+    /// re-indexes (the removal was not acknowledged), never an indexed manifest that
+    /// reindex would resurrect after an acknowledged removal.
     @discardableResult
     public func remove(_ ref: String) throws(StoreError) -> ArtifactSummary {
-        let s = try summary(ref)
-        let dependents = try catalog.read { db in
-            try Catalog.summaries(db, where: "WHERE digest IN (SELECT artifact FROM lineage WHERE target = ? AND relation != 'parent')",
-                                  arguments: [s.digest.description])
+        try gcLock.withLock(exclusive: true) { () throws(StoreError) -> ArtifactSummary in
+            try catalog.write { db -> ArtifactSummary in
+                let d = try Self.resolve(db, ref)
+                guard let s = try Catalog.summaries(db, where: "WHERE digest = ?", arguments: [d.description]).first else {
+                    throw StoreError.unknownRef(ref, candidates: [])
+                }
+                let dependents = try Catalog.dependents(db, of: d)
+                guard dependents.isEmpty else { throw StoreError.inUse(Self.label(s), usedBy: dependents.map(Self.label).sorted()) }
+                try db.execute(sql: "DELETE FROM artifacts WHERE digest = ?", arguments: [d.description])
+                try driver.unindexManifest(d)
+                for t in try driver.tags() where t.digest == d { try driver.removeTag(name: t.name, tag: t.tag) }
+                return s
+            }
         }
-        guard dependents.isEmpty else { throw .inUse(Self.label(s), usedBy: dependents.map(Self.label).sorted()) }
-        // Index entry and tags first: a crash after this leaves a catalog row that
-        // verify re-indexes (the removal was not acknowledged), never an indexed
-        // manifest that reindex would resurrect after an acknowledged removal.
-        try driver.unindexManifest(s.digest)
-        for t in try driver.tags() where t.digest == s.digest { try driver.removeTag(name: t.name, tag: t.tag) }
-        try catalog.write { db in try db.execute(sql: "DELETE FROM artifacts WHERE digest = ?", arguments: [s.digest.description]) }
-        return s
     }
 }
