@@ -31,6 +31,12 @@ public protocol BlobDriver: Sendable {
     func unindexManifest(_ digest: Digest) throws(StoreError)
     /// Every digest in the manifest index, sorted.
     func indexedManifests() throws(StoreError) -> [Digest]
+    /// Records durably that the publish of indexed manifest `digest` was acknowledged (its
+    /// catalog row committed). Idempotent. Without a catalog, this is what tells the
+    /// acknowledged publish of a name:version from one killed before its catalog write.
+    func acknowledgeManifest(_ digest: Digest) throws(StoreError)
+    /// The indexed manifests whose publish was acknowledged.
+    func acknowledgedManifests() throws(StoreError) -> Set<Digest>
 
     /// Points tag `name:tag` at `digest` (atomically replacing any previous target).
     func setTag(name: String, tag: String, digest: Digest) throws(StoreError)

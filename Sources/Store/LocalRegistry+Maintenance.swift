@@ -64,7 +64,7 @@ extension LocalRegistry {
             for a in catalogued.subtracting(indexed).sorted() where !broken.contains(a) {
                 let d = try! Digest(parsing: a)
                 var fixed = false
-                if repair { try driver.indexManifest(d); fixed = true }
+                if repair { try driver.indexManifest(d); try driver.acknowledgeManifest(d); fixed = true }
                 problems.append(VerifyProblem(kind: .unindexedArtifact, digest: d, location: nil, usedBy: users(of: d),
                                               detail: "artifact is in the catalog but not in the manifest index", repaired: fixed))
             }
@@ -89,6 +89,7 @@ extension LocalRegistry {
                     try Catalog.insert(db, digest: d, manifest: man, manifestSize: (try? blob(d).count) ?? 1,
                                        published: RFC3339.string(from: Date()))
                 })) != nil {
+                    try driver.acknowledgeManifest(d)
                     problems.append(VerifyProblem(kind: .uncataloguedManifest, digest: d, location: nil, usedBy: [],
                                                   detail: "interrupted publish completed", repaired: true))
                 } else {
@@ -241,6 +242,25 @@ extension LocalRegistry {
                 }
             }
             manifests.sort { $0.0 < $1.0 }
+            // One artifact per name:version. Two mean a publish was killed between indexing
+            // and its catalog write, and the name:version was then published again. The
+            // acknowledged copy wins: the one the catalog has a row for, else the one whose
+            // publish marker says acknowledged; digest order only breaks a tie between
+            // copies that were never acknowledged.
+            let catalogued = Set((try? catalog.read { db in try String.fetchAll(db, sql: "SELECT digest FROM artifacts") })?
+                .compactMap { try? Digest(parsing: $0) } ?? [])
+            let acknowledged = try driver.acknowledgedManifests()
+            var losers = Set<Digest>()
+            for (key, copies) in Dictionary(grouping: manifests.filter { $0.1.name != nil }, by: { "\($0.1.name!):\($0.1.version ?? "")" })
+            where copies.count > 1 {
+                let winner = (copies.first { catalogued.contains($0.0) } ?? copies.first { acknowledged.contains($0.0) } ?? copies[0]).0
+                for (d, _, _) in copies where d != winner {
+                    losers.insert(d)
+                    skipped.append("\(d.short): \(key) is taken by the acknowledged publish \(winner.short) "
+                                   + "(this copy's publish was interrupted; glossa verify --repair unindexes it)")
+                }
+            }
+            manifests.removeAll { losers.contains($0.0) }
             let stored = try driver.tags()
             let (count, tagCount, more) = try catalog.write { db -> (Int, Int, [String]) in
                 try db.execute(sql: "DELETE FROM tags")

@@ -11,7 +11,10 @@ import GRDB
 /// - publishing makes the referenced blobs durable first, then the manifest blob and its
 ///   manifest-index entry, then commits the catalog rows in one transaction; so a
 ///   catalog row never points at missing data, and a crash leaves at most unreferenced
-///   blobs (gc) or an indexed manifest without a row (verify repairs it);
+///   blobs (gc) or an indexed manifest without a row (verify repairs it); once the row
+///   is committed the index entry is marked acknowledged, so that when a name:version
+///   has two indexed manifests (one publish killed, then a re-publish), reindex keeps
+///   the acknowledged one;
 /// - tags live in the driver (`refs/`) and the catalog; the driver is the truth;
 /// - the catalog can be rebuilt from the manifest index and tags alone (`reindex`).
 ///
@@ -167,6 +170,9 @@ public final class LocalRegistry: Sendable {
             try driver.indexManifest(digest)
             let now = RFC3339.string(from: Date())
             try catalog.write { db in try Catalog.insert(db, digest: digest, manifest: manifest, manifestSize: bytes.count, published: now) }
+            // The publish marker: without a catalog (reindex), it tells this acknowledged
+            // copy from one of the same name:version killed before its catalog write.
+            try driver.acknowledgeManifest(digest)
             return digest
         }
     }
