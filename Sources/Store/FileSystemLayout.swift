@@ -30,6 +30,10 @@ public struct FileSystemLayout: Sendable, Equatable {
         self.root = r
     }
 
+    /// The folders a registry has besides registry.json and the catalog; all that an
+    /// interrupted creation can leave (`FileSystemDriver` makes them, registry.json comes next).
+    public static let topLevelFolders: Set<String> = ["blobs", "manifests", "tmp", "locks", "refs"]
+
     /// Content of a manifest marker whose publish was acknowledged.
     public static let acknowledgedMarker = "acknowledged\n"
 

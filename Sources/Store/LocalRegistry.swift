@@ -27,11 +27,17 @@ public final class LocalRegistry: Sendable {
     let codec: BlobCodec
     let gcLock: FileLock
 
-    /// Opens the registry at `root`, creating it when the folder is empty or absent.
-    /// - Parameter codec: compression settings for new blobs (reading accepts any).
-    public init(root: String, codec: BlobCodec = BlobCodec()) throws(StoreError) {
+    /// Opens the registry at `root` (a folder with registry.json).
+    /// - Parameters:
+    ///   - create: also make a registry of a new or empty folder (or one holding only what
+    ///     an interrupted creation leaves). Without it, a folder that is not a registry
+    ///     is refused with `notARegistry` and nothing is written: what read-only commands
+    ///     use. A non-empty folder that is not a registry is always refused.
+    ///   - codec: compression settings for new blobs (reading accepts any).
+    public init(root: String, create: Bool = true, codec: BlobCodec = BlobCodec()) throws(StoreError) {
+        let layout = FileSystemLayout(root: root)
+        if !Posix.exists(layout.marker) { try Self.checkCreatable(layout, create: create) }
         let fsDriver = try FileSystemDriver(root: root)
-        let layout = fsDriver.layout
         self.root = layout.root
         self.driver = fsDriver
         self.codec = codec
@@ -42,6 +48,22 @@ public final class LocalRegistry: Sendable {
         // Serialise first-time migration between processes.
         catalog = try FileLock(path: layout.locks + "/catalog.lock").withLock(exclusive: true) { () throws(StoreError) in
             try Catalog(path: layout.catalog)
+        }
+    }
+
+    /// Throws `notARegistry` unless a registry may be created at `layout.root`.
+    static func checkCreatable(_ layout: FileSystemLayout, create: Bool) throws(StoreError) {
+        let exists = Posix.exists(layout.root)
+        guard create else {
+            throw .notARegistry(path: layout.root, reason: (exists ? "the folder has no registry.json" : "the folder does not exist")
+                + "; give the folder of an existing registry (--registry PATH or $GLOSSA_REGISTRY), or create one with a command "
+                + "that imports (glossa base fetch, glossa base import, glossa pull)")
+        }
+        let other = try Posix.listDirectory(layout.root).filter { !FileSystemLayout.topLevelFolders.contains($0) }.sorted()
+        // (A registry created meanwhile by another process is fine: it wrote registry.json first.)
+        guard other.isEmpty || Posix.exists(layout.marker) else {
+            throw .notARegistry(path: layout.root, reason: "the folder has no registry.json and is not empty (\(other.prefix(3).joined(separator: ", "))"
+                + (other.count > 3 ? " and \(other.count - 3) more" : "") + "); a registry is created only in a new or empty folder: choose one")
         }
     }
 

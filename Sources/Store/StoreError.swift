@@ -36,6 +36,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case catalog(String)
     /// The folder is not a usable registry.
     case badRegistry(path: String, reason: String)
+    /// The folder is not a registry, and may not become one here: it does not exist or
+    /// has no registry.json (opening without `create`), or it is not empty. `reason` says
+    /// which and how to fix it.
+    case notARegistry(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -68,6 +72,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "catalog: \(s)"
         case let .badRegistry(p, r):
             return "\(p) is not a usable Glossa registry: \(r)"
+        case let .notARegistry(p, r):
+            return "\(p) is not a Glossa registry: \(r)"
         }
     }
 }

@@ -84,7 +84,7 @@ struct Pull: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let r = try await Remote(registry: try Registry(root: registry.path), credentials: try remote.credentials(for: source),
+            let r = try await Remote(registry: try Registry(root: registry.path, create: true), credentials: try remote.credentials(for: source),
                                      insecure: remote.insecure).pull(source)
             let name = r.name.map { "\($0):\(r.version ?? "?")" } ?? r.artifactDigest.short
             if json {

@@ -31,7 +31,7 @@ final class ExpertTrainingTests: XCTestCase {
                                     tokenizerJSON: Array(tok))
         let folder = tmp.appendingPathComponent("tiny-base")
         try HuggingFaceWhisper.write(ckpt, to: folder)
-        let reg = try Registry(root: tmp.appendingPathComponent("registry"))
+        let reg = try Registry(root: tmp.appendingPathComponent("registry"), create: true)
         _ = try reg.importBase(folder: folder, name: "tiny", version: "1.0.0")
         return reg
     }

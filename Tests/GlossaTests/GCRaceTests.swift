@@ -17,7 +17,7 @@ final class GCRaceTests: XCTestCase {
         let checkpoint = TinyWhisper.make(seed: 0, tokenizerJSON: tokenizer)
         try HuggingFaceWhisper.write(checkpoint, to: folder)
         let blobs = Set(checkpoint.tensors.values.map { Digest(of: $0.bytes) } + [Digest(of: tokenizer)])
-        let reg = try Registry(root: tmp.appendingPathComponent("registry"))
+        let reg = try Registry(root: tmp.appendingPathComponent("registry"), create: true)
 
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var failure: GlossaError?
