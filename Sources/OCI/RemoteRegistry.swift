@@ -149,8 +149,19 @@ public struct RemoteRegistry: Sendable {
 
     func isLocal(_ d: Digest) -> Bool { (try? local.summary(d.description)) != nil }
 
+    /// An edge a pull follows: the artifact that requires another, and the edge.
+    struct Requirement {
+        var requiredBy: String
+        var edge: ArtifactEdge
+    }
+
     /// Pulls one artifact by OCI manifest digest after its requirements; publishes it last.
-    func pullArtifact(_ md: Digest, repository: String, pulled: inout [Digest], depth: Int) async throws(OCIError) -> (Digest, AnyManifest, Bool) {
+    /// Everything the remote says is checked before anything is written: the manifest a
+    /// `requires` annotation leads to must hold that edge's target, and the config must be
+    /// the canonical encoding of the manifest it holds (the artifact's digest is the digest
+    /// of those bytes, and the local copy is stored canonically).
+    func pullArtifact(_ md: Digest, repository: String, requirement: Requirement? = nil, pulled: inout [Digest],
+                      depth: Int) async throws(OCIError) -> (Digest, AnyManifest, Bool) {
         guard depth < 16 else { throw .unsupported("artifact lineage deeper than 16 levels at \(md.short)") }
         let fetched = try await client.getManifest(repository: repository, reference: md.description)
         let oci: OCIImageManifest
@@ -160,12 +171,28 @@ public struct RemoteRegistry: Sendable {
         guard oci.config.mediaType == GlossaOCI.configMediaType else {
             throw .unsupported("\(repository)@\(md.short) is not a Glossa artifact (config type \(oci.config.mediaType), artifact type \(oci.effectiveArtifactType))")
         }
+        if let r = requirement, oci.config.digest != r.edge.target {
+            throw .invalidManifest(reference: "\(repository)@\(md)", reason: "the \(GlossaOCI.Annotation.requires) annotation of \(r.requiredBy) "
+                + "names this manifest for its \(r.edge.relation) \(r.edge.target.short), but it holds artifact \(oci.config.digest.short); "
+                + "nothing was imported. The remote copy of \(r.requiredBy) is inconsistent: push it again with glossa push")
+        }
         let configBytes = try await client.fetchBlob(repository: repository, digest: oci.config.digest)
         let manifest: AnyManifest
         do { manifest = try ManifestCoding.decode(from: configBytes) } catch {
             throw .invalidManifest(reference: "\(repository)@\(md)", reason: "config is not a valid Glossa manifest: \(error)")
         }
         let artifact = oci.config.digest
+        // Compare, then commit: publish stores the canonical encoding, so a config in any
+        // other form would be imported under another digest than the one pulled.
+        let canonical: Digest
+        do { canonical = Digest(of: try ManifestCoding.canonicalBytes(manifest)) } catch {
+            throw .invalidManifest(reference: "\(repository)@\(md)", reason: "config cannot be re-encoded: \(error)")
+        }
+        guard canonical == artifact else {
+            throw .invalidManifest(reference: "\(repository)@\(md)", reason: "its config (Glossa manifest \(manifest.name ?? artifact.short)) is not in "
+                + "canonical form: it is \(artifact.short) as sent and \(canonical.short) re-encoded, so it cannot keep its digest here; "
+                + "nothing was imported. Push it again with glossa push, which sends canonical manifests")
+        }
         if isLocal(artifact) { return (artifact, manifest, true) }
 
         // Requirements first (base, inputs) when missing.
@@ -175,7 +202,9 @@ public struct RemoteRegistry: Sendable {
                 throw .notFound(what: "\(edge.relation) \(edge.target.short) needed by \(manifest.name ?? artifact.short)",
                                 reference: "\(repository) (push it there, or import it locally first)")
             }
-            _ = try await pullArtifact(r.manifest, repository: repository, pulled: &pulled, depth: depth + 1)
+            _ = try await pullArtifact(r.manifest, repository: repository,
+                                       requirement: Requirement(requiredBy: manifest.name.map { "\($0):\(manifest.version ?? "")" } ?? artifact.short, edge: edge),
+                                       pulled: &pulled, depth: depth + 1)
         }
 
         // Layers: download, verify the transfer digest, store (the store verifies the content digest).
@@ -187,7 +216,8 @@ public struct RemoteRegistry: Sendable {
             }
             byContent[cd] = l
         }
-        let missing = needed.filter { (try? local.hasBlob($0)) != true }
+        // A stored blob is reused only when it checks (a damaged one is downloaded again).
+        let missing = needed.filter { !local.hasIntactBlob($0) }
         let layerFor = byContent
         let lengths = Self.decodedLengths(manifest)
         let tensors = Self.floatTensors(manifest)
@@ -237,11 +267,7 @@ public struct RemoteRegistry: Sendable {
             }
             return true
         }
-        let published: Digest
-        do { published = try local.publish(manifest) } catch { throw .localRegistry(error.description) }
-        guard published == artifact else {
-            throw .digestMismatch(what: "artifact \(manifest.name ?? "") re-encoded locally", expected: artifact, actual: published)
-        }
+        do { try local.publish(manifest) } catch { throw .localRegistry(error.description) }
         pulled.append(artifact)
         return (artifact, manifest, false)
     }

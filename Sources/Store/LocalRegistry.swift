@@ -77,7 +77,7 @@ public final class LocalRegistry: Sendable {
     @discardableResult
     public func putBlob(_ bytes: [UInt8], as type: BlobElementType = .opaque) throws(StoreError) -> Digest {
         let digest = Digest(of: bytes)
-        if let st = try driver.stat(digest), st.size > 0, !isStale(st), isIntact(digest) { return digest }
+        if let st = try driver.stat(digest), st.size > 0, !isStale(st), hasIntactBlob(digest) { return digest }
         let frame = codec.encode(bytes, as: type)
         try driver.put(frame, as: digest) { (stored) throws(StoreError) -> Digest in
             do { return Digest(of: try BlobCodec.decode(stored)) } catch {
@@ -87,8 +87,8 @@ public final class LocalRegistry: Sendable {
         return digest
     }
 
-    /// True when the stored blob decodes to `digest` (false when absent or damaged).
-    private func isIntact(_ digest: Digest) -> Bool {
+    /// True when the blob is stored and decodes to `digest` (false when absent or damaged).
+    public func hasIntactBlob(_ digest: Digest) -> Bool {
         guard let frame = try? driver.get(digest), let bytes = try? BlobCodec.decode(frame) else { return false }
         return Digest(of: bytes) == digest
     }
