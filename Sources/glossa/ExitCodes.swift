@@ -6,7 +6,7 @@ import ArgumentParser
 ///     1   the command failed (the message on stderr says what, where and how to fix)
 ///     64  usage error: bad flags or arguments (from swift-argument-parser)
 ///     65  bad input data: malformed safetensors, manifest, audio, adapter that does not fit its base
-///     66  not found: unknown reference, missing file or blob, a folder that is not a registry
+///     66  not found: unknown reference, missing file or blob
 ///     69  remote registry unavailable or refused the request
 ///     75  busy or interrupted: retry (e.g. another process holds a lock)
 ///     3   `verify`: problems were found and repaired
