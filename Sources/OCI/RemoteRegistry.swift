@@ -189,8 +189,8 @@ public struct RemoteRegistry: Sendable {
             throw .invalidManifest(reference: "\(repository)@\(md)", reason: "config cannot be re-encoded: \(error)")
         }
         guard canonical == artifact else {
-            throw .invalidManifest(reference: "\(repository)@\(md)", reason: "its config (Glossa manifest \(manifest.name ?? artifact.short)) is not in "
-                + "canonical form: it is \(artifact.short) as sent and \(canonical.short) re-encoded, so it cannot keep its digest here; "
+            throw .invalidManifest(reference: "\(repository)@\(md)",
+                                   reason: "its config (Glossa manifest \(manifest.name ?? artifact.short)) is not in canonical form: it is \(artifact.short) as sent and \(canonical.short) re-encoded, so it cannot keep its digest here; "
                 + "nothing was imported. Push it again with glossa push, which sends canonical manifests")
         }
         if isLocal(artifact) { return (artifact, manifest, true) }
@@ -202,8 +202,8 @@ public struct RemoteRegistry: Sendable {
                 throw .notFound(what: "\(edge.relation) \(edge.target.short) needed by \(manifest.name ?? artifact.short)",
                                 reference: "\(repository) (push it there, or import it locally first)")
             }
-            _ = try await pullArtifact(r.manifest, repository: repository,
-                                       requirement: Requirement(requiredBy: manifest.name.map { "\($0):\(manifest.version ?? "")" } ?? artifact.short, edge: edge),
+            let label = manifest.name.map { "\($0):\(manifest.version ?? "")" } ?? artifact.short
+            _ = try await pullArtifact(r.manifest, repository: repository, requirement: Requirement(requiredBy: label, edge: edge),
                                        pulled: &pulled, depth: depth + 1)
         }
 

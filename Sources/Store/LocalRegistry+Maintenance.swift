@@ -275,7 +275,9 @@ extension LocalRegistry {
                 while !pending.isEmpty {
                     var next: [(Digest, AnyManifest, Int)] = []
                     for (d, m, size) in pending {
-                        if m.lineage.contains(where: { $0.relation != "parent" && !have.contains($0.target) }) { next.append((d, m, size)); continue }
+                        if m.lineage.contains(where: { $0.relation != "parent" && !have.contains($0.target) }) {
+                            next.append((d, m, size)); continue
+                        }
                         do {
                             try db.inSavepoint {
                                 try Catalog.insert(db, digest: d, manifest: m, manifestSize: size, published: m.created)

@@ -62,8 +62,9 @@ public final class LocalRegistry: Sendable {
         let other = try Posix.listDirectory(layout.root).filter { !FileSystemLayout.topLevelFolders.contains($0) }.sorted()
         // (A registry created meanwhile by another process is fine: it wrote registry.json first.)
         guard other.isEmpty || Posix.exists(layout.marker) else {
-            throw .notARegistry(path: layout.root, reason: "the folder has no registry.json and is not empty (\(other.prefix(3).joined(separator: ", "))"
-                + (other.count > 3 ? " and \(other.count - 3) more" : "") + "); a registry is created only in a new or empty folder: choose one")
+            throw .notARegistry(path: layout.root, reason: "the folder has no registry.json and is not empty ("
+                + other.prefix(3).joined(separator: ", ") + (other.count > 3 ? " and \(other.count - 3) more" : "")
+                + "); a registry is created only in a new or empty folder: choose one")
         }
     }
 

@@ -162,7 +162,8 @@ struct GC: ParsableCommand {
     func validate() throws {
         // A publish stores its blobs before it commits; with no grace gc would sweep them.
         guard grace > 0, grace.isFinite else {
-            throw ValidationError("--grace must be a positive number of seconds (got \(grace)); gc keeps unreferenced blobs younger than this, which protects publishes in flight")
+            throw ValidationError("--grace must be a positive number of seconds (got \(grace)); gc keeps unreferenced blobs "
+                                  + "younger than this, which protects publishes in flight")
         }
     }
 

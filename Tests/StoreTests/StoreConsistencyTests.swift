@@ -119,7 +119,8 @@ final class StoreConsistencyTests: XCTestCase {
         try r.catalog.write { db in
             removal.start()
             Thread.sleep(forTimeInterval: 0.5)
-            try Catalog.insert(db, digest: expertDigest, manifest: AnyManifest(expert), manifestSize: bytes.count, published: RegistryFixtures.created)
+            try Catalog.insert(db, digest: expertDigest, manifest: AnyManifest(expert), manifestSize: bytes.count,
+                               published: RegistryFixtures.created)
         }
         let result = outcome.wait()
         guard case .failure(let e) = result, case StoreError.inUse? = e as? StoreError else {
