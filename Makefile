@@ -10,7 +10,10 @@ BUILD_FLAGS = -c $(CONFIG) -Xswiftc -enable-testing
 PYTHON ?= $(CURDIR)/.venv/bin/python
 export PYTHON
 
-.PHONY: setup model build test demo bench clean
+# Seconds per parser fuzz target in `make test` (bench/fuzz/run.sh runs them longer).
+FUZZ_SECONDS ?= 15
+
+.PHONY: setup model build test fuzz demo bench clean
 
 setup:
 	scripts/setup.sh
@@ -24,6 +27,10 @@ build: setup
 test: model
 	$(SWIFT) build $(BUILD_FLAGS) --build-tests
 	$(SWIFT) test $(BUILD_FLAGS) --skip-build
+	fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz: setup
+	fuzz/run.sh $(FUZZ_SECONDS)
 
 demo: model build
 	scripts/demo.sh

@@ -88,6 +88,12 @@ let package = Package(
         .executableTarget(name: "glossa-bench-catalog", dependencies: ["Store", "StoreTesting", "GlossaCore"], path: "bench/catalog/Sources"),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreTesting", "GlossaCore", "glossa-store-stress"]),
         .executableTarget(name: "glossa-bench-oci", dependencies: ["OCI", "GlossaCore"], path: "bench/oci/Sources"),
+        // Parser fuzz targets (fuzz/run.sh builds them with libFuzzer; a plain build is a replay tool).
+        // SwiftPM renames an executable's entry point and links `main` to it, so the fuzzing
+        // build hands argv to libFuzzer itself (LLVMFuzzerRunDriver, declared in CFuzzerDriver).
+        .systemLibrary(name: "CFuzzerDriver", path: "fuzz/CFuzzerDriver"),
+        .executableTarget(name: "glossa-fuzz", dependencies: ["GlossaCore", "TensorIO", "Store", "OCI", "Whisper", "CFuzzerDriver"],
+                          path: "fuzz/Sources"),
         .testTarget(name: "OCITests", dependencies: ["OCI", "Store", "StoreTesting"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
         .testTarget(name: "GlossaTests", dependencies: ["Glossa", "TensorIO", "Store", "GlossaCore", "Training", "Tensor", "Whisper"]),

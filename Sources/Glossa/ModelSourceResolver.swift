@@ -12,7 +12,7 @@ public struct ModelSourceResolver: Sendable {
     public let registryPath: URL
     public init(registryPath: URL) { self.registryPath = registryPath }
 
-    static func looksLikePath(_ text: String) -> Bool {
+    public static func looksLikePath(_ text: String) -> Bool {
         text.contains("/") || text.hasPrefix(".") || text.hasPrefix("~")
     }
 

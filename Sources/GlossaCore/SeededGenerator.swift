@@ -1,5 +1,6 @@
-// The trainer's only source of randomness: LoRA init and data order derive from the
-// seed, so the same data and seed give bit-identical weights.
+// The project's one seeded generator: LoRA init and data order in training, drop masks in
+// composing, sampling in decoding and random test models all derive from a seed through it,
+// so the same inputs and seed give bit-identical results.
 
 /// SplitMix64: tiny, fast, fully specified, and its whole state is one UInt64, which
 /// makes checkpointing the generator trivial.
@@ -21,10 +22,13 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatab
         return lo + (hi - lo) * u
     }
 
+    /// Uniform Double in [0, 1) from the top 53 bits.
+    public mutating func unitDouble() -> Double { Double(next() >> 11) / Double(1 << 53) }
+
     /// Standard normal by Box-Muller (tests and random models only).
     public mutating func normal() -> Float {
-        let u1 = max(Double(next() >> 11) / Double(1 << 53), 1e-300)
-        let u2 = Double(next() >> 11) / Double(1 << 53)
+        let u1 = max(unitDouble(), 1e-300)
+        let u2 = unitDouble()
         return Float((-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2))
     }
 }

@@ -18,11 +18,28 @@ import GlossaCore
 /// `org.glossa.requires` lists the artifacts this one needs in the registry (base, inputs)
 /// as `<glossa digest>=<OCI manifest digest>` pairs separated by commas, all pushed to the
 /// same repository, so a pull can fetch them first.
+///
+/// A signature (`glossa sign REF`) travels as a referrer of the artifact's OCI manifest:
+///
+///     manifest  mediaType   application/vnd.oci.image.manifest.v1+json
+///               artifactType application/vnd.glossa.signature.v1
+///               config      application/vnd.oci.empty.v1+json   `{}`
+///               layers[0]   application/vnd.glossa.signature.minisign.v1   the .minisig file, a
+///                           minisign signature of the config blob (the Glossa manifest)
+///               subject     the artifact's OCI manifest (digest, size, media type)
+///               annotations org.glossa.artifact.digest, org.glossa.signature.key (key id)
+///
+/// found with `GET /v2/<name>/referrers/<manifest digest>`, or on registries without that
+/// API (Docker Distribution 2.x) in the image index tagged `sha256-<manifest hex>`.
 public enum GlossaOCI {
     public static let configMediaType = "application/vnd.glossa.manifest.v1+json"
     public static let blobFrameMediaType = "application/vnd.glossa.blob.frame.v1"
     public static func artifactType(_ kind: ManifestKind) -> String { "application/vnd.glossa.\(kind.rawValue).v1+json" }
     public static let artifactTypePrefix = "application/vnd.glossa."
+    /// The artifact type of signature referrers, and the media type of their one layer
+    /// (the same as a bundle's signature layer: both hold a `.minisig` file).
+    public static let signatureArtifactType = "application/vnd.glossa.signature.v1"
+    public static let signatureMediaType = "application/vnd.glossa.signature.minisign.v1"
 
     public enum Annotation {
         public static let title = "org.opencontainers.image.title"
@@ -38,6 +55,7 @@ public enum GlossaOCI {
         public static let artifactDigest = "org.glossa.artifact.digest"
         public static let requires = "org.glossa.requires"
         public static let contentDigest = "org.glossa.content.digest"
+        public static let signatureKey = "org.glossa.signature.key"
     }
 
     /// Annotations describing `manifest` (whose canonical digest is `digest`).

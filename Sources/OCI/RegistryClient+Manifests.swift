@@ -16,6 +16,13 @@ extension RegistryClient {
     /// against the registry's `Docker-Content-Digest` when it sends one).
     @discardableResult
     public func putManifest(_ data: Data, mediaType: String = OCIMediaType.imageManifest, repository: String, reference: String) async throws(OCIError) -> Digest {
+        try await putManifestAnswer(data, mediaType: mediaType, repository: repository, reference: reference).digest
+    }
+
+    /// `putManifest`, also returning the answer's headers (lower-cased names), where a
+    /// registry with the referrers API says `OCI-Subject`.
+    func putManifestAnswer(_ data: Data, mediaType: String, repository: String,
+                           reference: String) async throws(OCIError) -> (digest: Digest, headers: [String: String]) {
         let scopes = [repoScope(repository, push: true)]
         let digest = Digest(of: data)
         let r = try await send("PUT", url("/v2/\(repository)/manifests/\(reference)"), scopes: scopes,
@@ -29,7 +36,7 @@ extension RegistryClient {
         if let d = r.header("Docker-Content-Digest"), let got = try? Digest(parsing: d), got != digest {
             throw .digestMismatch(what: "manifest \(repository):\(reference)", expected: digest, actual: got)
         }
-        return digest
+        return (digest, r.headers)
     }
 
     /// `GET /v2/<repo>/manifests/<ref>`; verifies the bytes against the digest asked for

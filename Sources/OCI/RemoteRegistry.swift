@@ -10,6 +10,10 @@ public struct PushReport: Sendable, Equatable {
     public var artifactDigest: Digest
     /// Artifacts pushed along with it (base, inputs), by Glossa digest.
     public var alsoPushed: [Digest]
+    /// Attachment manifests (signatures) now referring to the pushed manifests, by OCI digest.
+    public var attached: [Digest] = []
+    /// How the registry keeps referrers; nil when nothing was attached.
+    public var referrersMode: ReferrersMode?
     public var stats: TransferStats
 }
 
@@ -24,6 +28,8 @@ public struct PullReport: Sendable, Equatable {
     public var alsoPulled: [Digest]
     /// True when it was already in the local registry (nothing imported).
     public var alreadyPresent: Bool
+    /// The OCI manifest digest of the artifact and of each one imported along with it, by Glossa digest.
+    public var manifests: [Digest: Digest] = [:]
     public var stats: TransferStats
 }
 
@@ -57,7 +63,12 @@ public struct RemoteRegistry: Sendable {
     /// Pushes the local artifact `ref` (name:version, name:tag or digest) to
     /// `remote.repository`, tagged `remote.tag` (or, without a tag, by digest only).
     /// Artifacts it requires (base, composite inputs...) are pushed first, untagged.
-    public func push(_ ref: String, to remote: OCIReference) async throws(OCIError) -> PushReport {
+    /// `attachments` gives what to attach to each pushed artifact (by Glossa digest), such as
+    /// its signatures: each becomes an artifact manifest whose `subject` is the artifact's OCI
+    /// manifest, pushed before the tag moves, so a tag never names an artifact whose
+    /// attachments are still on their way.
+    public func push(_ ref: String, to remote: OCIReference,
+                     attachments: (Digest) throws(OCIError) -> [OCIAttachment] = { _ in [] }) async throws(OCIError) -> PushReport {
         guard remote.registry == client.registry else {
             throw .invalidReference(remote.description, reason: "this client talks to \(client.registry)")
         }
@@ -65,15 +76,32 @@ public struct RemoteRegistry: Sendable {
         do { digest = try local.resolve(ref) } catch { throw .localRegistry(error.description) }
         await client.resetStats()
         var pushed: [Digest: Digest] = [:]
-        let manifestDigest = try await pushArtifact(digest, repository: remote.repository, tag: remote.tag, pushed: &pushed, depth: 0)
+        var attached: [Digest] = []
+        var mode: ReferrersMode?
+        let manifestDigest = try await pushArtifact(digest, repository: remote.repository, tag: remote.tag, pushed: &pushed, depth: 0,
+                                                    attachments: attachments, attached: &attached, mode: &mode)
         var where_ = remote
         where_.digest = manifestDigest
         return PushReport(reference: where_, manifestDigest: manifestDigest, artifactDigest: digest,
-                          alsoPushed: pushed.keys.filter { $0 != digest }.sorted(), stats: await client.stats)
+                          alsoPushed: pushed.keys.filter { $0 != digest }.sorted(), attached: attached, referrersMode: mode,
+                          stats: await client.stats)
     }
 
-    /// Pushes one artifact after its requirements; returns its OCI manifest digest.
-    func pushArtifact(_ digest: Digest, repository: String, tag: String?, pushed: inout [Digest: Digest], depth: Int) async throws(OCIError) -> Digest {
+    /// Pushes `attachment` (its blob, the empty config, its manifest with `subject`) and
+    /// records it as a referrer of `subject` (referrers API, else the referrers tag).
+    public func attach(_ attachment: OCIAttachment, to subject: OCIDescriptor,
+                       repository: String) async throws(OCIError) -> (Digest, ReferrersMode) {
+        _ = try await client.pushBlob(repository: repository, data: OCIEmpty.data)
+        _ = try await client.pushBlob(repository: repository, data: attachment.data)
+        let r = try await client.pushReferrer(attachment.manifest(subject: subject), repository: repository)
+        return (r.digest, r.mode)
+    }
+
+    /// Pushes one artifact after its requirements; returns its OCI manifest digest. Its
+    /// attachments go once its manifest is in the repository by digest, before the tag.
+    func pushArtifact(_ digest: Digest, repository: String, tag: String?, pushed: inout [Digest: Digest], depth: Int,
+                      attachments: (Digest) throws(OCIError) -> [OCIAttachment],
+                      attached: inout [Digest], mode: inout ReferrersMode?) async throws(OCIError) -> Digest {
         if let done = pushed[digest] { return done }
         guard depth < 16 else { throw .unsupported("artifact lineage deeper than 16 levels at \(digest.short)") }
         let manifest: AnyManifest
@@ -85,7 +113,8 @@ public struct RemoteRegistry: Sendable {
 
         var requires: [(Digest, Digest)] = []
         for edge in manifest.lineage where edge.relation != "parent" {
-            let m = try await pushArtifact(edge.target, repository: repository, tag: nil, pushed: &pushed, depth: depth + 1)
+            let m = try await pushArtifact(edge.target, repository: repository, tag: nil, pushed: &pushed, depth: depth + 1,
+                                           attachments: attachments, attached: &attached, mode: &mode)
             requires.append((edge.target, m))
         }
 
@@ -112,10 +141,18 @@ public struct RemoteRegistry: Sendable {
             annotations: GlossaOCI.annotations(for: manifest, digest: digest, requires: requires))
         let body = try GlossaOCI.encode(oci)
         let md = Digest(of: body)
+        let extras = try attachments(digest)
+        if tag == nil || !extras.isEmpty, try await client.resolveManifest(repository: repository, reference: md.description) == nil {
+            try await client.putManifest(body, repository: repository, reference: md.description)
+        }
+        let subject = OCIDescriptor(mediaType: OCIMediaType.imageManifest, digest: md, size: Int64(body.count))
+        for a in extras {
+            let (d, m) = try await attach(a, to: subject, repository: repository)
+            attached.append(d)
+            mode = m
+        }
         if let tag {
             try await client.putManifest(body, repository: repository, reference: tag)
-        } else if try await client.resolveManifest(repository: repository, reference: md.description) == nil {
-            try await client.putManifest(body, repository: repository, reference: md.description)
         }
         pushed[digest] = md
         return md
@@ -141,10 +178,13 @@ public struct RemoteRegistry: Sendable {
             md = d
         }
         client.options.onEvent?(.manifestResolved(reference: remote.description, digest: md))
-        var pulled: [Digest] = []
+        var pulled: [(artifact: Digest, manifest: Digest)] = []
         let (artifact, manifest, present) = try await pullArtifact(md, repository: remote.repository, pulled: &pulled, depth: 0)
+        var manifests = Dictionary(pulled.map { ($0.artifact, $0.manifest) }, uniquingKeysWith: { a, _ in a })
+        manifests[artifact] = md
         return PullReport(artifactDigest: artifact, manifestDigest: md, kind: manifest.kind, name: manifest.name, version: manifest.version,
-                          alsoPulled: pulled.filter { $0 != artifact }, alreadyPresent: present, stats: await client.stats)
+                          alsoPulled: pulled.map(\.artifact).filter { $0 != artifact }, alreadyPresent: present, manifests: manifests,
+                          stats: await client.stats)
     }
 
     func isLocal(_ d: Digest) -> Bool { (try? local.summary(d.description)) != nil }
@@ -160,7 +200,7 @@ public struct RemoteRegistry: Sendable {
     /// `requires` annotation leads to must hold that edge's target, and the config must be
     /// the canonical encoding of the manifest it holds (the artifact's digest is the digest
     /// of those bytes, and the local copy is stored canonically).
-    func pullArtifact(_ md: Digest, repository: String, requirement: Requirement? = nil, pulled: inout [Digest],
+    func pullArtifact(_ md: Digest, repository: String, requirement: Requirement? = nil, pulled: inout [(artifact: Digest, manifest: Digest)],
                       depth: Int) async throws(OCIError) -> (Digest, AnyManifest, Bool) {
         guard depth < 16 else { throw .unsupported("artifact lineage deeper than 16 levels at \(md.short)") }
         let fetched = try await client.getManifest(repository: repository, reference: md.description)
@@ -268,7 +308,7 @@ public struct RemoteRegistry: Sendable {
             return true
         }
         do { try local.publish(manifest) } catch { throw .localRegistry(error.description) }
-        pulled.append(artifact)
+        pulled.append((artifact, md))
         return (artifact, manifest, false)
     }
 
@@ -321,6 +361,28 @@ public struct RemoteRegistry: Sendable {
         } catch {
             throw .localIO(path: url.path, reason: "cannot read the downloaded layer: \(error.localizedDescription)")
         }
+    }
+
+    // MARK: - Attachments
+
+    /// The attachments of `artifactType` whose `subject` is the manifest `manifest` (referrers
+    /// API, else the referrers tag). Each is checked: its manifest names that subject and
+    /// holds one layer of at most `OCIAttachment.maxBytes`, verified by digest. Referrers
+    /// that do not fit are skipped (they are information, and an attacker can add any);
+    /// at most `limit` are read.
+    public func attachments(of manifest: Digest, repository: String, artifactType: String,
+                            limit: Int = 32) async throws(OCIError) -> [OCIAttachment] {
+        let (found, _) = try await client.referrers(repository: repository, subject: manifest, artifactType: artifactType)
+        var out: [OCIAttachment] = []
+        for d in found.prefix(limit) where d.mediaType == OCIMediaType.imageManifest {
+            let f = try await client.getManifest(repository: repository, reference: d.digest.description)
+            guard let m = try? JSONDecoder().decode(OCIImageManifest.self, from: f.data), m.subject?.digest == manifest,
+                  m.effectiveArtifactType == artifactType, m.layers.count == 1, let layer = m.layers.first,
+                  layer.size <= OCIAttachment.maxBytes else { continue }
+            let data = try await client.fetchBlob(repository: repository, digest: layer.digest, maxBytes: OCIAttachment.maxBytes)
+            out.append(OCIAttachment(artifactType: artifactType, mediaType: layer.mediaType, data: data, annotations: m.annotations ?? [:]))
+        }
+        return out
     }
 
     // MARK: - List

@@ -228,6 +228,19 @@ public struct BlobCodec: Sendable {
         }
     }
 
+    /// `frame` with its header checksum and body hash recomputed from the bytes as they
+    /// are. Only the fuzz target (fuzz/Sources) uses it: a fuzzer cannot forge a hash, so
+    /// without resealing almost every mutation stops at the checksums and the decoders
+    /// behind them are never explored. Frames shorter than a header come back unchanged.
+    public static func resealed(_ frame: [UInt8]) -> [UInt8] {
+        guard frame.count >= BlobFrameHeader.size else { return frame }
+        var out = frame
+        let body = frame.withUnsafeBytes { bodyHash(UnsafeRawBufferPointer(rebasing: $0[BlobFrameHeader.size...])) }
+        withUnsafeBytes(of: body.littleEndian) { out.replaceSubrange(16..<24, with: $0) }
+        withUnsafeBytes(of: fnv1a32(Array(out[0..<24])).littleEndian) { out.replaceSubrange(24..<28, with: $0) }
+        return out
+    }
+
     // MARK: body hash
 
     /// A fast 64-bit check of the frame body (8 bytes per step: xor, multiply by an odd

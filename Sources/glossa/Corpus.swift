@@ -11,25 +11,20 @@ struct Corpus: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Speak sentence files with espeak-ng into 16 kHz wav files and JSONL manifests.",
             discussion: """
-            Reads <sentences>/<lang>.txt (one sentence per line) for each language, speaks
-            each sentence with espeak-ng and writes <out>/audio/<lang>/*.wav plus
-            <out>/train.jsonl, dev.jsonl, test.jsonl with lines
-            {"id","audio","text","lang","speaker"} (audio relative to the manifest).
-            Sentences are split per language: none is in two splits.
+            Reads <sentences>/<lang>.txt (one sentence per line) for each language, speaks each sentence with espeak-ng and \
+            writes <out>/audio/<lang>/*.wav plus <out>/train.jsonl, dev.jsonl, test.jsonl with lines \
+            {"id","audio","text","lang","speaker"} (audio relative to the manifest). Sentences are split per language: none is \
+            in two splits.
 
-            Speakers (default): each utterance is spoken by an espeak-ng voice variant
-            (fr-fr+m3, fr-fr+f2, ...) at a seeded rate (140-190 words/min) and pitch
-            (35-65). Per language, the variants are assigned to splits with the seed:
-            --test-speakers of them (default 2, one female and one male) speak only in
-            test, --dev-speakers only in dev, the rest only in train, so the test voices
-            are never heard in training. The assignment is printed and written to
-            <out>/speakers.json. --single-voice gives the older corpus instead: one voice
-            per language, no speaker field (identical files for the same seed and
-            options).
+            Speakers (default): each utterance is spoken by an espeak-ng voice variant (fr-fr+m3, fr-fr+f2, ...) at a seeded \
+            rate (140-190 words/min) and pitch (35-65). Per language, the variants are assigned to splits with the seed: \
+            --test-speakers of them (default 2, one female and one male) speak only in test, --dev-speakers only in dev, the \
+            rest only in train, so the test voices are never heard in training. The assignment is printed and written to \
+            <out>/speakers.json. --single-voice gives the older corpus instead: one voice per language, no speaker field \
+            (identical files for the same seed and options).
 
-            --noise-snr DB mixes seeded pink (or --noise white) noise into every utterance
-            at DB decibels of speech-to-noise power over the utterance: 20 is mild, 5
-            loud.
+            --noise-snr DB mixes seeded pink (or --noise white) noise into every utterance at DB decibels of speech-to-noise \
+            power over the utterance: 20 is mild, 5 loud.
 
             Examples:
               glossa corpus synth --langs de,fr,nl,pl --out data/espeak

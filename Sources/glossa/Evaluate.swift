@@ -8,19 +8,18 @@ struct Evaluate: ParsableCommand {
         commandName: "eval",
         abstract: "Evaluate a model (and experts) on a JSONL manifest: WER/CER per language, LID accuracy, RTF.",
         discussion: """
-        The manifest has one JSON object per line: {"id","audio","text","lang"}, with audio
-        relative to the manifest (as `glossa corpus synth` writes). Texts are normalised like
-        Whisper's BasicTextNormalizer; WER is used for languages written with spaces and CER
-        for zh, ja, th, lo, my, km, yue, bo. WER equals jiwer's on the same normalised strings.
+        The manifest has one JSON object per line: {"id","audio","text","lang"}, with audio relative to the manifest (as \
+        `glossa corpus synth` writes). Texts are normalised like Whisper's BasicTextNormalizer; WER is used for languages \
+        written with spaces and CER for zh, ja, th, lo, my, km, yue, bo. WER equals jiwer's on the same normalised strings.
 
-        --language-aware (default) gives each utterance's language to the model (and with
-        --route language picks that language's expert); --language-agnostic lets the model
-        detect it, and reports LID accuracy.
+        --language-aware (default) gives each utterance's language to the model (and with --route language picks that \
+        language's expert); --language-agnostic lets the model detect it, and reports LID accuracy.
 
         Examples:
-          glossa eval --model whisper-base --manifest data/espeak/test.jsonl --report out/base
-          glossa eval --model whisper-base --expert fr-expert --expert de-expert --route language \\
-                      --language-agnostic --manifest data/espeak/test.jsonl --json
+          glossa eval --model whisper-base --manifest data/espeak/test.jsonl \\
+            --report out/base
+          glossa eval --model whisper-base --expert fr-expert --expert de-expert \\
+            --route language --language-agnostic --manifest data/espeak/test.jsonl
         """)
 
     @OptionGroup var model: ModelOptions

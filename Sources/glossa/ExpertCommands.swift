@@ -12,13 +12,14 @@ struct Expert: ParsableCommand {
             commandName: "import-peft",
             abstract: "Publish a PEFT LoRA adapter folder as a language expert.",
             discussion: """
-            DIR holds adapter_config.json and adapter_model.safetensors as Python peft writes them
-            for a Whisper model (keys like base_model.model.model.decoder.layers.3.encoder_attn.q_proj.lora_A.weight).
-            The adapter is checked against the base first: a module the base lacks or a shape that
-            does not fit is refused, naming the first mismatch, and nothing is written.
+            DIR holds adapter_config.json and adapter_model.safetensors as Python peft writes them for a Whisper model (keys \
+            like base_model.model.model.decoder.layers.3.encoder_attn.q_proj.lora_A.weight). The adapter is checked against \
+            the base first: a module the base lacks or a shape that does not fit is refused, naming the first mismatch, and \
+            nothing is written.
 
             Example:
-              glossa expert import-peft ./fr-adapter --lang fr --name fr-expert --version 1.0.0
+              glossa expert import-peft ./fr-adapter --lang fr --name fr-expert \\
+                --version 1.0.0
             """)
         @Argument(help: "PEFT adapter folder.") var dir: String
         @Option(name: .long, help: "Whisper language code of the expert (de, fr, ...); several comma-separated for a multilingual adapter.") var lang: String

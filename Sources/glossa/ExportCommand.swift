@@ -7,27 +7,22 @@ struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export experts (or composites) with their base as a deployable, verifiable bundle.",
         discussion: """
-        Writes an OCI image layout (oci-layout, index.json, blobs/sha256/...) at
-        PATH, or one .tar of it when PATH ends in .tar. The bundle holds the bundle
-        manifest, the base weights as raw little-endian tensors (f16 by default; the
-        runtime maps them), the adapters unmerged (bit-identical to the registry's)
-        with the routing table, and the tokenizer; it runs with no registry: `glossa
-        transcribe --model PATH`.
+        Writes an OCI image layout (oci-layout, index.json, blobs/sha256/...) at PATH, or one .tar of it when PATH ends in \
+        .tar. The bundle holds the bundle manifest, the base weights as raw little-endian tensors (f16 by default; the runtime \
+        maps them), the adapters unmerged (bit-identical to the registry's) with the routing table, and the tokenizer; it runs \
+        with no registry: `glossa transcribe --model PATH`.
 
-        The output is built beside PATH and renamed into place: on any error nothing
-        is left, and an existing PATH is refused unless --force.
+        The output is built beside PATH and renamed into place: on any error nothing is left, and an existing PATH is refused \
+        unless --force.
 
-        --format hf writes the base with one adapter merged in (W += s*B*A) as a Hugging
-        Face Whisper folder (config.json, generation_config.json, model.safetensors,
-        tokenizer.json) that transformers and any Whisper runtime load, at zero adapter
-        cost; --dtype sets its weights' type. --format peft writes one adapter (an expert, or a composite that is one plain
-        LoRA) as a PEFT folder (adapter_config.json + adapter_model.safetensors) that
-        Python peft loads; a routed set (several adapters, or a composite with
-        per-language residuals) is refused, since PEFT holds one adapter.
+        --format hf writes the base with one adapter merged in (W += s*B*A) as a Hugging Face Whisper folder (config.json, \
+        generation_config.json, model.safetensors, tokenizer.json) that transformers and any Whisper runtime load, at zero \
+        adapter cost; --dtype sets its weights' type. --format peft writes one adapter (an expert, or a composite that is one \
+        plain LoRA) as a PEFT folder (adapter_config.json + adapter_model.safetensors) that Python peft loads; a routed set \
+        (several adapters, or a composite with per-language residuals) is refused, since PEFT holds one adapter.
 
-        REF is an expert or composite; or give --model BASE with --expert REF
-        (repeatable). --route language (default) lets the utterance's language pick
-        its adapter; --route all applies every adapter to every utterance.
+        REF is an expert or composite; or give --model BASE with --expert REF (repeatable). --route language (default) lets \
+        the utterance's language pick its adapter; --route all applies every adapter to every utterance.
 
         Examples:
           glossa export fr-expert --out out/fr-bundle

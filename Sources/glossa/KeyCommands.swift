@@ -11,11 +11,9 @@ struct Key: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write an Ed25519 key pair NAME.key / NAME.pub in minisign's file formats.",
             discussion: """
-            NAME.key is an UNENCRYPTED secret key (like `minisign -G -W`), written with
-            file mode 0600: keep it private, e.g. in a CI secret. glossa does not write
-            password-encrypted keys because it must sign without anyone typing a
-            password. NAME.pub is what users verify with, here (`glossa bundle verify
-            --key`) or with Debian's minisign.
+            NAME.key is an UNENCRYPTED secret key (like `minisign -G -W`), written with file mode 0600: keep it private, e.g. \
+            in a CI secret. glossa does not write password-encrypted keys because it must sign without anyone typing a \
+            password. NAME.pub is what users verify with, here (`glossa bundle verify --key`) or with Debian's minisign.
 
             Examples:
               glossa key generate --out release
@@ -38,23 +36,34 @@ struct Key: ParsableCommand {
     struct VerifyFile: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify",
-            abstract: "Check a minisign signature (FILE.minisig) of a file with a public key.",
+            abstract: "Check a minisign signature of a file (FILE.minisig) or of a registry artifact with a public key.",
             discussion: """
-            Accepts signatures made by glossa or by minisign (prehashed "ED" and legacy
-            "Ed"). Exits 0 when the signature is good, 65 when it is not (wrong key,
-            file or trusted comment changed), 66 when a file is missing.
+            Accepts signatures made by glossa or by minisign (prehashed "ED" and legacy "Ed"). Exits 0 when the signature is \
+            good, 65 when it is not (wrong key, file or trusted comment changed), 66 when a file is missing.
+
+            For a registry REF (a bare name the registry has), the signatures stored with the artifact (`glossa sign REF`, \
+            `glossa pull`) are checked over its manifest: one made with the key must verify.
 
             Examples:
+              glossa key verify fr-expert:1.0.0 --key release.pub
               glossa key verify model.bin --key release.pub
               glossa key verify model.bin --key release.pub --signature m.minisig
             """)
-        @Argument(help: "The signed file.") var file: String
+        @Argument(help: "The signed file, or a registry REF.") var file: String
         @Option(name: .long, help: ArgumentHelp("Public key file (minisign .pub).", valueName: "PUB")) var key: String
         @Option(name: .long, help: ArgumentHelp("Signature file. Default: FILE.minisig.", valueName: "SIG")) var signature: String?
         @Flag(name: .long, help: "Print JSON.") var json = false
+        @OptionGroup var registry: RegistryOptions
 
         func run() throws {
             try reporting {
+                if signature == nil, let reg = registryArtifact(file, in: registry.path) {
+                    let c = try reg.verifySignature(of: file, publicKeyPath: key)
+                    if json { try Console(json: true).emit(["ref": file, "artifact": c.artifact.description, "key_id": c.keyID,
+                                                            "trusted_comment": c.trustedComment, "status": "good"]) }
+                    else { print("good signature of \(file) (\(c.artifact)) by key \(c.keyID)\ttrusted comment: \(c.trustedComment)") }
+                    return
+                }
                 let sig = try Signing.verify(file: file, publicKeyPath: key, signaturePath: signature)
                 if json { try Console(json: true).emit(["file": file, "key_id": sig.keyIDText, "trusted_comment": sig.trustedComment, "status": "good"]) }
                 else { print("good signature of \(file) by key \(sig.keyIDText)\ttrusted comment: \(sig.trustedComment)") }
@@ -65,24 +74,41 @@ struct Key: ParsableCommand {
 
 struct Sign: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Sign a file (writes FILE.minisig) or a bundle folder (embeds the signature).",
+        abstract: "Sign a registry artifact, a file (writes FILE.minisig) or a bundle folder (embeds the signature).",
         discussion: """
-        Signatures are minisign's prehashed "ED" kind: Ed25519 over BLAKE2b-512 of
-        the bytes, plus a signed trusted comment. For a file, FILE.minisig verifies
-        with `minisign -V -p NAME.pub -m FILE`. For a bundle folder, the signature
-        covers the bundle manifest, which pins every blob by digest; it is stored in
-        the bundle as one more OCI layer (see `glossa bundle verify`).
+        Signatures are minisign's prehashed "ED" kind: Ed25519 over BLAKE2b-512 of the bytes, plus a signed trusted comment. \
+        For a file, FILE.minisig verifies with `minisign -V -p NAME.pub -m FILE`. For a bundle folder, the signature covers \
+        the bundle manifest, which pins every blob by digest; it is stored in the bundle as one more OCI layer (see `glossa \
+        bundle verify`).
+
+        For a registry REF, the signature covers the artifact's manifest, whose digest is the artifact's identity and which \
+        pins every blob and every artifact it builds on; it is stored in the registry (signatures/) and `glossa push` attaches \
+        it to the pushed manifest as an OCI referrer, so `glossa pull --verify-key PUB` can check it. A bare name is a REF \
+        when the registry has it; a path (with / or a leading .) is always a file.
 
         Examples:
+          glossa sign fr-expert:1.0.0 --key release.key
           glossa sign weights.tar --key release.key
           glossa sign out/fr-bundle --key release.key
         """)
-    @Argument(help: "File or bundle folder to sign.") var path: String
+    @Argument(help: "Registry REF, file or bundle folder to sign.") var path: String
     @Option(name: .long, help: ArgumentHelp("Secret key (minisign .key, unencrypted).", valueName: "KEYFILE")) var key: String
     @Flag(name: .long, help: "Print JSON.") var json = false
+    @OptionGroup var registry: RegistryOptions
 
     func run() throws {
         try reporting {
+            if let reg = registryArtifact(path, in: registry.path) {
+                let s = try reg.sign(path, keyPath: key)
+                if json { try Console(json: true).emit(["ref": path, "artifact": s.artifact.description, "key_id": s.signature.keyIDText,
+                                                        "signature": s.path.path]) }
+                else { print("signed \(path) (\(s.artifact)) with key \(s.signature.keyIDText)\t\(s.path.path)") }
+                return
+            }
+            if !FileManager.default.fileExists(atPath: path) && !ModelSourceResolver.looksLikePath(path) {
+                throw GlossaError(.notFound, "Cannot sign '\(path)': there is no such file, and registry \(registry.path.path) has no "
+                                  + "artifact of that name; see `glossa list`")
+            }
             if BundleLayout.isBundle(path) && !path.hasSuffix(".tar") {
                 let r = try Bundles.sign(path: path, keyPath: key)
                 if json { try Console(json: true).emit(["bundle": path, "key_id": r.keyID, "digest": r.manifestDigest]) }
@@ -94,4 +120,13 @@ struct Sign: ParsableCommand {
             else { print("\(out.path)\tkey \(sig.keyIDText)") }
         }
     }
+
+}
+
+/// The registry at `root`, when `text` is a bare name it resolves (REF first, as --model
+/// does); nil for paths, and without creating a registry folder that is not there.
+func registryArtifact(_ text: String, in root: URL) -> Registry? {
+    guard !ModelSourceResolver.looksLikePath(text), FileManager.default.fileExists(atPath: root.path),
+          let reg = try? Registry(root: root), (try? reg.resolve(text)) != nil else { return nil }
+    return reg
 }

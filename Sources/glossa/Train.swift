@@ -7,26 +7,21 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a LoRA language expert on a frozen base and publish it to the registry.",
         discussion: """
-        Teacher-forced cross-entropy on the transcript tokens after the prompt
-        <|startoftranscript|><|lang|><|transcribe|><|notimestamps|>, base frozen,
-        AdamW with warmup and cosine decay, gradient clipping. Same data + seed =>
-        same weights. Utterances of a batch run on both cores. With adapters only
-        in the decoder (--scope decoder), each utterance's encoder output is
-        computed once and reused.
+        Teacher-forced cross-entropy on the transcript tokens after the prompt \
+        <|startoftranscript|><|lang|><|transcribe|><|notimestamps|>, base frozen, AdamW with warmup and cosine decay, gradient \
+        clipping. Same data + seed => same weights. Utterances of a batch run on both cores. With adapters only in the decoder \
+        (--scope decoder), each utterance's encoder output is computed once and reused.
 
-        The expert is published with its provenance (data digest, hyperparameters,
-        steps, seed, base digest, tool version) and dev metrics (dev loss, dev WER
-        with the runtime). --state FILE keeps a resumable checkpoint: re-run the
-        same command after a kill.
+        The expert is published with its provenance (data digest, hyperparameters, steps, seed, base digest, tool version) and \
+        dev metrics (dev loss, dev WER with the runtime). --state FILE keeps a resumable checkpoint: re-run the same command \
+        after a kill.
 
-        With one --lang every manifest line must be in that language. With several
-        (--lang de,fr,nl,pl) the lines may mix them: the result is one multilingual
-        adapter (language "mul"), the standard multilingual LoRA that language
-        experts are compared with.
+        With one --lang every manifest line must be in that language. With several (--lang de,fr,nl,pl) the lines may mix \
+        them: the result is one multilingual adapter (language "mul"), the standard multilingual LoRA that language experts \
+        are compared with.
 
-        The defaults (r16, alpha 32 on q/k/v/out/fc1/fc2 of encoder and decoder,
-        2 epochs, batch 4, lr 1e-3) are the recipe that trains experts under 25% WER
-        on ~120 espeak-ng sentences in about ten minutes on 2 cores.
+        The defaults (r16, alpha 32 on q/k/v/out/fc1/fc2 of encoder and decoder, 2 epochs, batch 4, lr 1e-3) are the recipe \
+        that trains experts under 25% WER on ~120 espeak-ng sentences in about ten minutes on 2 cores.
 
         Examples:
           glossa train --base whisper-base --lang fr \\

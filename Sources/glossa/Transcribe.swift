@@ -6,20 +6,21 @@ struct Transcribe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Transcribe audio files with a Whisper base and optional language experts.",
         discussion: """
-        Any file libsndfile reads (wav, flac, ogg, ...), any rate or channel count; audio is
-        resampled to 16 kHz mono and transcribed in 30 s windows (memory stays bounded).
+        Any file libsndfile reads (wav, flac, ogg, ...), any rate or channel count; audio is resampled to 16 kHz mono and \
+        transcribed in 30 s windows (memory stays bounded).
 
-        Without --language the language is detected per window from the language-token
-        distribution. With --expert (repeatable) LoRA experts run unmerged on the shared base;
-        --route language picks, per window, the expert of the given or detected language.
+        Without --language the language is detected per window from the language-token distribution. With --expert \
+        (repeatable) LoRA experts run unmerged on the shared base; --route language picks, per window, the expert of the given \
+        or detected language.
 
-        Each file's result is printed as soon as it is done (with --json and several files,
-        one JSON object per line); progress within a long file goes to stderr.
+        Each file's result is printed as soon as it is done (with --json and several files, one JSON object per line); \
+        progress within a long file goes to stderr.
 
         Examples:
           glossa transcribe --model whisper-base --language fr clip.wav
-          glossa transcribe --model models/whisper-base-ct2 --beam 1 --json a.wav b.flac
-          glossa transcribe --model whisper-base --expert fr-expert --expert de-expert --route language clip.wav
+          glossa transcribe --model models/whisper-base-ct2 --beam 1 --json a.wav b.wav
+          glossa transcribe --model whisper-base --expert fr-expert \\
+            --expert de-expert --route language clip.wav
         """)
 
     @OptionGroup var model: ModelOptions

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import GlossaCore
 @testable import Eval
 
 final class ErrorRateTests: XCTestCase {
@@ -34,7 +35,7 @@ final class ErrorRateTests: XCTestCase {
 
     /// Hundreds of random and sentence-like pairs against jiwer run live (skipped without python/jiwer).
     func testAgreesWithJiwerOnRandomAndRealPairs() throws {
-        var rng = SplitMix(seed: 2024)
+        var rng = SeededGenerator(seed: 2024)
         let vocab = ["a", "b", "c", "the", "der", "le", "é", "ça", "ёж", "x"]
         var pairs: [[String]] = []
         for _ in 0..<300 {
@@ -96,15 +97,3 @@ final class ErrorRateTests: XCTestCase {
     }
 }
 
-/// Small deterministic PRNG for test data (no global state).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -20,7 +20,7 @@ final class ExpertTrainingTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
 
     /// A registry holding a tiny base (d=32, one layer each side) that carries whisper-base's tokenizer.
-    func registryWithTinyBase() throws -> Registry {
+    func registryWithTinyBase(root name: String = "registry", tokenizer edit: ([UInt8]) throws -> [UInt8] = { $0 }) throws -> Registry {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let dir = ProcessInfo.processInfo.environment["GLOSSA_TEST_MODEL_DIR"].map { URL(fileURLWithPath: $0) }
             ?? root.appendingPathComponent("models/whisper-base-ct2")
@@ -28,10 +28,10 @@ final class ExpertTrainingTests: XCTestCase {
             throw Peer.missing("whisper-base tokenizer not found at \(dir.path); run scripts/fetch-whisper-base.sh")
         }
         let ckpt = TinyWhisper.make(seed: 3, dimensions: .init(dModel: 32, encoderLayers: 1, decoderLayers: 1, heads: 2, ffnDim: 64),
-                                    tokenizerJSON: Array(tok))
-        let folder = tmp.appendingPathComponent("tiny-base")
+                                    tokenizerJSON: try edit(Array(tok)))
+        let folder = tmp.appendingPathComponent("tiny-base-\(name)")
         try HuggingFaceWhisper.write(ckpt, to: folder)
-        let reg = try Registry(root: tmp.appendingPathComponent("registry"), create: true)
+        let reg = try Registry(root: tmp.appendingPathComponent(name), create: true)
         _ = try reg.importBase(folder: folder, name: "tiny", version: "1.0.0")
         return reg
     }
@@ -47,6 +47,41 @@ final class ExpertTrainingTests: XCTestCase {
     func run(_ j: ExpertTraining, _ reg: Registry) throws -> ExpertTraining.Outcome {
         let compute = Compute(blas: try BLASLibrary.load(threads: 2), threads: 2)
         return try j.run(registry: reg, compute: compute, log: { _ in }, progress: { _ in .proceed })
+    }
+
+    /// whisper-base's tokenizer with four special tokens moved: <|endoftext|> and
+    /// <|startoftranscript|> trade ids, and so do <|transcribe|> and <|notimestamps|>.
+    static func movingSpecialTokens(_ json: [UInt8]) throws -> [UInt8] {
+        let swaps = ["<|endoftext|>": "<|startoftranscript|>", "<|startoftranscript|>": "<|endoftext|>",
+                     "<|transcribe|>": "<|notimestamps|>", "<|notimestamps|>": "<|transcribe|>"]
+        var root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+        var added = try XCTUnwrap(root["added_tokens"] as? [[String: Any]])
+        let idOf = Dictionary(uniqueKeysWithValues: added.compactMap { t in (t["content"] as? String).map { ($0, t["id"]!) } })
+        for i in added.indices { if let c = added[i]["content"] as? String, let other = swaps[c] { added[i]["id"] = idOf[other] } }
+        root["added_tokens"] = added
+        if var model = root["model"] as? [String: Any], var vocab = model["vocab"] as? [String: Any] {
+            for (c, other) in swaps where vocab[c] != nil { vocab[c] = idOf[other] }
+            model["vocab"] = vocab; root["model"] = model
+        }
+        return Array(try JSONSerialization.data(withJSONObject: root))
+    }
+
+    /// Issue 11 item 20: the decoder prompt of training comes from the base's tokenizer.
+    /// With the special ids moved, the prompt tokens change, so the same job trains other
+    /// weights; with hard-coded whisper-base ids both bases would train identical ones.
+    func testTrainingPromptUsesTheBaseTokenizersSpecialIDs() throws {
+        let plain = try registryWithTinyBase()
+        let moved = try registryWithTinyBase(root: "moved", tokenizer: Self.movingSpecialTokens)
+        let ckpt = try moved.loadBase("tiny").0
+        let speech = try SpeechModel(checkpoint: ckpt, compute: Compute(blas: try BLASLibrary.load(threads: 1), threads: 1), origin: "moved")
+        let s = speech.trainingSpecials
+        XCTAssertEqual([s.startOfTranscript, s.endOfText, s.transcribe, s.noTimestamps], [50257, 50258, 50363, 50359])
+        let train = try manifest("fr-train", ["fr"])
+        _ = try run(job(["fr"], train, name: "fr-tiny"), plain)
+        _ = try run(job(["fr"], train, name: "fr-tiny"), moved)
+        let a = try plain.loadExpert("fr-tiny").0, b = try moved.loadExpert("fr-tiny").0
+        XCTAssertEqual(Set(a.tensors.keys), Set(b.tensors.keys))
+        XCTAssertFalse(a.tensors == b.tensors, "the moved prompt ids must change what is trained")
     }
 
     func testTrainsPublishesAndReproduces() throws {

@@ -129,4 +129,30 @@ final class AudioReaderTests: XCTestCase {
             }
         }
     }
+
+    /// Found by `fuzz/run.sh audio`: a small FLAC whose STREAMINFO claims 2^36 samples made
+    /// `load` reserve that many floats up front (a 256 GiB allocation aborts the process).
+    /// The claim is patched into a real 0.02 s file; loading must return (or throw) without
+    /// believing it.
+    func testHeaderClaimingBillionsOfSamplesIsNotAllocated() throws {
+        let dir = try AudioFixtures.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("claims.flac").path
+        try AudioFixtures.run("sox", ["-n", "-r", "16000", "-c", "1", path, "synth", "0.02", "sine", "440"])
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        // "fLaC", a 4-byte block header, then STREAMINFO: the 36-bit total-sample count is the
+        // low nibble of byte 21 and bytes 22..25.
+        XCTAssertEqual(Array(bytes[0..<4]), Array("fLaC".utf8))
+        bytes[21] |= 0x0F
+        for i in 22...25 { bytes[i] = 0xFF }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let reader = try AudioReader(path: path)
+        XCTAssertGreaterThan(reader.expectedSamples, 1 << 34, "the patched header should claim about 2^36 samples")
+        do {
+            let samples = try AudioReader.load(path: path)
+            XCTAssertLessThan(samples.count, 16_000, "only the 0.02 s really in the file can come out")
+        } catch {
+            XCTAssertTrue("\(error)".contains(path), "\(error)")
+        }
+    }
 }

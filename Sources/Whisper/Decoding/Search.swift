@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import GlossaCore
 
 /// Search settings shared by greedy, beam and sampling (semantics of CTranslate2's
 /// `Whisper.generate`, which faster-whisper calls).
@@ -177,7 +178,8 @@ public enum Search {
 
     static func sample<D: StepDecoder>(_ decoder: inout D, firstLogits: [Float], eot: Int, options: SearchOptions) throws(DecodingError) -> Hypothesis {
         let n = max(1, options.bestOf), vocab = decoder.vocabSize
-        var rng = SplitMix(seed: options.seed)
+        // The seed is offset once, as the sampler always has been, so a seed gives the same samples.
+        var rng = SeededGenerator(seed: options.seed &+ 0x9E37_79B9_7F4A_7C15)
         // Fan the single prompt beam out to n independent samples.
         var logits = [Float]()
         logits.reserveCapacity(n * vocab)
@@ -201,7 +203,7 @@ public enum Search {
                     for v in row { m = max(m, v * invT) }
                     var z = 0.0
                     for v in row { z += Foundation.exp(Double(v * invT - m)) }
-                    var u = rng.unit() * z, pick = vocab - 1
+                    var u = rng.unitDouble() * z, pick = vocab - 1
                     for i in 0..<vocab {
                         u -= Foundation.exp(Double(row[i] * invT - m))
                         if u <= 0 { pick = i; break }
@@ -223,16 +225,3 @@ public enum Search {
     }
 }
 
-/// Small deterministic RNG for sampling (reproducible with a seed).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-}

@@ -87,7 +87,7 @@ for mode in modes {
         c.cacheEncoderOutputs = mode == "dec_only_cached"
         c.batchSize = 4; c.maxSteps = steps + 1; c.learningRate = 1e-4; c.warmupSteps = 0
         c.concurrentUtterances = parts[0]
-        let trainer = LoRATrainer(base: base, config: c, gemm: blas)
+        let trainer = LoRATrainer(base: base, config: c, special: .multilingual, gemm: blas)
         var marks: [Double] = []
         _ = try trainer.run(train: examples, progress: { p in
             marks.append(p.elapsedSeconds)
