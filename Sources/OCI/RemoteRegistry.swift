@@ -387,22 +387,9 @@ public struct RemoteRegistry: Sendable {
 
     // MARK: - List
 
-    /// Tags of `repository` with what their annotations say (kind, name, version, languages).
-    /// Tags whose manifests are not Glossa artifacts are listed with nil kind.
+    /// Tags of `repository` with what their annotations say (see `RegistryClient.listArtifacts`).
     public func list(repository: String) async throws(OCIError) -> [RemoteArtifact] {
-        var out: [RemoteArtifact] = []
-        for tag in try await client.listTags(repository: repository).sorted() {
-            let f = try await client.getManifest(repository: repository, reference: tag)
-            guard let m = try? JSONDecoder().decode(OCIImageManifest.self, from: f.data) else { continue }
-            let a = m.annotations ?? [:]
-            out.append(RemoteArtifact(
-                tag: tag, manifestDigest: f.digest, artifactDigest: m.config.digest,
-                kind: a[GlossaOCI.Annotation.kind], name: a[GlossaOCI.Annotation.name], version: a[GlossaOCI.Annotation.glossaVersion],
-                languages: a[GlossaOCI.Annotation.languages].map { $0.split(separator: ",").map(String.init) } ?? [],
-                base: a[GlossaOCI.Annotation.base].flatMap { try? Digest(parsing: $0) }, created: a[GlossaOCI.Annotation.created],
-                size: m.layers.reduce(0) { $0 + $1.size }))
-        }
-        return out
+        try await client.listArtifacts(repository: repository)
     }
 
     /// Runs `body` over `items` with at most `parallelTransfers` at once; results in input order.
@@ -441,6 +428,27 @@ public struct RemoteRegistry: Sendable {
             }
         }
         // Reaching here means every item succeeded (a failure throws above).
+        return out
+    }
+}
+
+extension RegistryClient {
+    /// Tags of `repository` with what their annotations say (kind, name, version, languages).
+    /// Tags whose manifests are not Glossa artifacts are listed with nil kind. Reads only
+    /// the remote.
+    public func listArtifacts(repository: String) async throws(OCIError) -> [RemoteArtifact] {
+        var out: [RemoteArtifact] = []
+        for tag in try await listTags(repository: repository).sorted() {
+            let f = try await getManifest(repository: repository, reference: tag)
+            guard let m = try? JSONDecoder().decode(OCIImageManifest.self, from: f.data) else { continue }
+            let a = m.annotations ?? [:]
+            out.append(RemoteArtifact(
+                tag: tag, manifestDigest: f.digest, artifactDigest: m.config.digest,
+                kind: a[GlossaOCI.Annotation.kind], name: a[GlossaOCI.Annotation.name], version: a[GlossaOCI.Annotation.glossaVersion],
+                languages: a[GlossaOCI.Annotation.languages].map { $0.split(separator: ",").map(String.init) } ?? [],
+                base: a[GlossaOCI.Annotation.base].flatMap { try? Digest(parsing: $0) }, created: a[GlossaOCI.Annotation.created],
+                size: m.layers.reduce(0) { $0 + $1.size }))
+        }
         return out
     }
 }

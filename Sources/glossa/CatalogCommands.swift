@@ -18,7 +18,7 @@ struct List: AsyncParsableCommand {
     @OptionGroup var registry: RegistryOptions
 
     func run() async throws {
-        if let remote { return try await listRemote(remote, json: json, registryPath: registry.path, options: remoteOptions) }
+        if let remote { return try await listRemote(remote, json: json, options: remoteOptions) }
         try reporting {
             let reg = try Registry(root: registry.path)
             var filter = ArtifactFilter(language: lang)

@@ -38,6 +38,23 @@ extension CLITests {
         XCTAssertEqual(try glossa(["list", "--registry", absent]).status, 0)
     }
 
+    /// `list --remote` reads only the remote: it needs no local registry and creates none.
+    func testListRemoteNeedsNoLocalRegistry() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-registry") else {
+            throw Peer.missing("docker-registry not installed (scripts/setup.sh installs it)")
+        }
+        let dir = tmp.appendingPathComponent("oci").path
+        let host = try runRegistryScript(["start", dir], scratch: tmp)
+        defer { _ = try? runRegistryScript(["stop", dir], scratch: tmp) }
+        XCTAssertEqual(try glossa(["base", "import", try tinyBase(), "--name", "tiny", "--version", "1.0.0"]).status, 0)
+        XCTAssertEqual(try glossa(["push", "tiny:1.0.0", "oci://\(host)/glossa/tiny:1.0.0"]).status, 0)
+        let absent = tmp.appendingPathComponent("no-registry").path
+        let r = try glossa(["list", "--remote", "oci://\(host)/glossa/tiny", "--registry", absent])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("tiny"), r.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: absent), "list --remote must not create \(absent)")
+    }
+
     /// Item 15: `--grace` must be positive (0 or less lets gc sweep the blobs of a publish
     /// in flight); it is a usage error with a message, and nothing is collected.
     func testGCGraceMustBePositive() throws {
