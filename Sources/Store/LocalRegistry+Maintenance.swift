@@ -134,6 +134,39 @@ extension LocalRegistry {
                 for i in problems.indices where problems[i].kind == .corruptBlob { problems[i].repaired = true }
             }
 
+            // 4b. Lineage edges that are not foreign keys: in catalogs older than those keys,
+            // edges whose target was removed while they were being published (an rm racing
+            // a publish), or whose target came back later. The latter become foreign keys on
+            // repair; the former stay reported (the artifact still loads, but what it was
+            // built from is gone) until the target is imported again or the artifact removed.
+            let loose = try catalog.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT artifact, relation, target, target IN (SELECT digest FROM artifacts) AS present FROM lineage
+                    WHERE relation != 'parent' AND requires IS NULL ORDER BY artifact, relation, target
+                    """)
+            }
+            if repair && loose.contains(where: { $0["present"] as Bool }) {
+                try catalog.write { db in
+                    try db.execute(sql: """
+                        UPDATE lineage SET requires = target
+                        WHERE relation != 'parent' AND requires IS NULL AND target IN (SELECT digest FROM artifacts)
+                        """)
+                }
+            }
+            for row in loose {
+                guard let a = try? Digest(parsing: row["artifact"] as String),
+                      let t = try? Digest(parsing: row["target"] as String) else { continue }
+                let relation: String = row["relation"]
+                let present: Bool = row["present"]
+                problems.append(VerifyProblem(
+                    kind: .danglingLineage, digest: a, location: nil, usedBy: [],
+                    detail: present ? "its \(relation) \(t.short) is not recorded as a foreign key"
+                                        + (repair ? "; now it is" : "; run glossa verify --repair")
+                                    : "its \(relation) \(t.short) is not in the registry (removed while this was being published); "
+                                      + "import or pull \(t.short) again and run glossa verify --repair, or glossa rm this artifact",
+                    repaired: present && repair))
+            }
+
             // 5. Tags: storage is the truth.
             let truth = Set(try driver.tags())
             let (rows, existing) = try catalog.read { db in

@@ -162,8 +162,21 @@ final class StoreConsistencyTests: XCTestCase {
             try r.publish(EvalReportManifest(subject: expert!, report: report, summary: ["wer": 0.5],
                                              created: RegistryFixtures.created, toolVersion: "glossa-test"))
         }
-        // Turn catalog.sqlite back into what the first schema made: lineage without the
-        // foreign key, and only the first migration recorded.
+        try downgradeToFirstSchema()
+
+        let r = try LocalRegistry(root: dir)
+        XCTAssertEqual(try r.resolve("de:1.0.0"), expert)
+        XCTAssertEqual(try r.list().count, 3)
+        let verified = try r.verify()
+        XCTAssertEqual(verified.status, .clean, "\(verified.problems)")
+        XCTAssertThrowsError(try r.catalog.write { db in
+            try db.execute(sql: "DELETE FROM artifacts WHERE digest = ?", arguments: [expert!.description])
+        }, "after the migration the eval report's subject edge is a foreign key")
+    }
+    /// Turns catalog.sqlite back into what the first schema made: lineage without the
+    /// foreign key, and only the first migration recorded. `orphan` is a digest whose row
+    /// is then deleted with foreign keys off, as an rm racing a publish could leave it.
+    func downgradeToFirstSchema(orphaning orphan: Digest? = nil) throws {
         let old = try DatabaseQueue(path: dir + "/catalog.sqlite")
         try old.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA foreign_keys = OFF")
@@ -181,19 +194,53 @@ final class StoreConsistencyTests: XCTestCase {
                     CREATE INDEX lineage_target ON lineage(target);
                     DELETE FROM grdb_migrations WHERE identifier != 'v1-artifacts-tags-languages-lora-metrics-lineage-blobs';
                     """)
+                if let orphan {
+                    for table in ["languages", "metrics", "lineage", "blob_refs", "tags"] {
+                        try db.execute(sql: "DELETE FROM \(table) WHERE artifact = ?", arguments: [orphan.description])
+                    }
+                    try db.execute(sql: "DELETE FROM artifacts WHERE digest = ?", arguments: [orphan.description])
+                }
                 return .commit
             }
         }
         try old.close()
+    }
+
+    /// An old registry where an rm that raced a publish removed the subject of an eval
+    /// report (nothing stopped it then): the migration cannot make that edge a foreign
+    /// key, so verify names it, with how to fix it, and `--repair` restores it once the
+    /// subject is back.
+    func testVerifyReportsALineageEdgeToAMissingArtifact() throws {
+        var expert: Digest?, eval: Digest?
+        do {
+            let r = try LocalRegistry(root: dir)
+            let base = try RegistryFixtures.publishBase(r)
+            expert = try RegistryFixtures.publishExpert(r, base: base, name: "de", version: "1.0.0", seed: 3)
+            let report = try r.putBlob(Array(#"{"wer":0.5}"#.utf8))
+            eval = try r.publish(EvalReportManifest(subject: expert!, report: report, summary: ["wer": 0.5],
+                                                    created: RegistryFixtures.created, toolVersion: "glossa-test"))
+            try r.driver.unindexManifest(expert!)
+        }
+        try downgradeToFirstSchema(orphaning: expert)
 
         let r = try LocalRegistry(root: dir)
-        XCTAssertEqual(try r.resolve("de:1.0.0"), expert)
-        XCTAssertEqual(try r.list().count, 3)
-        let verified = try r.verify()
-        XCTAssertEqual(verified.status, .clean, "\(verified.problems)")
+        let found = try r.verify()
+        XCTAssertEqual(found.status, .damaged)
+        let dangling = found.problems.filter { $0.kind == .danglingLineage }
+        XCTAssertEqual(dangling.map(\.digest), [eval], "\(found.problems)")
+        XCTAssertTrue(dangling.first?.detail.contains(expert!.short) == true && dangling.first?.detail.contains("subject") == true,
+                      "\(dangling)")
+        XCTAssertEqual(try r.verify(repair: true).status, .damaged, "the subject is gone: nothing to repair it from")
+
+        // The subject comes back (re-imported): repair turns the edge into a foreign key again.
+        try r.driver.indexManifest(expert!)
+        let repaired = try r.verify(repair: true)
+        XCTAssertEqual(repaired.status, .repaired, "\(repaired.problems)")
+        let clean = try r.verify()
+        XCTAssertEqual(clean.status, .clean, "\(clean.problems)")
         XCTAssertThrowsError(try r.catalog.write { db in
             try db.execute(sql: "DELETE FROM artifacts WHERE digest = ?", arguments: [expert!.description])
-        }, "after the migration the eval report's subject edge is a foreign key")
+        }, "the repaired edge is a foreign key")
     }
 }
 
