@@ -59,7 +59,11 @@ public final class LocalRegistry: Sendable {
                 + "; give the folder of an existing registry (--registry PATH or $GLOSSA_REGISTRY), or create one with a command "
                 + "that imports (glossa base fetch, glossa base import, glossa pull)")
         }
-        let other = try Posix.listDirectory(layout.root).filter { !FileSystemLayout.topLevelFolders.contains($0) }.sorted()
+        // A README (the repository's embedded ./registry folder ships one) or a .gitkeep does
+        // not make a folder someone else's: `make demo` creates its registry there.
+        let placeholders: Set<String> = ["README.md", ".gitkeep"]
+        let other = try Posix.listDirectory(layout.root)
+            .filter { !FileSystemLayout.topLevelFolders.contains($0) && !placeholders.contains($0) }.sorted()
         // (A registry created meanwhile by another process is fine: it wrote registry.json first.)
         guard other.isEmpty || Posix.exists(layout.marker) else {
             throw .notARegistry(path: layout.root, reason: "the folder has no registry.json and is not empty ("

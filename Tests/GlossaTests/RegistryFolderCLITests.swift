@@ -39,6 +39,20 @@ extension CLITests {
     }
 
     /// `list --remote` reads only the remote: it needs no local registry and creates none.
+    /// The repository's own ./registry folder (the embedded default) holds only its README in
+    /// a clean clone; `make demo` must be able to create the registry there.
+    func testFolderHoldingOnlyTheRepositorysREADMEBecomesARegistry() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let folder = tmp.appendingPathComponent("registry").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: root.appendingPathComponent("registry/README.md").path, toPath: folder + "/README.md")
+        XCTAssertEqual(try glossa(["list", "--registry", folder]).status, 66, "read-only commands still refuse it")
+        let imp = try glossa(["base", "import", try tinyBase(), "--name", "tiny", "--version", "1.0.0", "--registry", folder])
+        XCTAssertEqual(imp.status, 0, imp.stderr)
+        XCTAssertTrue(folderEntries(folder).contains("README.md") && folderEntries(folder).contains("registry.json"), "\(folderEntries(folder))")
+        XCTAssertEqual(try glossa(["list", "--registry", folder]).status, 0)
+    }
+
     func testListRemoteNeedsNoLocalRegistry() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-registry") else {
             throw Peer.missing("docker-registry not installed (scripts/setup.sh installs it)")
