@@ -9,6 +9,8 @@
 # .build/fuzz-work so the checked-in seeds never change. Prints executions, speed, corpus
 # growth and crashes per target; a crash input is kept in .build/fuzz-work/crashes and
 # replays with `.build/fuzz/debug/glossa-fuzz` (GLOSSA_FUZZ_TARGET=TARGET ... FILE).
+# FUZZ_SEED (default 1) fixes libFuzzer's mutation seed, so a CI run repeats the same search
+# and a red run is reproducible; 0 picks a random seed (bench/fuzz/run.sh does).
 # Exit status: 0 when no target crashed, 1 when one did, 2 on a build or usage error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,7 +51,7 @@ for t in "${TARGETS[@]}"; do
   # -rss_limit_mb: a refused decompression bomb must be refused before it allocates;
   # -timeout: one input taking 10 s is a hang. Both count as crashes.
   status=0
-  GLOSSA_FUZZ_TARGET=$t "$BIN" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 \
+  GLOSSA_FUZZ_TARGET=$t "$BIN" -seed="${FUZZ_SEED:-1}" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 \
     -print_final_stats=1 -artifact_prefix="$WORK/crashes/$t-" "$corpus" > "$log" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)

@@ -12,16 +12,19 @@
 # OUT/registry are reused, and finished eval reports are kept, so the script can be re-run
 # (or run in the background across sessions) and only does what is missing.
 #
-# Scale (environment): PAPER_SENTENCES sentences per language (default 120, split 0.8/0.1/0.1),
-# PAPER_EPOCHS expert epochs (2), PAPER_DISTILL_STEPS (default: one epoch over all languages),
-# PAPER_LEARNED_STEPS (30), PAPER_SYNTH_FLAGS extra `glossa corpus synth` flags (speaker
-# variation, noise). Needs `make build model`.
+# Scale (environment; printed at the start): PAPER_SENTENCES sentences per language (default
+# 80), PAPER_SPLIT train,dev,test fractions (default 0.6,0.1,0.3: 48/8/24 per language, so the
+# 4-language test set has 96 utterances by test-only speakers), PAPER_EPOCHS expert epochs
+# (2), PAPER_DISTILL_STEPS (default: one epoch over all languages), PAPER_LEARNED_STEPS (30),
+# PAPER_SYNTH_FLAGS extra `glossa corpus synth` flags (noise, variants). The wall time of the
+# whole run is printed at the end and kept in OUT/seconds.txt ("total"). Needs `make build model`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LANGS=${1:-de,fr,nl,pl}
 OUT=${2:-out/paper}
 G=${GLOSSA_BIN:-$PWD/.build/release/glossa}
-PER_LANG=${PAPER_SENTENCES:-120}
+PER_LANG=${PAPER_SENTENCES:-80}
+SPLIT=${PAPER_SPLIT:-0.6,0.1,0.3}
 EPOCHS=${PAPER_EPOCHS:-2}
 LEARNED_STEPS=${PAPER_LEARNED_STEPS:-30}
 RECIPE=(--scope both --rank 16 --alpha 32 --lr 1e-3 --batch 4 --seed 0)
@@ -30,13 +33,16 @@ export GLOSSA_REGISTRY="$OUT/registry"
 mkdir -p "$OUT/reports" "$OUT/logs"
 C="$OUT/corpus"
 log() { printf '%s paper-table: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+T0=$(date +%s)
+log "scale: $LANGS; $PER_LANG sentences per language split $SPLIT; experts $EPOCHS epochs, rank 16, batch 4;" \
+    "learned $LEARNED_STEPS steps; distill ${PAPER_DISTILL_STEPS:-one epoch}; load $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores"
 # Seconds of compute per artifact, appended once: "NAME SECONDS".
 record() { grep -q "^$1 " "$OUT/seconds.txt" 2>/dev/null || echo "$1 $2" >> "$OUT/seconds.txt"; }
 
 $G list --kind base | grep -q whisper-base || $G base import models/whisper-base-ct2 --name whisper-base --version 1.0.0 >/dev/null
 if [[ ! -f "$C/test.jsonl" ]]; then
   log "corpus: $LANGS, $PER_LANG sentences each"
-  $G corpus synth --langs "$LANGS" --sentences corpus/sentences --out "$C" --limit "$PER_LANG" ${PAPER_SYNTH_FLAGS:-} >/dev/null
+  $G corpus synth --langs "$LANGS" --sentences corpus/sentences --out "$C" --limit "$PER_LANG" --split "$SPLIT" ${PAPER_SYNTH_FLAGS:-} >/dev/null
 fi
 for s in train dev test; do
   for l in ${LANGS//,/ }; do grep "\"lang\":\"$l\"" "$C/$s.jsonl" > "$C/$l-$s.jsonl"; done
@@ -113,4 +119,5 @@ n = sum(size[t["dtype"]] * eval("*".join(map(str, t["shape"])) or "1") for p in 
 print(sys.argv[1], n)' "$a" >> "$OUT/bytes.txt"
 done
 $PY scripts/paper_table.py "$OUT" "$LANGS" "${refs[@]%%:*}"
-log "wrote $OUT/table.md, $OUT/table.json, $OUT/table.svg"
+record total $(( $(date +%s) - T0 ))
+log "wrote $OUT/table.md, $OUT/table.json, $OUT/table.svg in $(( ($(date +%s) - T0) / 60 )) minutes (this run; earlier runs' work was reused)"

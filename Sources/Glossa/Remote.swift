@@ -29,9 +29,15 @@ public struct Remote: Sendable {
         return GlossaError(category, "\(context): \(error)")
     }
 
-    func remote(for ref: OCIReference) throws(GlossaError) -> RemoteRegistry {
+    /// Client options for `ref`: plain HTTP only with `insecure` or on loopback.
+    static func options(for ref: OCIReference, insecure: Bool) -> RegistryClientOptions {
         var options = RegistryClientOptions()
         options.insecure = insecure || ref.isLoopback
+        return options
+    }
+
+    func remote(for ref: OCIReference) throws(GlossaError) -> RemoteRegistry {
+        var options = Self.options(for: ref, insecure: insecure)
         // Re-running an interrupted push resumes a half-sent large blob from this journal.
         options.uploadJournal = registry.root.appendingPathComponent("oci-uploads")
         do { return try RemoteRegistry(local: registry.store, registry: ref.registry, credentials: credentials, options: options) } catch {
@@ -141,10 +147,15 @@ public struct Remote: Sendable {
             .filter { $0.mediaType == GlossaOCI.signatureMediaType }.map(\.data)
     }
 
-    public func list(_ source: String) async throws(GlossaError) -> [RemoteArtifact] {
-        let r = try Self.reference(source)
-        do { return try await remote(for: r).list(repository: r.repository) } catch let e as GlossaError { throw e } catch {
-            throw Self.wrap(error as! OCIError, "Cannot list \(source)")
+    /// The tags of remote repository `source` (`oci://HOST/REPO`) with what their
+    /// annotations say. Reads only the remote: no local registry is opened or created.
+    public static func list(_ source: String, credentials: any CredentialsProvider, insecure: Bool) async throws(GlossaError) -> [RemoteArtifact] {
+        let r = try reference(source)
+        do {
+            let client = try RegistryClient(registry: r.registry, credentials: credentials, options: options(for: r, insecure: insecure))
+            return try await client.listArtifacts(repository: r.repository)
+        } catch {
+            throw wrap(error, "Cannot list \(source)")
         }
     }
 }

@@ -189,8 +189,18 @@ public struct RemoteRegistry: Sendable {
 
     func isLocal(_ d: Digest) -> Bool { (try? local.summary(d.description)) != nil }
 
+    /// An edge a pull follows: the artifact that requires another, and the edge.
+    struct Requirement {
+        var requiredBy: String
+        var edge: ArtifactEdge
+    }
+
     /// Pulls one artifact by OCI manifest digest after its requirements; publishes it last.
-    func pullArtifact(_ md: Digest, repository: String, pulled: inout [(artifact: Digest, manifest: Digest)],
+    /// Everything the remote says is checked before anything is written: the manifest a
+    /// `requires` annotation leads to must hold that edge's target, and the config must be
+    /// the canonical encoding of the manifest it holds (the artifact's digest is the digest
+    /// of those bytes, and the local copy is stored canonically).
+    func pullArtifact(_ md: Digest, repository: String, requirement: Requirement? = nil, pulled: inout [(artifact: Digest, manifest: Digest)],
                       depth: Int) async throws(OCIError) -> (Digest, AnyManifest, Bool) {
         guard depth < 16 else { throw .unsupported("artifact lineage deeper than 16 levels at \(md.short)") }
         let fetched = try await client.getManifest(repository: repository, reference: md.description)
@@ -201,12 +211,28 @@ public struct RemoteRegistry: Sendable {
         guard oci.config.mediaType == GlossaOCI.configMediaType else {
             throw .unsupported("\(repository)@\(md.short) is not a Glossa artifact (config type \(oci.config.mediaType), artifact type \(oci.effectiveArtifactType))")
         }
+        if let r = requirement, oci.config.digest != r.edge.target {
+            throw .invalidManifest(reference: "\(repository)@\(md)", reason: "the \(GlossaOCI.Annotation.requires) annotation of \(r.requiredBy) "
+                + "names this manifest for its \(r.edge.relation) \(r.edge.target.short), but it holds artifact \(oci.config.digest.short); "
+                + "nothing was imported. The remote copy of \(r.requiredBy) is inconsistent: push it again with glossa push")
+        }
         let configBytes = try await client.fetchBlob(repository: repository, digest: oci.config.digest)
         let manifest: AnyManifest
         do { manifest = try ManifestCoding.decode(from: configBytes) } catch {
             throw .invalidManifest(reference: "\(repository)@\(md)", reason: "config is not a valid Glossa manifest: \(error)")
         }
         let artifact = oci.config.digest
+        // Compare, then commit: publish stores the canonical encoding, so a config in any
+        // other form would be imported under another digest than the one pulled.
+        let canonical: Digest
+        do { canonical = Digest(of: try ManifestCoding.canonicalBytes(manifest)) } catch {
+            throw .invalidManifest(reference: "\(repository)@\(md)", reason: "config cannot be re-encoded: \(error)")
+        }
+        guard canonical == artifact else {
+            throw .invalidManifest(reference: "\(repository)@\(md)",
+                                   reason: "its config (Glossa manifest \(manifest.name ?? artifact.short)) is not in canonical form: it is \(artifact.short) as sent and \(canonical.short) re-encoded, so it cannot keep its digest here; "
+                + "nothing was imported. Push it again with glossa push, which sends canonical manifests")
+        }
         if isLocal(artifact) { return (artifact, manifest, true) }
 
         // Requirements first (base, inputs) when missing.
@@ -216,17 +242,13 @@ public struct RemoteRegistry: Sendable {
                 throw .notFound(what: "\(edge.relation) \(edge.target.short) needed by \(manifest.name ?? artifact.short)",
                                 reference: "\(repository) (push it there, or import it locally first)")
             }
+            let label = manifest.name.map { "\($0):\(manifest.version ?? "")" } ?? artifact.short
             if edge.relation == "base",
                try await keepForLocalBase(edge.target, at: r.manifest, repository: repository, for: manifest, artifact: artifact) {
                 continue
             }
-            let (got, _, _) = try await pullArtifact(r.manifest, repository: repository, pulled: &pulled, depth: depth + 1)
-            // The manifest pins what it builds on by digest; `requires` only says where to find it.
-            guard got == edge.target else {
-                throw .digestMismatch(
-                    what: "\(edge.relation) of \(manifest.name ?? artifact.short) found through \(GlossaOCI.Annotation.requires)",
-                    expected: edge.target, actual: got)
-            }
+            _ = try await pullArtifact(r.manifest, repository: repository, requirement: Requirement(requiredBy: label, edge: edge),
+                                       pulled: &pulled, depth: depth + 1)
         }
 
         // Layers: download, verify the transfer digest, store (the store verifies the content digest).
@@ -238,7 +260,8 @@ public struct RemoteRegistry: Sendable {
             }
             byContent[cd] = l
         }
-        let missing = needed.filter { (try? local.hasBlob($0)) != true }
+        // A stored blob is reused only when it checks (a damaged one is downloaded again).
+        let missing = needed.filter { !local.hasIntactBlob($0) }
         let layerFor = byContent
         let lengths = Self.decodedLengths(manifest)
         let tensors = Self.floatTensors(manifest)
@@ -288,11 +311,7 @@ public struct RemoteRegistry: Sendable {
             }
             return true
         }
-        let published: Digest
-        do { published = try local.publish(manifest) } catch { throw .localRegistry(error.description) }
-        guard published == artifact else {
-            throw .digestMismatch(what: "artifact \(manifest.name ?? "") re-encoded locally", expected: artifact, actual: published)
-        }
+        do { try local.publish(manifest) } catch { throw .localRegistry(error.description) }
         pulled.append((artifact, md))
         return (artifact, manifest, false)
     }
@@ -420,22 +439,9 @@ public struct RemoteRegistry: Sendable {
 
     // MARK: - List
 
-    /// Tags of `repository` with what their annotations say (kind, name, version, languages).
-    /// Tags whose manifests are not Glossa artifacts are listed with nil kind.
+    /// Tags of `repository` with what their annotations say (see `RegistryClient.listArtifacts`).
     public func list(repository: String) async throws(OCIError) -> [RemoteArtifact] {
-        var out: [RemoteArtifact] = []
-        for tag in try await client.listTags(repository: repository).sorted() {
-            let f = try await client.getManifest(repository: repository, reference: tag)
-            guard let m = try? JSONDecoder().decode(OCIImageManifest.self, from: f.data) else { continue }
-            let a = m.annotations ?? [:]
-            out.append(RemoteArtifact(
-                tag: tag, manifestDigest: f.digest, artifactDigest: m.config.digest,
-                kind: a[GlossaOCI.Annotation.kind], name: a[GlossaOCI.Annotation.name], version: a[GlossaOCI.Annotation.glossaVersion],
-                languages: a[GlossaOCI.Annotation.languages].map { $0.split(separator: ",").map(String.init) } ?? [],
-                base: a[GlossaOCI.Annotation.base].flatMap { try? Digest(parsing: $0) }, created: a[GlossaOCI.Annotation.created],
-                size: m.layers.reduce(0) { $0 + $1.size }))
-        }
-        return out
+        try await client.listArtifacts(repository: repository)
     }
 
     /// Runs `body` over `items` with at most `parallelTransfers` at once; results in input order.
@@ -474,6 +480,27 @@ public struct RemoteRegistry: Sendable {
             }
         }
         // Reaching here means every item succeeded (a failure throws above).
+        return out
+    }
+}
+
+extension RegistryClient {
+    /// Tags of `repository` with what their annotations say (kind, name, version, languages).
+    /// Tags whose manifests are not Glossa artifacts are listed with nil kind. Reads only
+    /// the remote.
+    public func listArtifacts(repository: String) async throws(OCIError) -> [RemoteArtifact] {
+        var out: [RemoteArtifact] = []
+        for tag in try await listTags(repository: repository).sorted() {
+            let f = try await getManifest(repository: repository, reference: tag)
+            guard let m = try? JSONDecoder().decode(OCIImageManifest.self, from: f.data) else { continue }
+            let a = m.annotations ?? [:]
+            out.append(RemoteArtifact(
+                tag: tag, manifestDigest: f.digest, artifactDigest: m.config.digest,
+                kind: a[GlossaOCI.Annotation.kind], name: a[GlossaOCI.Annotation.name], version: a[GlossaOCI.Annotation.glossaVersion],
+                languages: a[GlossaOCI.Annotation.languages].map { $0.split(separator: ",").map(String.init) } ?? [],
+                base: a[GlossaOCI.Annotation.base].flatMap { try? Digest(parsing: $0) }, created: a[GlossaOCI.Annotation.created],
+                size: m.layers.reduce(0) { $0 + $1.size }))
+        }
         return out
     }
 }

@@ -31,6 +31,12 @@ public protocol BlobDriver: Sendable {
     func unindexManifest(_ digest: Digest) throws(StoreError)
     /// Every digest in the manifest index, sorted.
     func indexedManifests() throws(StoreError) -> [Digest]
+    /// Records durably that the publish of indexed manifest `digest` was acknowledged (its
+    /// catalog row committed). Idempotent. Without a catalog, this is what tells the
+    /// acknowledged publish of a name:version from one killed before its catalog write.
+    func acknowledgeManifest(_ digest: Digest) throws(StoreError)
+    /// The indexed manifests whose publish was acknowledged.
+    func acknowledgedManifests() throws(StoreError) -> Set<Digest>
 
     /// Points tag `name:tag` at `digest` (atomically replacing any previous target).
     func setTag(name: String, tag: String, digest: Digest) throws(StoreError)
@@ -50,8 +56,9 @@ public protocol BlobWrite: AnyObject {
     /// Appends bytes.
     func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError)
     /// Re-reads what was written, checks `contentDigest(bytes) == digest`, then makes the
-    /// blob durable and visible under `digest`. If the blob already exists, the write is
-    /// dropped (content addressing: same digest, same content). Throws
+    /// blob durable and visible under `digest`. If the blob already exists and its stored
+    /// bytes pass the same check, the write is dropped (content addressing: same digest,
+    /// same content); a stored blob that fails it is damaged and is replaced. Throws
     /// `digestMismatch` (and stores nothing) when the check fails.
     func commit(as digest: Digest, contentDigest: (UnsafeRawBufferPointer) throws(StoreError) -> Digest) throws(StoreError)
     /// Discards the write.

@@ -91,6 +91,21 @@ final class Catalog: Sendable {
             CREATE INDEX blob_refs_blob ON blob_refs(blob);
             """)
         }
+        // Every lineage edge but `parent` (input, composite, expert, subject; base is also
+        // the artifacts.base column) needs its target in the catalog: publish checks that,
+        // and now the schema holds it too. `requires` is the target of such an edge, NULL
+        // for `parent` (a parent may live in another registry). NO ACTION, not RESTRICT: it
+        // is checked at the end of each statement, so one statement may delete both ends
+        // of an edge (reindex, verify --repair). Edges of older catalogs whose target is
+        // already gone (left by an rm that raced a publish) keep NULL: the rows stay
+        // readable and verify --repair or reindex rebuild them.
+        m.registerMigration("v2-lineage-targets-are-foreign-keys") { db in
+            try db.execute(sql: """
+            ALTER TABLE lineage ADD COLUMN requires TEXT REFERENCES artifacts(digest) CHECK (requires IS NULL OR requires = target);
+            UPDATE lineage SET requires = target WHERE relation != 'parent' AND target IN (SELECT digest FROM artifacts);
+            CREATE INDEX lineage_requires ON lineage(requires);
+            """)
+        }
         return m
     }
 
@@ -118,6 +133,13 @@ final class Catalog: Sendable {
         do { return try pool.read(body) } catch let e as StoreError { throw e } catch {
             throw .catalog("read failed in \(path): \(error)")
         }
+    }
+
+    /// Artifacts that need `digest` to stay in the catalog: those whose lineage edges
+    /// (other than `parent`) or base column point at it.
+    static func dependents(_ db: Database, of digest: Digest) throws -> [ArtifactSummary] {
+        try summaries(db, where: "WHERE digest IN (SELECT artifact FROM lineage WHERE target = ? AND relation != 'parent') OR base = ?",
+                      arguments: [digest.description, digest.description])
     }
 
     /// Inserts the rows of one artifact. Idempotent for the same digest; a different
@@ -158,8 +180,9 @@ final class Catalog: Sendable {
             try db.execute(sql: "INSERT INTO metrics (artifact, metric, value) VALUES (?, ?, ?)", arguments: [digest.description, k, v])
         }
         for e in Set(m.lineage.map { $0.relation == "base" && base != nil ? ArtifactEdge(relation: "base", target: base!) : $0 }) {
-            try db.execute(sql: "INSERT INTO lineage (artifact, relation, target) VALUES (?, ?, ?)",
-                           arguments: [digest.description, e.relation, e.target.description])
+            try db.execute(sql: "INSERT INTO lineage (artifact, relation, target, requires) VALUES (?, ?, ?, ?)",
+                           arguments: [digest.description, e.relation, e.target.description,
+                                       e.relation == "parent" ? nil : e.target.description])
         }
         for b in Set(m.blobReferences + (keptBase.map { [$0] } ?? [])) {
             try db.execute(sql: "INSERT INTO blob_refs (artifact, blob) VALUES (?, ?)", arguments: [digest.description, b.description])

@@ -63,6 +63,23 @@ public struct FileSystemDriver: BlobDriver {
 
     public func indexedManifests() throws(StoreError) -> [Digest] { try Self.listTree(layout.manifests) }
 
+    /// Replaces the empty index marker with one holding `acknowledged` (atomically, so
+    /// a crash leaves the empty marker or the full one).
+    public func acknowledgeManifest(_ digest: Digest) throws(StoreError) {
+        let path = layout.manifestMarker(digest)
+        if let st = try Posix.fileStatus(path), st.st_size > 0 { return }
+        try Posix.makeDirectory(layout.manifestDirectory(digest), syncParent: true)
+        try Posix.writeAtomically(Array(FileSystemLayout.acknowledgedMarker.utf8), to: path, tmpDir: layout.tmp)
+    }
+
+    public func acknowledgedManifests() throws(StoreError) -> Set<Digest> {
+        var out = Set<Digest>()
+        for d in try indexedManifests() {
+            if let st = try Posix.fileStatus(layout.manifestMarker(d)), st.st_size > 0 { out.insert(d) }
+        }
+        return out
+    }
+
     public func staleTemporaries(olderThan date: Date) throws(StoreError) -> [TemporaryObject] {
         var out: [TemporaryObject] = []
         for name in try Posix.listDirectory(layout.tmp) {
@@ -148,13 +165,15 @@ final class FileSystemWrite: BlobWrite {
         guard actual == digest else { throw .digestMismatch(expected: digest, actual: actual, location: tmpPath) }
         close(fd); fd = -1
         let final = layout.blob(digest)
-        if Posix.exists(final) {
-            // Same digest, same content: keep the existing file (verify checks it), and
-            // refresh its time so a concurrent gc's grace period protects it again.
+        if let existing = try Posix.readFile(final), (try? existing.withUnsafeBytes { try contentDigest($0) }) == digest {
+            // Same digest, same content, and the stored file checks: keep it, and refresh
+            // its time so a concurrent gc's grace period protects it again.
             Glibc.unlink(tmpPath); done = true
             utimes(final, nil)
             return
         }
+        // Absent, or damaged (it no longer hashes to its name): the checked write takes its
+        // place; the rename replaces a damaged file atomically.
         try Posix.makeDirectory(layout.blobDirectory(digest), syncParent: true)
         try Posix.rename(tmpPath, final)
         done = true

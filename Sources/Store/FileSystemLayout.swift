@@ -8,8 +8,11 @@ import GlossaCore
 ///       catalog.sqlite                    the SQLite catalog (plus -wal, -shm), an index
 ///       blobs/sha256/<h0h1>/<hex>         blob frames (BlobCodec), named by the sha256
 ///                                         of their *decoded* bytes; h0h1 = first 2 hex
-///       manifests/sha256/<h0h1>/<hex>     empty marker: blob <hex> is a manifest
-///                                         (reindex rebuilds the catalog from these)
+///       manifests/sha256/<h0h1>/<hex>     marker: blob <hex> is a manifest (reindex
+///                                         rebuilds the catalog from these); empty while
+///                                         its publish is in flight (and in registries
+///                                         older than the marker), "acknowledged\n" once
+///                                         its catalog row is committed
 ///       refs/<name>/<tag>                 a tag: the digest text of the artifact it names
 ///       tmp/<pid>-<random>.partial        writes in progress; same file system as
 ///                                         blobs/, so the final rename is atomic
@@ -26,6 +29,13 @@ public struct FileSystemLayout: Sendable, Equatable {
         while r.count > 1 && r.hasSuffix("/") { r.removeLast() }
         self.root = r
     }
+
+    /// The folders a registry has besides registry.json and the catalog; all that an
+    /// interrupted creation can leave (`FileSystemDriver` makes them, registry.json comes next).
+    public static let topLevelFolders: Set<String> = ["blobs", "manifests", "tmp", "locks", "refs"]
+
+    /// Content of a manifest marker whose publish was acknowledged.
+    public static let acknowledgedMarker = "acknowledged\n"
 
     public var marker: String { root + "/registry.json" }
     public var catalog: String { root + "/catalog.sqlite" }

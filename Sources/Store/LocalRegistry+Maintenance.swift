@@ -64,7 +64,7 @@ extension LocalRegistry {
             for a in catalogued.subtracting(indexed).sorted() where !broken.contains(a) {
                 let d = try! Digest(parsing: a)
                 var fixed = false
-                if repair { try driver.indexManifest(d); fixed = true }
+                if repair { try driver.indexManifest(d); try driver.acknowledgeManifest(d); fixed = true }
                 problems.append(VerifyProblem(kind: .unindexedArtifact, digest: d, location: nil, usedBy: users(of: d),
                                               detail: "artifact is in the catalog but not in the manifest index", repaired: fixed))
             }
@@ -90,6 +90,7 @@ extension LocalRegistry {
                                        published: RFC3339.string(from: Date()),
                                        attachedBase: try attachedBase(of: man, label: d.short, in: db))
                 })) != nil {
+                    try driver.acknowledgeManifest(d)
                     problems.append(VerifyProblem(kind: .uncataloguedManifest, digest: d, location: nil, usedBy: [],
                                                   detail: "interrupted publish completed", repaired: true))
                 } else {
@@ -110,11 +111,14 @@ extension LocalRegistry {
                         for dep in try String.fetchAll(db, sql: "SELECT artifact FROM lineage WHERE target = ? AND relation != 'parent'", arguments: [x])
                         where !all.contains(dep) { all.insert(dep); frontier.append(dep) }
                     }
-                    // Children first (the base column is a RESTRICT foreign key).
-                    for kind in ["eval-report", "bundle", "composite", "expert", "base"] {
-                        for a in all { try db.execute(sql: "DELETE FROM artifacts WHERE digest = ? AND kind = ?", arguments: [a, kind]) }
-                    }
-                    return all.sorted()
+                    // Everything but bases in one statement (lineage foreign keys are checked at
+                    // its end, so edges among the dropped are fine), then the bases (the base
+                    // column is a RESTRICT foreign key, checked row by row).
+                    let list = all.sorted()
+                    let marks = list.map { _ in "?" }.joined(separator: ",")
+                    try db.execute(sql: "DELETE FROM artifacts WHERE kind != 'base' AND digest IN (\(marks))", arguments: StatementArguments(list))
+                    try db.execute(sql: "DELETE FROM artifacts WHERE digest IN (\(marks))", arguments: StatementArguments(list))
+                    return list
                 }
                 for a in dropped {
                     let d = try! Digest(parsing: a)
@@ -129,6 +133,39 @@ extension LocalRegistry {
             } else if repair {
                 for (b, _) in bad { try driver.delete(b) }
                 for i in problems.indices where problems[i].kind == .corruptBlob { problems[i].repaired = true }
+            }
+
+            // 4b. Lineage edges that are not foreign keys: in catalogs older than those keys,
+            // edges whose target was removed while they were being published (an rm racing
+            // a publish), or whose target came back later. The latter become foreign keys on
+            // repair; the former stay reported (the artifact still loads, but what it was
+            // built from is gone) until the target is imported again or the artifact removed.
+            let loose = try catalog.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT artifact, relation, target, target IN (SELECT digest FROM artifacts) AS present FROM lineage
+                    WHERE relation != 'parent' AND requires IS NULL ORDER BY artifact, relation, target
+                    """)
+            }
+            if repair && loose.contains(where: { $0["present"] as Bool }) {
+                try catalog.write { db in
+                    try db.execute(sql: """
+                        UPDATE lineage SET requires = target
+                        WHERE relation != 'parent' AND requires IS NULL AND target IN (SELECT digest FROM artifacts)
+                        """)
+                }
+            }
+            for row in loose {
+                guard let a = try? Digest(parsing: row["artifact"] as String),
+                      let t = try? Digest(parsing: row["target"] as String) else { continue }
+                let relation: String = row["relation"]
+                let present: Bool = row["present"]
+                problems.append(VerifyProblem(
+                    kind: .danglingLineage, digest: a, location: nil, usedBy: [],
+                    detail: present ? "its \(relation) \(t.short) is not recorded as a foreign key"
+                                        + (repair ? "; now it is" : "; run glossa verify --repair")
+                                    : "its \(relation) \(t.short) is not in the registry (removed while this was being published); "
+                                      + "import or pull \(t.short) again and run glossa verify --repair, or glossa rm this artifact",
+                    repaired: present && repair))
             }
 
             // 5. Tags: storage is the truth.
@@ -240,35 +277,74 @@ extension LocalRegistry {
                     skipped.append("\(d.short): \(error)")
                 }
             }
-            // Bases first: the base column is a foreign key.
-            let rank: [ManifestKind: Int] = [.base: 0, .expert: 1, .composite: 2, .bundle: 3, .evalReport: 4]
-            manifests.sort { (rank[$0.1.kind]!, $0.0) < (rank[$1.1.kind]!, $1.0) }
+            manifests.sort { $0.0 < $1.0 }
+            // One artifact per name:version. Two mean a publish was killed between indexing
+            // and its catalog write, and the name:version was then published again. The
+            // acknowledged copy wins: the one the catalog has a row for, else the one whose
+            // publish marker says acknowledged; digest order only breaks a tie between
+            // copies that were never acknowledged.
+            let catalogued = Set((try? catalog.read { db in try String.fetchAll(db, sql: "SELECT digest FROM artifacts") })?
+                .compactMap { try? Digest(parsing: $0) } ?? [])
+            let acknowledged = try driver.acknowledgedManifests()
+            var losers = Set<Digest>()
+            for (key, copies) in Dictionary(grouping: manifests.filter { $0.1.name != nil }, by: { "\($0.1.name!):\($0.1.version ?? "")" })
+            where copies.count > 1 {
+                let winner = (copies.first { catalogued.contains($0.0) } ?? copies.first { acknowledged.contains($0.0) } ?? copies[0]).0
+                for (d, _, _) in copies where d != winner {
+                    losers.insert(d)
+                    skipped.append("\(d.short): \(key) is taken by the acknowledged publish \(winner.short) "
+                                   + "(this copy's publish was interrupted; glossa verify --repair unindexes it)")
+                }
+            }
+            manifests.removeAll { losers.contains($0.0) }
             let stored = try driver.tags()
             let (count, tagCount, more) = try catalog.write { db -> (Int, Int, [String]) in
                 try db.execute(sql: "DELETE FROM tags")
                 try db.execute(sql: "DELETE FROM artifacts WHERE kind != 'base'")
                 try db.execute(sql: "DELETE FROM artifacts")
                 var n = 0, skips: [String] = []
-                var have = Set<String>()
+                var have = Set<Digest>()
                 var bases: [Digest] = []
                 let now = RFC3339.string(from: Date())
-                for (d, m, size) in manifests {
-                    // The base it names, else an indexed base with the same weights (LocalRegistry+Bases).
-                    let attached: Digest?
-                    do {
-                        attached = try attachedBase(of: m, label: d.short, catalogued: { bases.contains($0) }, candidates: { bases })
-                    } catch {
-                        skips.append("\(d.short): base \(m.base?.short ?? "?") is not indexed and no indexed base has its weights (\(error))")
-                        continue
+                // Lineage targets (base, inputs, subject ...) are foreign keys: insert in
+                // rounds, each artifact once everything it needs is in. Each insert is a
+                // savepoint, so a refused one leaves no partial rows. Bases go first (they
+                // need nothing), so an artifact's base is in before it is attached: to the
+                // base it names, else an indexed base with the same weights (LocalRegistry+Bases).
+                var pending = manifests.filter { $0.1.kind == .base } + manifests.filter { $0.1.kind != .base }
+                func attach(_ d: Digest, _ m: AnyManifest) throws -> Digest? {
+                    try attachedBase(of: m, label: d.short, catalogued: { bases.contains($0) }, candidates: { bases })
+                }
+                func missing(_ d: Digest, _ m: AnyManifest) -> String? {
+                    if let e = m.lineage.first(where: { $0.relation != "parent" && $0.relation != "base" && !have.contains($0.target) }) {
+                        return "its \(e.relation) \(e.target.short) is not indexed"
                     }
-                    do {
-                        try Catalog.insert(db, digest: d, manifest: m, manifestSize: size, published: m.created ?? now, attachedBase: attached)
-                        if m.kind == .base { bases.append(d) }
-                        have.insert(d.description); n += 1
-                    } catch { skips.append("\(d.short): \(error)") }
+                    do { _ = try attach(d, m); return nil } catch {
+                        return "its base \(m.base?.short ?? "?") is not indexed and no indexed base has its weights (\(error))"
+                    }
+                }
+                while !pending.isEmpty {
+                    var next: [(Digest, AnyManifest, Int)] = []
+                    for (d, m, size) in pending {
+                        if missing(d, m) != nil { next.append((d, m, size)); continue }
+                        do {
+                            try db.inSavepoint {
+                                try Catalog.insert(db, digest: d, manifest: m, manifestSize: size, published: m.created ?? now,
+                                                   attachedBase: try attach(d, m))
+                                return .commit
+                            }
+                            have.insert(d); n += 1
+                            if m.kind == .base { bases.append(d) }
+                        } catch { skips.append("\(d.short): \(error)") }
+                    }
+                    if next.count == pending.count {
+                        for (d, m, _) in next { skips.append("\(d.short): \(missing(d, m) ?? "its requirements are not indexed")") }
+                        break
+                    }
+                    pending = next
                 }
                 var t = 0
-                for tag in stored where have.contains(tag.digest.description) {
+                for tag in stored where have.contains(tag.digest) {
                     try db.execute(sql: "INSERT INTO tags (name, tag, artifact) VALUES (?, ?, ?)", arguments: [tag.name, tag.tag, tag.digest.description])
                     t += 1
                 }

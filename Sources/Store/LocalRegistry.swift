@@ -11,7 +11,10 @@ import GRDB
 /// - publishing makes the referenced blobs durable first, then the manifest blob and its
 ///   manifest-index entry, then commits the catalog rows in one transaction; so a
 ///   catalog row never points at missing data, and a crash leaves at most unreferenced
-///   blobs (gc) or an indexed manifest without a row (verify repairs it);
+///   blobs (gc) or an indexed manifest without a row (verify repairs it); once the row
+///   is committed the index entry is marked acknowledged, so that when a name:version
+///   has two indexed manifests (one publish killed, then a re-publish), reindex keeps
+///   the acknowledged one;
 /// - tags live in the driver (`refs/`) and the catalog; the driver is the truth;
 /// - the catalog can be rebuilt from the manifest index and tags alone (`reindex`).
 ///
@@ -24,11 +27,17 @@ public final class LocalRegistry: Sendable {
     let codec: BlobCodec
     let gcLock: FileLock
 
-    /// Opens the registry at `root`, creating it when the folder is empty or absent.
-    /// - Parameter codec: compression settings for new blobs (reading accepts any).
-    public init(root: String, codec: BlobCodec = BlobCodec()) throws(StoreError) {
+    /// Opens the registry at `root` (a folder with registry.json).
+    /// - Parameters:
+    ///   - create: also make a registry of a new or empty folder (or one holding only what
+    ///     an interrupted creation leaves). Without it, a folder that is not a registry
+    ///     is refused with `notARegistry` and nothing is written: what read-only commands
+    ///     use. A non-empty folder that is not a registry is always refused.
+    ///   - codec: compression settings for new blobs (reading accepts any).
+    public init(root: String, create: Bool = true, codec: BlobCodec = BlobCodec()) throws(StoreError) {
+        let layout = FileSystemLayout(root: root)
+        if !Posix.exists(layout.marker) { try Self.checkCreatable(layout, create: create) }
         let fsDriver = try FileSystemDriver(root: root)
-        let layout = fsDriver.layout
         self.root = layout.root
         self.driver = fsDriver
         self.codec = codec
@@ -42,14 +51,38 @@ public final class LocalRegistry: Sendable {
         }
     }
 
+    /// Throws `notARegistry` unless a registry may be created at `layout.root`.
+    static func checkCreatable(_ layout: FileSystemLayout, create: Bool) throws(StoreError) {
+        let exists = Posix.exists(layout.root)
+        guard create else {
+            throw .notARegistry(path: layout.root, reason: (exists ? "the folder has no registry.json" : "the folder does not exist")
+                + "; give the folder of an existing registry (--registry PATH or $GLOSSA_REGISTRY), or create one with a command "
+                + "that imports (glossa base fetch, glossa base import, glossa pull)")
+        }
+        // A README (the repository's embedded ./registry folder ships one) or a .gitkeep does
+        // not make a folder someone else's: `make demo` creates its registry there.
+        let placeholders: Set<String> = ["README.md", ".gitkeep"]
+        let other = try Posix.listDirectory(layout.root)
+            .filter { !FileSystemLayout.topLevelFolders.contains($0) && !placeholders.contains($0) }.sorted()
+        // (A registry created meanwhile by another process is fine: it wrote registry.json first.)
+        guard other.isEmpty || Posix.exists(layout.marker) else {
+            throw .notARegistry(path: layout.root, reason: "the folder has no registry.json and is not empty ("
+                + other.prefix(3).joined(separator: ", ") + (other.count > 3 ? " and \(other.count - 3) more" : "")
+                + "); a registry is created only in a new or empty folder: choose one")
+        }
+    }
+
     // MARK: blobs
 
     /// Stores `bytes` (compressed per `type`) and returns their digest. Storing bytes
-    /// that are already present writes nothing new. Durable when this returns.
+    /// that are already present writes nothing new, unless the stored blob is damaged:
+    /// a blob is reused only after it decodes to `digest`, and a damaged one is rewritten
+    /// from `bytes` (so re-importing heals it instead of publishing an unreadable artifact).
+    /// Durable when this returns.
     @discardableResult
     public func putBlob(_ bytes: [UInt8], as type: BlobElementType = .opaque) throws(StoreError) -> Digest {
         let digest = Digest(of: bytes)
-        if let st = try driver.stat(digest), st.size > 0, !isStale(st) { return digest }
+        if let st = try driver.stat(digest), st.size > 0, !isStale(st), hasIntactBlob(digest) { return digest }
         let frame = codec.encode(bytes, as: type)
         try driver.put(frame, as: digest) { (stored) throws(StoreError) -> Digest in
             do { return Digest(of: try BlobCodec.decode(stored)) } catch {
@@ -57,6 +90,12 @@ public final class LocalRegistry: Sendable {
             }
         }
         return digest
+    }
+
+    /// True when the blob is stored and decodes to `digest` (false when absent or damaged).
+    public func hasIntactBlob(_ digest: Digest) -> Bool {
+        guard let frame = try? driver.get(digest), let bytes = try? BlobCodec.decode(frame) else { return false }
+        return Digest(of: bytes) == digest
     }
 
     /// A blob stored long ago must be refreshed (re-committed) so gc's grace period
@@ -162,6 +201,9 @@ public final class LocalRegistry: Sendable {
             try catalog.write { db in
                 try Catalog.insert(db, digest: digest, manifest: manifest, manifestSize: bytes.count, published: now, attachedBase: attached)
             }
+            // The publish marker: without a catalog (reindex), it tells this acknowledged
+            // copy from one of the same name:version killed before its catalog write.
+            try driver.acknowledgeManifest(digest)
             return digest
         }
     }
@@ -297,36 +339,48 @@ public final class LocalRegistry: Sendable {
     /// Points `name:tag` at the artifact `ref` names (which must have that name, e.g.
     /// `tag("de-base:1.2.0", as: "stable")`). Moving a tag is atomic: readers see the old
     /// or the new target, never neither. Tags cannot look like versions or digests.
+    ///
+    /// Under the gc lock (shared, as publish) and inside one catalog transaction: the ref
+    /// is resolved, the row written, and only then the stored tag (the truth) set, before
+    /// the commit; so a tag never names an artifact an `rm` removed meanwhile.
     @discardableResult
     public func tag(_ ref: String, as tag: String) throws(StoreError) -> TagChange {
         if let p = ArtifactName.problem(with: tag) { throw .invalidRef(tag, reason: "tag \(p)") }
         if SemanticVersion(tag) != nil { throw .invalidRef(tag, reason: "a tag must not look like a version (it would shadow name:version)") }
-        let s = try summary(ref)
-        guard let name = s.name else { throw .invalidRef(ref, reason: "only named artifacts can be tagged") }
-        let record = TagRecord(name: name, tag: tag, digest: s.digest)
         return try gcLock.withLock(exclusive: false) { () throws(StoreError) -> TagChange in
-            try driver.setTag(name: name, tag: tag, digest: s.digest)
-            let previous = try catalog.write { db -> String? in
+            try catalog.write { db -> TagChange in
+                let d = try Self.resolve(db, ref)
+                guard let s = try Catalog.summaries(db, where: "WHERE digest = ?", arguments: [d.description]).first else {
+                    throw StoreError.unknownRef(ref, candidates: [])
+                }
+                guard let name = s.name else { throw StoreError.invalidRef(ref, reason: "only named artifacts can be tagged") }
                 let old = try String.fetchOne(db, sql: "SELECT artifact FROM tags WHERE name = ? AND tag = ?", arguments: [name, tag])
-                try db.execute(sql: "INSERT OR REPLACE INTO tags (name, tag, artifact) VALUES (?, ?, ?)", arguments: [name, tag, s.digest.description])
-                return old
+                try db.execute(sql: "INSERT OR REPLACE INTO tags (name, tag, artifact) VALUES (?, ?, ?)", arguments: [name, tag, d.description])
+                try driver.setTag(name: name, tag: tag, digest: d)
+                let previous = try old.map { p in
+                    do { return try Digest(parsing: p) } catch { throw StoreError.catalog("bad digest in tags: \(p)") }
+                }
+                return TagChange(tag: TagRecord(name: name, tag: tag, digest: d), previous: previous)
             }
-            return TagChange(tag: record, previous: try previous.flatMap { p throws(StoreError) in
-                do { return try Digest(parsing: p) } catch { throw .catalog("bad digest in tags: \(p)") }
-            })
         }
     }
 
-    /// Removes tag `name:tag`; returns the digest it pointed at.
+    /// Removes tag `name:tag`; returns the digest it pointed at. Under the gc lock
+    /// (exclusive, as rm) and inside one catalog transaction, like `remove`.
     @discardableResult
     public func untag(name: String, tag: String) throws(StoreError) -> Digest {
-        let target = try catalog.read { db in try String.fetchOne(db, sql: "SELECT artifact FROM tags WHERE name = ? AND tag = ?", arguments: [name, tag]) }
-        guard let target, let d = try? Digest(parsing: target) else {
-            throw .unknownRef("\(name):\(tag)", candidates: (try? tags().filter { $0.name == name }.map { "\($0.name):\($0.tag)" }) ?? [])
+        try gcLock.withLock(exclusive: true) { () throws(StoreError) -> Digest in
+            try catalog.write { db -> Digest in
+                guard let target = try String.fetchOne(db, sql: "SELECT artifact FROM tags WHERE name = ? AND tag = ?", arguments: [name, tag]),
+                      let d = try? Digest(parsing: target) else {
+                    let known = try String.fetchAll(db, sql: "SELECT tag FROM tags WHERE name = ? ORDER BY tag", arguments: [name])
+                    throw StoreError.unknownRef("\(name):\(tag)", candidates: known.map { "\(name):\($0)" })
+                }
+                try db.execute(sql: "DELETE FROM tags WHERE name = ? AND tag = ?", arguments: [name, tag])
+                try driver.removeTag(name: name, tag: tag)
+                return d
+            }
         }
-        try driver.removeTag(name: name, tag: tag)
-        try catalog.write { db in try db.execute(sql: "DELETE FROM tags WHERE name = ? AND tag = ?", arguments: [name, tag]) }
-        return d
     }
 
     /// Every tag, sorted.
@@ -342,20 +396,29 @@ public final class LocalRegistry: Sendable {
 
     /// Removes the artifact a ref names from the catalog, with its tags. Its blobs stay
     /// until `gc`. Refused (`inUse`) while other artifacts build on it.
+    ///
+    /// Takes the gc lock exclusively (publishers hold it shared from their checks to their
+    /// commit, so none is half-way), and decides in one catalog transaction: dependents
+    /// are looked up and the row deleted inside it, and storage changes (index entry,
+    /// tags) are made only after the catalog agreed, before the commit. A refusal changes
+    /// nothing. A crash after the storage changes leaves a catalog row that verify
+    /// re-indexes (the removal was not acknowledged), never an indexed manifest that
+    /// reindex would resurrect after an acknowledged removal.
     @discardableResult
     public func remove(_ ref: String) throws(StoreError) -> ArtifactSummary {
-        let s = try summary(ref)
-        let dependents = try catalog.read { db in
-            try Catalog.summaries(db, where: "WHERE digest IN (SELECT artifact FROM lineage WHERE target = ? AND relation != 'parent')",
-                                  arguments: [s.digest.description])
+        try gcLock.withLock(exclusive: true) { () throws(StoreError) -> ArtifactSummary in
+            try catalog.write { db -> ArtifactSummary in
+                let d = try Self.resolve(db, ref)
+                guard let s = try Catalog.summaries(db, where: "WHERE digest = ?", arguments: [d.description]).first else {
+                    throw StoreError.unknownRef(ref, candidates: [])
+                }
+                let dependents = try Catalog.dependents(db, of: d)
+                guard dependents.isEmpty else { throw StoreError.inUse(Self.label(s), usedBy: dependents.map(Self.label).sorted()) }
+                try db.execute(sql: "DELETE FROM artifacts WHERE digest = ?", arguments: [d.description])
+                try driver.unindexManifest(d)
+                for t in try driver.tags() where t.digest == d { try driver.removeTag(name: t.name, tag: t.tag) }
+                return s
+            }
         }
-        guard dependents.isEmpty else { throw .inUse(Self.label(s), usedBy: dependents.map(Self.label).sorted()) }
-        // Index entry and tags first: a crash after this leaves a catalog row that
-        // verify re-indexes (the removal was not acknowledged), never an indexed
-        // manifest that reindex would resurrect after an acknowledged removal.
-        try driver.unindexManifest(s.digest)
-        for t in try driver.tags() where t.digest == s.digest { try driver.removeTag(name: t.name, tag: t.tag) }
-        try catalog.write { db in try db.execute(sql: "DELETE FROM artifacts WHERE digest = ?", arguments: [s.digest.description]) }
-        return s
     }
 }

@@ -22,6 +22,10 @@ public struct VerifyProblem: Sendable, Equatable, Codable {
         case tagMismatch = "tag-mismatch"
         /// A temporary file of a write interrupted long ago (`tmp/*.partial`).
         case staleTemporary = "stale-temporary"
+        /// A catalog artifact's lineage edge (not `parent`) points at an artifact not in the
+        /// catalog: left in registries older than the lineage foreign keys by an rm that
+        /// raced a publish. The artifact is reported, `digest`; the detail names the edge.
+        case danglingLineage = "dangling-lineage"
     }
     public var kind: Kind
     /// The blob or artifact digest concerned; nil for a stale temporary (see `location`).

@@ -15,7 +15,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case blobCorrupt(Digest, location: String, reason: String, usedBy: [String])
     /// A manifest failed validation (on publish, or when read back from the store).
     case invalidManifest(Digest?, ManifestError)
-    /// Publishing refused: the manifest references blobs that are not stored.
+    /// Publishing refused: the manifest references blobs that are not stored. Importers
+    /// store every blob before they publish, so for them this means a gc ran in between
+    /// (with a grace period shorter than the import) and removed them: a lost race, and
+    /// running the command again succeeds.
     case missingBlobs(artifact: String, [Digest])
     /// Publishing refused: an artifact the manifest points at (base, input, parent) is not in the catalog.
     case missingArtifact(artifact: String, relation: String, Digest)
@@ -33,6 +36,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case catalog(String)
     /// The folder is not a usable registry.
     case badRegistry(path: String, reason: String)
+    /// The folder is not a registry, and may not become one here: it does not exist or
+    /// has no registry.json (opening without `create`), or it is not empty. `reason` says
+    /// which and how to fix it.
+    case notARegistry(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -47,7 +54,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .invalidManifest(d, e):
             return "invalid manifest\(d.map { " \($0.short)" } ?? ""): \(e)"
         case let .missingBlobs(a, ds):
-            return "cannot publish \(a): \(ds.count) referenced blob(s) not stored, first \(ds[0]); store them first"
+            return "cannot publish \(a): \(ds.count) referenced blob(s) not stored, first \(ds[0]); a gc running meanwhile "
+                + "(with a --grace shorter than this command) removes blobs not yet published: run the command again"
         case let .missingArtifact(a, rel, d):
             return "cannot publish \(a): its \(rel) \(d.short) is not in the registry; publish or pull it first"
         case let .unknownRef(r, c):
@@ -64,6 +72,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "catalog: \(s)"
         case let .badRegistry(p, r):
             return "\(p) is not a usable Glossa registry: \(r)"
+        case let .notARegistry(p, r):
+            return "\(p) is not a Glossa registry: \(r)"
         }
     }
 }

@@ -28,7 +28,7 @@ struct Base: ParsableCommand {
 
         func run() throws {
             try reporting {
-                let reg = try Registry(root: registry.path)
+                let reg = try Registry(root: registry.path, create: true)
                 let bar = ProgressBar(total: 1, label: "import")
                 let (d, m) = try reg.importBase(folder: URL(fileURLWithPath: folder), name: name, version: version,
                                                 description: description) { done, total in bar.updateTotal(done, total) }
@@ -58,7 +58,7 @@ struct Base: ParsableCommand {
             try reporting {
                 let folder = URL(fileURLWithPath: dir)
                 try BaseFetcher(python: python).fetch(into: folder) { Console.log("glossa: \($0)") }
-                let reg = try Registry(root: registry.path)
+                let reg = try Registry(root: registry.path, create: true)
                 let (d, m) = try reg.importBase(folder: folder, name: "whisper-base", version: "1.0.0",
                                                 description: "OpenAI whisper-base (multilingual), CTranslate2 conversion by Systran, MIT")
                 print("\(m.name):\(m.version)\t\(d)")

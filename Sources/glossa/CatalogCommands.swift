@@ -18,7 +18,7 @@ struct List: AsyncParsableCommand {
     @OptionGroup var registry: RegistryOptions
 
     func run() async throws {
-        if let remote { return try await listRemote(remote, json: json, registryPath: registry.path, options: remoteOptions) }
+        if let remote { return try await listRemote(remote, json: json, options: remoteOptions) }
         try reporting {
             let reg = try Registry(root: registry.path)
             var filter = ArtifactFilter(language: lang)
@@ -156,6 +156,14 @@ struct GC: ParsableCommand {
     @Option(name: .long, help: "Keep unreferenced blobs younger than this many seconds (a publish may be in flight).") var grace: Double = 3600
     @Flag(name: .long, help: "Print the report as JSON.") var json = false
     @OptionGroup var registry: RegistryOptions
+
+    func validate() throws {
+        // A publish stores its blobs before it commits; with no grace gc would sweep them.
+        guard grace > 0, grace.isFinite else {
+            throw ValidationError("--grace must be a positive number of seconds (got \(grace)); gc keeps unreferenced blobs "
+                                  + "younger than this, which protects publishes in flight")
+        }
+    }
 
     func run() throws {
         try reporting {

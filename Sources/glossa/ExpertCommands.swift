@@ -37,7 +37,7 @@ struct Expert: ParsableCommand {
 
         func run() throws {
             try reporting {
-                let reg = try Registry(root: registry.path)
+                let reg = try Registry(root: registry.path, create: true)
                 let (d, m) = try reg.importPEFT(folder: URL(fileURLWithPath: dir),
                                                 languages: lang.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }, name: name, version: version,
                                                 base: base, license: license, description: description)

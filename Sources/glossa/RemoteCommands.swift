@@ -105,7 +105,7 @@ struct Pull: AsyncParsableCommand {
                 throw CLIError(GlossaError(.notFound, "Cannot pull \(source): public key \(verifyKey) does not exist; "
                                            + "pass the publisher's minisign .pub file"))
             }
-            let outcome = try await Remote(registry: try Registry(root: registry.path), credentials: try remote.credentials(for: source),
+            let outcome = try await Remote(registry: try Registry(root: registry.path, create: true), credentials: try remote.credentials(for: source),
                                            insecure: remote.insecure).pull(source, verifyKey: verifyKey)
             let r = outcome.report
             let name = r.name.map { "\($0):\(r.version ?? "?")" } ?? r.artifactDigest.short
@@ -129,10 +129,10 @@ struct Pull: AsyncParsableCommand {
 }
 
 /// `glossa list --remote oci://HOST/REPO`.
-func listRemote(_ source: String, json: Bool, registryPath: URL, options: RemoteOptions) async throws {
+func listRemote(_ source: String, json: Bool, options: RemoteOptions) async throws {
     do {
-        let rows = try await Remote(registry: try Registry(root: registryPath), credentials: try options.credentials(for: source),
-                                    insecure: options.insecure).list(source)
+        // Reads only the remote: no local registry is needed (or created).
+        let rows = try await Remote.list(source, credentials: try options.credentials(for: source), insecure: options.insecure)
         if json {
             try Console(json: true).emit(rows.map { ["tag": $0.tag, "artifact": $0.artifactDigest.description, "kind": $0.kind ?? "",
                                                      "name": $0.name ?? "", "version": $0.version ?? "",

@@ -3,8 +3,8 @@ import XCTest
 @testable import Glossa
 
 /// A bundle travels through a real OCI distribution registry (Debian's docker-registry) with
-/// skopeo and comes back byte-identical: same OCI manifest digest, same bundle digest, the
-/// signature still good.
+/// skopeo, oras pulls it from there, and skopeo brings it back byte-identical: same OCI
+/// manifest digest, same bundle digest, the signature still good.
 final class BundleRegistryCopyTests: XCTestCase {
     var tmp: URL!
     override func setUpWithError() throws {
@@ -32,6 +32,26 @@ final class BundleRegistryCopyTests: XCTestCase {
         let remote = try BundleTestSupport.run(skopeo, ["inspect", "--tls-verify=false", ref])
         XCTAssertEqual(remote.status, 0, remote.stderr)
         XCTAssertEqual((try JSONSerialization.jsonObject(with: Data(remote.stdout.utf8)) as? [String: Any])?["Digest"] as? String, r.ociDigest)
+
+        // oras (the Python client) pulls it too: the manifest skopeo pushed, then the config
+        // and every layer, each checked against its digest.
+        let script = """
+        import hashlib, oras.client, sys
+        host, repo = sys.argv[1], "glossa/fr-de"
+        c = oras.client.OrasClient(hostname=host, insecure=True)
+        m = c.get_manifest(f"{host}/{repo}:1.0.0")
+        for d in [m["config"]] + m["layers"]:
+            data = c.get_blob(f"{host}/{repo}", d["digest"]).content
+            assert "sha256:" + hashlib.sha256(data).hexdigest() == d["digest"] and len(data) == d["size"], d
+        print(len(m["layers"]), sorted({l["mediaType"] for l in m["layers"]}))
+        """
+        let oras = try BundleTestSupport.run(try Peer.python(importing: ["oras"]).path, ["-c", script, host])
+        XCTAssertEqual(oras.status, 0, oras.stderr)
+        let ociManifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)
+            .appendingPathComponent("blobs/sha256/" + r.ociDigest.dropFirst("sha256:".count)))) as? [String: Any]
+        let layerCount = (ociManifest?["layers"] as? [Any])?.count ?? -1
+        XCTAssertTrue(oras.stdout.hasPrefix("\(layerCount) "), "oras saw \(oras.stdout), the layout has \(layerCount) layers")
+        XCTAssertTrue(oras.stdout.contains(BundleLayout.manifestMediaType), oras.stdout)
 
         let back = tmp.appendingPathComponent("back").path
         let pull = try BundleTestSupport.run(skopeo, ["copy", "--src-tls-verify=false", ref, "oci:\(back):1.0.0"])

@@ -51,7 +51,7 @@ enum BundleTestSupport {
     static func registry(in dir: URL, baseSeed: UInt64 = 0) throws -> Registry {
         let base = dir.appendingPathComponent("tiny-base")
         try HuggingFaceWhisper.write(TinyWhisper.make(seed: baseSeed, tokenizerJSON: try realTokenizer()), to: base)
-        let reg = try Registry(root: dir.appendingPathComponent("registry"))
+        let reg = try Registry(root: dir.appendingPathComponent("registry"), create: true)
         _ = try reg.importBase(folder: base, name: "tiny", version: "1.0.0")
         _ = try reg.importPEFT(folder: goldenPEFT, languages: ["fr"], name: "fr-tiny", version: "1.0.0", base: nil, license: "MIT", description: "")
         let de = dir.appendingPathComponent("de-adapter")

@@ -1,4 +1,5 @@
 import Foundation
+import Glossa
 import TensorIO
 import Whisper
 import XCTest
@@ -64,6 +65,7 @@ final class CLITests: XCTestCase {
     }
 
     func testUnknownRefIsNotFound() throws {
+        _ = try Registry(root: URL(fileURLWithPath: registry), create: true)   // read-only commands create none
         let r = try glossa(["show", "nope"])
         XCTAssertEqual(r.status, 66, r.stderr)
         XCTAssertTrue(r.stderr.contains("nope"), r.stderr)

@@ -31,7 +31,7 @@ final class CompositionTests: XCTestCase {
                                     tokenizerJSON: Array(tok))
         let folder = tmp.appendingPathComponent("base-\(baseSeed)")
         if !FileManager.default.fileExists(atPath: folder.path) { try HuggingFaceWhisper.write(ckpt, to: folder) }
-        let reg = try Registry(root: tmp.appendingPathComponent(name))
+        let reg = try Registry(root: tmp.appendingPathComponent(name), create: true)
         _ = try reg.importBase(folder: folder, name: "tiny\(baseSeed)", version: "1.0.0")
         return (reg, ckpt)
     }

@@ -31,7 +31,7 @@ final class ExpertTrainingTests: XCTestCase {
                                     tokenizerJSON: try edit(Array(tok)))
         let folder = tmp.appendingPathComponent("tiny-base-\(name)")
         try HuggingFaceWhisper.write(ckpt, to: folder)
-        let reg = try Registry(root: tmp.appendingPathComponent(name))
+        let reg = try Registry(root: tmp.appendingPathComponent(name), create: true)
         _ = try reg.importBase(folder: folder, name: "tiny", version: "1.0.0")
         return reg
     }

@@ -217,13 +217,13 @@ final class PortableBaseTests: XCTestCase {
         let (host, stop) = try ociRegistry()
         defer { stop() }
         let folder = try tinyFolder()
-        let first = try Registry(root: tmp.appendingPathComponent("a")).importBase(folder: folder, name: "tiny", version: "1.0.0").0
+        func registry(_ name: String) throws -> Registry { try Registry(root: tmp.appendingPathComponent(name), create: true) }
+        let first = try registry("a").importBase(folder: folder, name: "tiny", version: "1.0.0").0
         Thread.sleep(forTimeInterval: 1.1)
-        let second = try Registry(root: tmp.appendingPathComponent("b")).importBase(folder: folder, name: "tiny", version: "1.0.0").0
+        let second = try registry("b").importBase(folder: folder, name: "tiny", version: "1.0.0").0
         XCTAssertEqual(first, second, "the same files, name and version must give the same base digest")
 
-        _ = try Registry(root: tmp.appendingPathComponent("c")).importBase(folder: folder, name: "tiny-copy", version: "2.0.0",
-                                                                              description: "our copy")
+        _ = try registry("c").importBase(folder: folder, name: "tiny-copy", version: "2.0.0", description: "our copy")
         _ = try ok("a", ["expert", "import-peft", BundleTestSupport.goldenPEFT.path, "--lang", "fr", "--name", "fr-tiny",
                          "--version", "1.0.0", "--license", "MIT"])
         _ = try ok("a", ["push", "fr-tiny:1.0.0", "oci://\(host)/team-a/fr:1.0.0"])

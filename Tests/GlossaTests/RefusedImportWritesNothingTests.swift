@@ -18,7 +18,7 @@ final class RefusedImportWritesNothingTests: XCTestCase {
         let baseFolder = tmp.appendingPathComponent("tiny")
         let tokenizer = Array(#"{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"added_tokens":[]}"#.utf8)
         try HuggingFaceWhisper.write(TinyWhisper.make(seed: 0, dimensions: .init(), tokenizerJSON: tokenizer), to: baseFolder)
-        let reg = try Registry(root: tmp.appendingPathComponent("registry"))
+        let reg = try Registry(root: tmp.appendingPathComponent("registry"), create: true)
         func stored() throws -> ([Digest], [Digest]) { (try reg.store.driver.list(), try reg.store.driver.indexedManifests()) }
         /// Blobs or index entries written since `before` (short digests, to keep failures readable).
         func added(_ now: [Digest], since before: [Digest]) -> [String] { Set(now).subtracting(before).map(\.short).sorted() }

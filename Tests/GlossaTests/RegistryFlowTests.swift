@@ -35,7 +35,7 @@ final class RegistryFlowTests: XCTestCase {
 
     /// A folder named like a registry REF does not shadow it; as a path (./name) it is the folder.
     func testBareNamePrefersTheRegistryOverAFolder() throws {
-        let reg = try Registry(root: tmp.appendingPathComponent("registry"))
+        let reg = try Registry(root: tmp.appendingPathComponent("registry"), create: true)
         let (digest, _) = try reg.importBase(folder: try tinyBaseFolder(), name: "tiny", version: "1.0.0")
         _ = try tinyBaseFolder(dims: .init(dModel: 32, encoderLayers: 1, decoderLayers: 1, heads: 2, ffnDim: 64), name: "other")
         try FileManager.default.moveItem(at: tmp.appendingPathComponent("other"), to: tmp.appendingPathComponent("shadow"))
@@ -54,7 +54,7 @@ final class RegistryFlowTests: XCTestCase {
 
     /// Without --license the adapter's card decides, else NOASSERTION: never a made-up MIT.
     func testLicenseIsRecordedOnlyWhenKnown() throws {
-        let reg = try Registry(root: tmp.appendingPathComponent("registry"))
+        let reg = try Registry(root: tmp.appendingPathComponent("registry"), create: true)
         _ = try reg.importBase(folder: try tinyBaseFolder(), name: "tiny", version: "1.0.0")
         let unknown = try reg.importPEFT(folder: Self.golden, languages: ["fr"], name: "a", version: "1.0.0", base: nil, license: nil, description: "")
         XCTAssertEqual(unknown.1.license, "NOASSERTION")
@@ -69,7 +69,7 @@ final class RegistryFlowTests: XCTestCase {
     }
 
     func testImportPEFTExportsBitIdenticalAndEquivalentConfig() throws {
-        let reg = try Registry(root: tmp.appendingPathComponent("registry"))
+        let reg = try Registry(root: tmp.appendingPathComponent("registry"), create: true)
         let (baseDigest, _) = try reg.importBase(folder: try tinyBaseFolder(), name: "tiny", version: "1.0.0")
         let (expertDigest, m) = try reg.importPEFT(folder: Self.golden, languages: ["fr"], name: "fr-tiny", version: "1.0.0",
                                                    base: nil, license: "MIT", description: "golden")
@@ -103,7 +103,7 @@ final class RegistryFlowTests: XCTestCase {
     }
 
     func testAdapterForAnotherBaseIsRefusedAndNothingWritten() throws {
-        let reg = try Registry(root: tmp.appendingPathComponent("registry"))
+        let reg = try Registry(root: tmp.appendingPathComponent("registry"), create: true)
         var dims = TinyWhisper.Dimensions()
         dims.dModel = 32
         dims.ffnDim = 64
@@ -120,7 +120,7 @@ final class RegistryFlowTests: XCTestCase {
     }
 
     func testBadRefsAndNamesAreClearErrors() throws {
-        let reg = try Registry(root: tmp.appendingPathComponent("registry"))
+        let reg = try Registry(root: tmp.appendingPathComponent("registry"), create: true)
         _ = try reg.importBase(folder: try tinyBaseFolder(), name: "tiny", version: "1.0.0")
         for bad in ["nope", "tiny:9.9.9", "sha256:ffff"] {
             XCTAssertThrowsError(try reg.resolve(bad)) { XCTAssertEqual(($0 as! GlossaError).category, .notFound, bad) }
@@ -142,7 +142,7 @@ final class RegistryFlowTests: XCTestCase {
     }
 
     func testExpertFromRegistryRunsOnItsBase() throws {
-        let reg = try Registry(root: tmp.appendingPathComponent("registry"))
+        let reg = try Registry(root: tmp.appendingPathComponent("registry"), create: true)
         let (baseDigest, _) = try reg.importBase(folder: try tinyBaseFolder(), name: "tiny", version: "1.0.0")
         _ = try reg.importPEFT(folder: Self.golden, languages: ["fr"], name: "fr-tiny", version: "1.0.0",
                                base: nil, license: "MIT", description: "")

@@ -100,6 +100,17 @@ public enum DriverConformance {
             try expect(try d.indexedManifests() == [b], "unindex did not remove")
             try expect(try d.list().isEmpty, "index entries must not appear as blobs")
         },
+        Check(name: "acknowledged publishes are remembered by the index, and forgotten with it") { d in
+            let a = Digest(of: [1]), b = Digest(of: [2])
+            try d.indexManifest(a); try d.indexManifest(b)
+            try expect(try d.acknowledgedManifests().isEmpty, "nothing acknowledged yet")
+            try d.acknowledgeManifest(a); try d.acknowledgeManifest(a); try d.indexManifest(a)
+            let acknowledged = try d.acknowledgedManifests()
+            try expect(acknowledged == [a], "acknowledged: \(acknowledged)")
+            try expect(try d.indexedManifests() == [a, b].sorted(), "acknowledging keeps the index entry")
+            try d.unindexManifest(a)
+            try expect(try d.acknowledgedManifests().isEmpty, "an unindexed manifest is not acknowledged")
+        },
         Check(name: "tags set, move atomically, list and remove") { d in
             let a = Digest(of: [1]), b = Digest(of: [2])
             try d.setTag(name: "de-base", tag: "stable", digest: a)

@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 echo "bench/fuzz: load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores" >&2
-exec fuzz/run.sh "${1:-300}"
+FUZZ_SEED=${FUZZ_SEED:-0} exec fuzz/run.sh "${1:-300}"

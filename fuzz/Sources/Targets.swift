@@ -56,8 +56,10 @@ enum FuzzTargets {
         _ = try? BlobCodec.decode(BlobCodec.resealed(frame), limits: limits)
     }
 
-    /// An OCI image manifest as a remote registry serves it.
-    static let ociManifest = FuzzTarget(name: "oci-manifest", summary: "OCI image manifest parsing (pull from a remote registry)") { data in
+    /// An OCI image manifest, or the image index a referrers query or tag answers with, as
+    /// a remote registry serves them.
+    static let ociManifest = FuzzTarget(name: "oci-manifest", summary: "OCI image manifest and referrers index parsing (pull from a remote registry)") { data in
+        if let index = try? JSONDecoder().decode(OCIImageIndex.self, from: data) { _ = try? JSONEncoder().encode(index) }
         guard let m = try? JSONDecoder().decode(OCIImageManifest.self, from: data) else { return }
         _ = m.effectiveArtifactType
         _ = try? JSONEncoder().encode(m)

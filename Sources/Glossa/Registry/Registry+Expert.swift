@@ -59,12 +59,8 @@ extension Registry {
             }
             _ = try store.putBlob(configBytes)
             return (try store.publish(m), m)
-        } catch let e as StoreError {
-            throw Self.wrap(e, "Cannot publish expert \(name):\(version)")
-        } catch let e as ManifestError {
-            throw GlossaError(.invalidInput, "Cannot publish expert \(name):\(version): \(e)")
         } catch {
-            throw GlossaError(.failure, "Cannot publish expert \(name):\(version): \(error)")
+            throw Self.wrap(error, "Cannot publish expert \(name):\(version)")
         }
     }
 

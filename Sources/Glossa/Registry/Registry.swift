@@ -10,17 +10,21 @@ public struct Registry: Sendable {
     public let store: LocalRegistry
     public let root: URL
 
-    /// Opens (creating if needed) the registry folder at `root`.
-    public init(root: URL) throws(GlossaError) {
+    /// Opens the registry folder at `root`. Only commands that write (import, pull) pass
+    /// `create`, which makes a registry of a new or empty folder; otherwise a folder that
+    /// is not a registry is refused (not found) and left untouched.
+    public init(root: URL, create: Bool = false) throws(GlossaError) {
         self.root = root
-        do { store = try LocalRegistry(root: root.path) } catch { throw Self.wrap(error, "Cannot open registry \(root.path)") }
+        do { store = try LocalRegistry(root: root.path, create: create) } catch { throw Self.wrap(error, "Cannot open registry \(root.path)") }
     }
 
     static func wrap(_ error: StoreError, _ context: String) -> GlossaError {
         let category: GlossaError.Category
         switch error {
-        case .unknownRef, .blobMissing, .missingArtifact: category = .notFound
-        case .invalidManifest, .invalidRef, .ambiguousRef, .versionConflict, .missingBlobs, .digestMismatch, .blobCorrupt: category = .invalidInput
+        case .unknownRef, .blobMissing, .missingArtifact, .notARegistry: category = .notFound
+        case .invalidManifest, .invalidRef, .ambiguousRef, .versionConflict, .digestMismatch, .blobCorrupt: category = .invalidInput
+        // The blobs an import had just stored were collected by a concurrent gc: retry.
+        case .missingBlobs: category = .busy
         case .inUse: category = .invalidInput
         case .catalog, .io, .badRegistry: category = .failure
         @unknown default: category = .failure
