@@ -339,7 +339,8 @@ public struct RemoteRegistry: Sendable {
         }
         let bytes = try await client.fetchBlob(repository: repository, digest: base)   // checked against `base`
         guard case .base(let remoteBase)? = try? ManifestCoding.decode(from: bytes) else {
-            throw .invalidManifest(reference: "\(repository)@\(md)", reason: "the base \(base.short) of \(label) is not a valid base manifest")
+            throw .invalidManifest(reference: "\(repository)@\(md)",
+                                   reason: "the base \(base.short) of \(label) is not a valid base manifest")
         }
         let weights = remoteBase.weightsDigest
         if let declared = manifest.baseWeights, declared != weights {

@@ -20,7 +20,9 @@ import GRDB
 extension LocalRegistry {
     /// The catalogued bases whose `weightsDigest` is `weights`, sorted by digest.
     public func bases(withWeights weights: Digest) throws(StoreError) -> [Digest] {
-        let all = try catalog.read { db in try String.fetchAll(db, sql: "SELECT digest FROM artifacts WHERE kind = 'base' ORDER BY digest") }
+        let all = try catalog.read { db in
+            try String.fetchAll(db, sql: "SELECT digest FROM artifacts WHERE kind = 'base' ORDER BY digest")
+        }
         return all.compactMap { try? Digest(parsing: $0) }.filter { storedWeights($0) == weights }
     }
 
