@@ -31,9 +31,9 @@ extension CTranslate2Whisper {
 
         let modelPath = folder.appendingPathComponent("model.bin").path
         let variables = try ct2Variables(checkpoint, path: modelPath)
-        try CTranslate2ModelWriter.write(specName: CTranslate2WhisperNames.specName, revision: CTranslate2WhisperNames.specRevision,
-                                         variables: variables, aliases: [CTranslate2WhisperNames.projection: CTranslate2WhisperNames.embeddings],
-                                         to: modelPath)
+        let names = CTranslate2WhisperNames.self
+        try CTranslate2ModelWriter.write(specName: names.specName, revision: names.specRevision, variables: variables,
+                                         aliases: [names.projection: names.embeddings], to: modelPath)
         let config: [String: Any] = [
             "suppress_ids": c.suppressTokens, "suppress_ids_begin": c.beginSuppressTokens, "lang_ids": languages,
         ]
@@ -79,8 +79,9 @@ extension CTranslate2Whisper {
     static func stackRows(_ blocks: [TensorData], name: String, path: String) throws(TensorIOError) -> TensorData {
         let first = blocks[0]
         guard blocks.allSatisfy({ $0.dtype == first.dtype && Array($0.shape.dropFirst()) == Array(first.shape.dropFirst()) }) else {
+            let found = blocks.map { "\($0.dtype.rawValue)\($0.shape)" }.joined(separator: ", ")
             throw .cTranslate2(path: path, variable: name, message: "the projections fused here differ in dtype or shape "
-                               + "(\(blocks.map { "\($0.dtype.rawValue)\($0.shape)" }.joined(separator: ", "))); convert them to one dtype first")
+                               + "(\(found)); convert them to one dtype first")
         }
         var bytes = Data(capacity: blocks.reduce(0) { $0 + $1.bytes.count })
         for b in blocks { bytes.append(b.bytes) }
@@ -92,12 +93,13 @@ extension CTranslate2Whisper {
     /// A scalar variable (shape `[]`) holding `s.value` as little-endian `s.dtype`.
     static func scalar(_ s: CTranslate2WhisperNames.Scalar, path: String) throws(TensorIOError) -> TensorData {
         var bytes = Data()
+        let misfit = TensorIOError.cTranslate2(path: path, variable: s.name, message: "\(s.value) does not fit \(s.dtype.rawValue)")
         switch s.dtype {
         case .i8:
-            guard let v = Int8(exactly: s.value) else { throw .cTranslate2(path: path, variable: s.name, message: "\(s.value) does not fit i8") }
+            guard let v = Int8(exactly: s.value) else { throw misfit }
             bytes.append(UInt8(bitPattern: v))
         case .i16:
-            guard let v = Int16(exactly: s.value) else { throw .cTranslate2(path: path, variable: s.name, message: "\(s.value) does not fit i16") }
+            guard let v = Int16(exactly: s.value) else { throw misfit }
             withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
         default:
             throw .cTranslate2(path: path, variable: s.name, message: "scalar dtype \(s.dtype.rawValue) is not written (i8, i16)")

@@ -53,7 +53,9 @@ public enum WhisperVocabulary {
     private static func parse(_ json: [UInt8], path: String) throws(TensorIOError) -> ([Int: String], [(Int, String)]) {
         let root: [String: JSONValue]
         do {
-            guard let o = try JSONValue.parse(Data(json)).object else { throw TensorIOError.checkpoint(path: path, key: nil, message: "top level is not a JSON object") }
+            guard let o = try JSONValue.parse(Data(json)).object else {
+                throw TensorIOError.checkpoint(path: path, key: nil, message: "top level is not a JSON object")
+            }
             root = o
         } catch let e as TensorIOError { throw e } catch {
             throw .checkpoint(path: path, key: nil, message: "not valid JSON (\(error))")
@@ -63,7 +65,9 @@ public enum WhisperVocabulary {
         }
         var byID = [Int: String]()
         for (token, v) in vocab {
-            guard let id = v.integer, id >= 0 else { throw .checkpoint(path: path, key: "model.vocab", message: "token '\(token)' has no integer id") }
+            guard let id = v.integer, id >= 0 else {
+                throw .checkpoint(path: path, key: "model.vocab", message: "token '\(token)' has no non-negative integer id")
+            }
             guard byID[id] == nil || byID[id] == token else {
                 throw .checkpoint(path: path, key: "model.vocab", message: "id \(id) is given to two tokens")
             }

@@ -52,7 +52,10 @@ struct Export: ParsableCommand {
         valueName: "language|soft|all"))
     var route: Routing = .language
     @Option(name: .long, help: ArgumentHelp("Output folder, or a .tar file.", valueName: "PATH")) var out: String
-    @Option(name: .long, help: "oci (a bundle: OCI image layout), hf or ct2 (one adapter merged into the base, as a Hugging Face or CTranslate2 folder) or peft (one adapter as a PEFT folder).")
+    @Option(name: .long, help: """
+        oci (a bundle: OCI image layout), hf or ct2 (one adapter merged into the base, as a Hugging Face \
+        or CTranslate2 folder) or peft (one adapter as a PEFT folder).
+        """)
     var format: BundleFormat = .oci
     @Option(name: .long, help: "Element type of the base weights: f16 (half the size) or f32.") var dtype: WeightType = .f16
     @Option(name: .long, help: ArgumentHelp("Only these languages, comma-separated (e.g. de,fr).", valueName: "CODES")) var languages: String?
@@ -112,8 +115,8 @@ struct Export: ParsableCommand {
     func exportMerged(_ merged: MergedFormat) throws {
         let refs = (ref.map { [$0] } ?? []) + expert
         guard refs.count == 1 else {
-            throw GlossaError(.invalidInput, "--format \(merged.rawValue) merges one adapter, but \(refs.count) were given (\(refs.joined(separator: ", "))); "
-                              + "compose them first (glossa compose) or export a bundle (--format oci)")
+            throw GlossaError(.invalidInput, "--format \(merged.rawValue) merges one adapter, but \(refs.count) were given "
+                              + "(\(refs.joined(separator: ", "))); compose them first (glossa compose) or export a bundle (--format oci)")
         }
         if sign != nil || languages != nil {
             throw GlossaError(.invalidInput, "--sign and --languages apply to bundles (--format oci), not to a merged folder")

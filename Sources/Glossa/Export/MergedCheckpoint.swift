@@ -11,14 +11,15 @@ extension Registry {
     /// nearest even; f32 widens exactly). `base`, when given, must be the base the adapter was
     /// made for. A routed set (a shared part plus per-language residuals) is refused: a merged
     /// model holds one adapter.
-    public func mergedCheckpoint(_ ref: String, base: String? = nil, dtype: DType, compute: Compute) throws(GlossaError) -> WhisperCheckpoint {
+    public func mergedCheckpoint(_ ref: String, base: String? = nil, dtype: DType,
+                                 compute: Compute) throws(GlossaError) -> WhisperCheckpoint {
         guard dtype == .f16 || dtype == .f32 else {
             throw GlossaError(.invalidInput, "Cannot merge \(ref): weights are written as f16 or f32, not \(dtype.rawValue)")
         }
         let (adapters, baseDigest) = try loadAdapters(ref)
         guard adapters.count == 1, adapters[0].role == .expert else {
-            throw GlossaError(.invalidInput, "\(ref) is routed by language (\(adapters.count) adapters: a shared part and per-language residuals); "
-                              + "a merged model holds one adapter: export it as a bundle (--format oci)")
+            throw GlossaError(.invalidInput, "\(ref) is routed by language (\(adapters.count) adapters: a shared part and "
+                              + "per-language residuals); a merged model holds one adapter: export it as a bundle (--format oci)")
         }
         if let base, try resolve(base) != baseDigest {
             throw GlossaError(.invalidInput, "\(ref) was made for base \(baseDigest.short), not \(base); "
