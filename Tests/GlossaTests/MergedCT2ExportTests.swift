@@ -65,3 +65,37 @@ extension CompositionTests {
         XCTAssertNotEqual(try Data(contentsOf: marker), before, "--force replaces it")
     }
 }
+
+/// `glossa export --format ct2` as a user runs it: exit codes, messages, --json, nothing left.
+final class MergedCT2ExportCLITests: XCTestCase {
+    func testExitCodesAndMessages() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-ct2-cli-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try BundleTestSupport.registry(in: dir)   // base tiny, experts fr-tiny and de-tiny
+        let registry = dir.appendingPathComponent("registry").path
+        func glossa(_ args: [String]) throws -> GlossaBinary.Run { try GlossaBinary.run(args, registry: registry) }
+        let out = dir.appendingPathComponent("fr-ct2").path
+
+        let ok = try glossa(["export", "fr-tiny", "--format", "ct2", "--dtype", "f32", "--out", out, "--json"])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(ok.stdout.utf8)) as? [String: String])
+        XCTAssertEqual(o["format"], "ct2")
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: out)),
+                       ["model.bin", "config.json", "vocabulary.json", "tokenizer.json", "preprocessor_config.json"])
+
+        let again = try glossa(["export", "fr-tiny", "--format", "ct2", "--out", out])
+        XCTAssertEqual(again.status, 65, again.stderr)
+        XCTAssertTrue(again.stderr.contains("already exists") && again.stderr.contains("--force"), again.stderr)
+        XCTAssertEqual(try glossa(["export", "fr-tiny", "--format", "ct2", "--out", out, "--force"]).status, 0)
+
+        let routed = dir.appendingPathComponent("routed").path
+        let two = try glossa(["export", "--expert", "fr-tiny", "--expert", "de-tiny", "--format", "ct2", "--out", routed])
+        XCTAssertEqual(two.status, 65, two.stderr)
+        XCTAssertTrue(two.stderr.contains("merges one adapter"), two.stderr)
+        let unknown = try glossa(["export", "nope", "--format", "ct2", "--out", routed])
+        XCTAssertEqual(unknown.status, 66, unknown.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: routed))
+        XCTAssertEqual(BundleTestSupport.entries(dir).filter { $0.hasPrefix(".") }, [], "no staging folder left")
+    }
+}
