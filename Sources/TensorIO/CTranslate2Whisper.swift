@@ -7,7 +7,7 @@ import GlossaCore
 /// f32/f16/bf16 variables keep their dtype (zero-copy views of the mapped file); int8 and
 /// int16 variables are dequantised to f32 with their `<name>_scale` (per row for int8:
 /// w = q / scale). The fused k blocks' biases must be zero (they are dropped). Scalar
-/// variables other than the ones `CTranslate2WhisperNames.scalars` fixes are ignored.
+/// variables other than the ones `CTranslate2WhisperNames.fixedScalars` fixes are ignored.
 public enum CTranslate2Whisper {
     /// Loads `folder` (containing `model.bin`, `config.json` and `tokenizer.json`).
     public static func load(folder: URL) throws(TensorIOError) -> WhisperCheckpoint {
@@ -44,7 +44,7 @@ public enum CTranslate2Whisper {
 
         /// Scalars that change the math: refuse models the runtime would compute wrongly.
         func checkScalars() throws(TensorIOError) {
-            for s in CTranslate2WhisperNames.scalars(encoderHeads: 0, decoderHeads: 0) where s.fixesMath {
+            for s in CTranslate2WhisperNames.fixedScalars where s.fixesMath {
                 if let v = model.scalarInt(s.name), v != s.value {
                     throw fail(s.name, "value \(v) is not supported for Whisper (expected \(s.value))")
                 }

@@ -90,23 +90,27 @@ public enum CTranslate2WhisperNames {
         public var fixesMath: Bool
     }
 
-    /// The scalars ctranslate2's converter writes for Whisper (TransformerDecoderSpec and
-    /// WhisperEncoderSpec). CTranslate2's C++ defaults differ for some of them (activation
-    /// ReLU, scale_embeddings true), so a writer must emit them all. `num_heads` are per model.
+    /// The scalars every Whisper model.bin has the same value for, as ctranslate2's converter
+    /// writes them (TransformerDecoderSpec, WhisperEncoderSpec). CTranslate2's C++ defaults
+    /// differ for some (activation ReLU, scale_embeddings true), so a writer must emit them all.
     ///
     ///     decoder/activation 3        GELU (erf), CTranslate2's ActivationType
     ///     decoder/alibi 0, decoder/scale_embeddings 0, decoder/pre_norm 1
     ///     decoder/start_from_zero_embedding 0
     ///     decoder/alignment_heads 1, decoder/alignment_layer -1   (i16; word timestamps use config.json's heads)
+    public static let fixedScalars: [Scalar] = [
+        Scalar(name: "decoder/activation", dtype: .i8, value: 3, fixesMath: true),
+        Scalar(name: "decoder/alibi", dtype: .i8, value: 0, fixesMath: true),
+        Scalar(name: "decoder/alignment_heads", dtype: .i16, value: 1, fixesMath: false),
+        Scalar(name: "decoder/alignment_layer", dtype: .i16, value: -1, fixesMath: false),
+        Scalar(name: "decoder/pre_norm", dtype: .i8, value: 1, fixesMath: true),
+        Scalar(name: "decoder/scale_embeddings", dtype: .i8, value: 0, fixesMath: true),
+        Scalar(name: "decoder/start_from_zero_embedding", dtype: .i8, value: 0, fixesMath: true),
+    ]
+
+    /// Every scalar a model with these head counts has: `fixedScalars` plus `{encoder,decoder}/num_heads` (i16).
     public static func scalars(encoderHeads: Int, decoderHeads: Int) -> [Scalar] {
-        [Scalar(name: "decoder/activation", dtype: .i8, value: 3, fixesMath: true),
-         Scalar(name: "decoder/alibi", dtype: .i8, value: 0, fixesMath: true),
-         Scalar(name: "decoder/alignment_heads", dtype: .i16, value: 1, fixesMath: false),
-         Scalar(name: "decoder/alignment_layer", dtype: .i16, value: -1, fixesMath: false),
-         Scalar(name: "decoder/num_heads", dtype: .i16, value: decoderHeads, fixesMath: false),
-         Scalar(name: "decoder/pre_norm", dtype: .i8, value: 1, fixesMath: true),
-         Scalar(name: "decoder/scale_embeddings", dtype: .i8, value: 0, fixesMath: true),
-         Scalar(name: "decoder/start_from_zero_embedding", dtype: .i8, value: 0, fixesMath: true),
-         Scalar(name: "encoder/num_heads", dtype: .i16, value: encoderHeads, fixesMath: false)]
+        fixedScalars + [Scalar(name: "decoder/num_heads", dtype: .i16, value: decoderHeads, fixesMath: false),
+                        Scalar(name: "encoder/num_heads", dtype: .i16, value: encoderHeads, fixesMath: false)]
     }
 }
