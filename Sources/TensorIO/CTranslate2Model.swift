@@ -20,6 +20,8 @@ struct CTranslate2Model {
     }
 
     static let supportedVersion: UInt32 = 6
+    /// dtype by its code in the file (the index); `CTranslate2ModelWriter` writes the same codes.
+    static let dtypeCodes: [DType] = [.f32, .i8, .i16, .i32, .f16, .bf16]
 
     let file: MappedFile
     let specName: String
@@ -47,7 +49,7 @@ struct CTranslate2Model {
             var shape = [Int]()
             for _ in 0 ..< rank { shape.append(Int(try r.u32(what: "shape of \(name)"))) }
             let code = try r.u8(what: "dtype of \(name)")
-            let dtypes: [DType] = [.f32, .i8, .i16, .i32, .f16, .bf16]
+            let dtypes = Self.dtypeCodes
             guard Int(code) < dtypes.count else {
                 throw .cTranslate2(path: path, variable: name, message: "unknown dtype code \(code) (known: 0 f32, 1 i8, 2 i16, 3 i32, 4 f16, 5 bf16)")
             }

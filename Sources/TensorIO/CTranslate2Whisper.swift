@@ -2,36 +2,18 @@ import Foundation
 import GlossaCore
 
 /// Imports a CTranslate2 Whisper folder (`model.bin`, `config.json`, `tokenizer.json`)
-/// into the canonical Hugging Face form.
-///
-/// Name mapping (CTranslate2 -> Hugging Face, `E` = encoder/layer_i, `D` = decoder/layer_i):
-///
-///     encoder/conv{1,2}/{weight,bias}             model.encoder.conv{1,2}.*
-///     encoder/position_encodings/encodings        model.encoder.embed_positions.weight   (sinusoids, [1500, d])
-///     E/self_attention/layer_norm/{gamma,beta}    ...self_attn_layer_norm.{weight,bias}
-///     E/self_attention/linear_0  [3d, d]          ...self_attn.{q,k,v}_proj  (rows 0..<d, d..<2d, 2d..<3d;
-///                                                 the k bias is all zero in CT2 and absent in HF: dropped)
-///     E/self_attention/linear_1                   ...self_attn.out_proj
-///     E/ffn/layer_norm                            ...final_layer_norm
-///     E/ffn/linear_{0,1}                          ...fc1, ...fc2
-///     D/attention/layer_norm                      ...encoder_attn_layer_norm
-///     D/attention/linear_0                        ...encoder_attn.q_proj
-///     D/attention/linear_1  [2d, d]               ...encoder_attn.{k,v}_proj (k bias zero, dropped)
-///     D/attention/linear_2                        ...encoder_attn.out_proj
-///     decoder/embeddings/weight                   model.decoder.embed_tokens.weight
-///     decoder/projection/weight                   (alias of the embeddings: tied proj_out)
-///     decoder/position_encodings/encodings        model.decoder.embed_positions.weight
-///     {encoder,decoder}/layer_norm                model.{encoder,decoder}.layer_norm
+/// into the canonical Hugging Face form, by the name table in `CTranslate2WhisperNames`.
 ///
 /// f32/f16/bf16 variables keep their dtype (zero-copy views of the mapped file); int8 and
 /// int16 variables are dequantised to f32 with their `<name>_scale` (per row for int8:
-/// w = q / scale). Scalar variables other than the ones checked below are ignored.
+/// w = q / scale). The fused k blocks' biases must be zero (they are dropped). Scalar
+/// variables other than the ones `CTranslate2WhisperNames.fixedScalars` fixes are ignored.
 public enum CTranslate2Whisper {
     /// Loads `folder` (containing `model.bin`, `config.json` and `tokenizer.json`).
     public static func load(folder: URL) throws(TensorIOError) -> WhisperCheckpoint {
         let modelPath = folder.appendingPathComponent("model.bin").path
         let model = try CTranslate2Model(path: modelPath)
-        guard model.specName == "WhisperSpec" else {
+        guard model.specName == CTranslate2WhisperNames.specName else {
             throw .cTranslate2(path: modelPath, variable: nil, message: "spec '\(model.specName)' is not a Whisper model (expected WhisperSpec)")
         }
         let configPath = folder.appendingPathComponent("config.json").path
@@ -62,14 +44,11 @@ public enum CTranslate2Whisper {
 
         /// Scalars that change the math: refuse models the runtime would compute wrongly.
         func checkScalars() throws(TensorIOError) {
-            // CTranslate2 ActivationType: 3 = GELU (erf), the one Whisper uses.
-            if let a = model.scalarInt("decoder/activation"), a != 3 {
-                throw fail("decoder/activation", "activation \(a) is not GELU (3)")
+            for s in CTranslate2WhisperNames.fixedScalars where s.fixesMath {
+                if let v = model.scalarInt(s.name), v != s.value {
+                    throw fail(s.name, "value \(v) is not supported for Whisper (expected \(s.value))")
+                }
             }
-            for flag in ["decoder/scale_embeddings", "decoder/alibi"] {
-                if let v = model.scalarInt(flag), v != 0 { throw fail(flag, "value \(v) is not supported for Whisper (expected 0)") }
-            }
-            if let v = model.scalarInt("decoder/pre_norm"), v != 1 { throw fail("decoder/pre_norm", "post-norm models are not Whisper") }
         }
 
         /// The variable `name` (alias-resolved) as a tensor; int8/int16 dequantised to f32.
@@ -113,18 +92,8 @@ public enum CTranslate2Whisper {
             return (0 ..< parts).map { t.rows($0 * n ..< ($0 + 1) * n) }
         }
 
-        mutating func linear(_ ct2: String, _ hf: String) throws(TensorIOError) {
-            out[hf + ".weight"] = try take(ct2 + "/weight")
-            out[hf + ".bias"] = try take(ct2 + "/bias")
-        }
-
-        mutating func norm(_ ct2: String, _ hf: String) throws(TensorIOError) {
-            out[hf + ".weight"] = try take(ct2 + "/gamma")
-            out[hf + ".bias"] = try take(ct2 + "/beta")
-        }
-
-        /// A fused projection whose row blocks are `names` (`nil` marks the k block,
-        /// whose bias must be zero and is dropped).
+        /// A fused projection whose row blocks are `names` (the `k_proj` block's bias must be
+        /// zero and is dropped).
         mutating func fused(_ ct2: String, _ prefix: String, _ names: [String]) throws(TensorIOError) {
             let w = try split(try take(ct2 + "/weight"), names.count, ct2 + "/weight")
             let b = try split(try take(ct2 + "/bias"), names.count, ct2 + "/bias")
@@ -141,46 +110,23 @@ public enum CTranslate2Whisper {
         }
 
         mutating func mapAll(config c: WhisperConfig) throws(TensorIOError) {
-            for conv in ["conv1", "conv2"] { try linear("encoder/\(conv)", "model.encoder.\(conv)") }
-            out["model.encoder.embed_positions.weight"] = try take("encoder/position_encodings/encodings")
-            for i in 0 ..< c.encoderLayers {
-                let p = "encoder/layer_\(i)", h = "model.encoder.layers.\(i)"
-                try norm("\(p)/self_attention/layer_norm", "\(h).self_attn_layer_norm")
-                try fused("\(p)/self_attention/linear_0", "\(h).self_attn", ["q_proj", "k_proj", "v_proj"])
-                try linear("\(p)/self_attention/linear_1", "\(h).self_attn.out_proj")
-                try norm("\(p)/ffn/layer_norm", "\(h).final_layer_norm")
-                try linear("\(p)/ffn/linear_0", "\(h).fc1")
-                try linear("\(p)/ffn/linear_1", "\(h).fc2")
+            for entry in CTranslate2WhisperNames.entries(encoderLayers: c.encoderLayers, decoderLayers: c.decoderLayers) {
+                switch entry {
+                case .tensor(let ct2, let hf): out[hf] = try take(ct2)
+                case .fused(let ct2, let prefix, let projections): try fused(ct2, prefix, projections)
+                }
             }
-            try norm("encoder/layer_norm", "model.encoder.layer_norm")
-
-            out["model.decoder.embed_tokens.weight"] = try take("decoder/embeddings/weight")
-            if let proj = model.variable("decoder/projection/weight") {
+            let projection = CTranslate2WhisperNames.projection
+            if let proj = model.variable(projection) {
                 // Tied in Whisper: an alias, or (older converters) an identical copy.
-                consumed.insert("decoder/projection/weight")
-                if model.aliases["decoder/projection/weight"] == nil,
-                   model.tensor(proj) != out["model.decoder.embed_tokens.weight"] {
-                    throw fail("decoder/projection/weight", "output projection differs from the token embeddings; untied Whisper is not supported")
+                consumed.insert(projection)
+                if model.aliases[projection] == nil, model.tensor(proj) != out["model.decoder.embed_tokens.weight"] {
+                    throw fail(projection, "output projection differs from the token embeddings; untied Whisper is not supported")
                 }
             }
             if model.variable("decoder/projection/bias") != nil {
                 throw fail("decoder/projection/bias", "Whisper's output projection has no bias")
             }
-            out["model.decoder.embed_positions.weight"] = try take("decoder/position_encodings/encodings")
-            for i in 0 ..< c.decoderLayers {
-                let p = "decoder/layer_\(i)", h = "model.decoder.layers.\(i)"
-                try norm("\(p)/self_attention/layer_norm", "\(h).self_attn_layer_norm")
-                try fused("\(p)/self_attention/linear_0", "\(h).self_attn", ["q_proj", "k_proj", "v_proj"])
-                try linear("\(p)/self_attention/linear_1", "\(h).self_attn.out_proj")
-                try norm("\(p)/attention/layer_norm", "\(h).encoder_attn_layer_norm")
-                try linear("\(p)/attention/linear_0", "\(h).encoder_attn.q_proj")
-                try fused("\(p)/attention/linear_1", "\(h).encoder_attn", ["k_proj", "v_proj"])
-                try linear("\(p)/attention/linear_2", "\(h).encoder_attn.out_proj")
-                try norm("\(p)/ffn/layer_norm", "\(h).final_layer_norm")
-                try linear("\(p)/ffn/linear_0", "\(h).fc1")
-                try linear("\(p)/ffn/linear_1", "\(h).fc2")
-            }
-            try norm("decoder/layer_norm", "model.decoder.layer_norm")
         }
 
         /// Every non-scalar variable must have been mapped: an unknown tensor means a
@@ -213,7 +159,7 @@ public enum CTranslate2Whisper {
         }
 
         func deriveConfig(configJSON: [String: JSONValue], configPath: String) throws(TensorIOError) -> WhisperConfig {
-            let embed = try shape("decoder/embeddings/weight", rank: 2)
+            let embed = try shape(CTranslate2WhisperNames.embeddings, rank: 2)
             let conv1 = try shape("encoder/conv1/weight", rank: 3)
             let encPos = try shape("encoder/position_encodings/encodings", rank: 2)
             let decPos = try shape("decoder/position_encodings/encodings", rank: 2)

@@ -17,9 +17,12 @@ struct Export: ParsableCommand {
 
         --format hf writes the base with one adapter merged in (W += s*B*A) as a Hugging Face Whisper folder (config.json, \
         generation_config.json, model.safetensors, tokenizer.json) that transformers and any Whisper runtime load, at zero \
-        adapter cost; --dtype sets its weights' type. --format peft writes one adapter (an expert, or a composite that is one \
-        plain LoRA) as a PEFT folder (adapter_config.json + adapter_model.safetensors) that Python peft loads; a routed set \
-        (several adapters, or a composite with per-language residuals) is refused, since PEFT holds one adapter.
+        adapter cost; --format ct2 writes the same merged model as a CTranslate2 Whisper folder (model.bin, config.json, \
+        vocabulary.json, tokenizer.json, preprocessor_config.json) that faster-whisper loads with WhisperModel(PATH). \
+        --dtype sets their weights' type. --format peft writes one adapter (an expert, or a composite that is one plain \
+        LoRA) as a PEFT folder (adapter_config.json + adapter_model.safetensors) that Python peft loads. A routed set \
+        (several adapters, or a composite with per-language residuals) is refused by hf, ct2 and peft, since each holds \
+        one adapter or one merged model.
 
         REF is an expert or composite; or give --model BASE with --expert REF (repeatable). --route language (default) lets \
         the utterance's language pick its adapter; --route all applies every adapter to every utterance.
@@ -33,6 +36,7 @@ struct Export: ParsableCommand {
           glossa export fr-expert --out out/fr-bundle --sign release.key --force
           glossa export mix --format peft --out out/mix-peft
           glossa export student --format hf --dtype f32 --out out/student-hf
+          glossa export --model whisper-base --expert fr-expert --format ct2 --out out/fr-ct2
         """)
 
     @Argument(help: ArgumentHelp("Expert or composite REF (or use --expert).", valueName: "REF")) var ref: String?
@@ -43,7 +47,10 @@ struct Export: ParsableCommand {
         valueName: "language|soft|all"))
     var route: Routing = .language
     @Option(name: .long, help: ArgumentHelp("Output folder, or a .tar file.", valueName: "PATH")) var out: String
-    @Option(name: .long, help: "oci (a bundle: OCI image layout), hf (one adapter merged into the base, Hugging Face folder) or peft (one adapter as a PEFT folder).")
+    @Option(name: .long, help: """
+        oci (a bundle: OCI image layout), hf or ct2 (one adapter merged into the base, as a Hugging Face \
+        or CTranslate2 folder) or peft (one adapter as a PEFT folder).
+        """)
     var format: BundleFormat = .oci
     @Option(name: .long, help: "Element type of the base weights: f16 (half the size) or f32.") var dtype: WeightType = .f16
     @Option(name: .long, help: ArgumentHelp("Only these languages, comma-separated (e.g. de,fr).", valueName: "CODES")) var languages: String?
@@ -57,7 +64,7 @@ struct Export: ParsableCommand {
     @OptionGroup var registry: RegistryOptions
     @OptionGroup var runtime: RuntimeOptions
 
-    enum BundleFormat: String, ExpressibleByArgument, CaseIterable { case oci, hf, peft }
+    enum BundleFormat: String, ExpressibleByArgument, CaseIterable { case oci, hf, ct2, peft }
     enum WeightType: String, ExpressibleByArgument, CaseIterable {
         case f16, f32
         var dtype: DType { self == .f16 ? .f16 : .f32 }
@@ -70,7 +77,8 @@ struct Export: ParsableCommand {
     func run() throws {
         try reporting {
             if format == .peft { return try exportPEFT() }
-            if format == .hf { return try exportHF() }
+            if format == .hf { return try exportMerged(.hf) }
+            if format == .ct2 { return try exportMerged(.ct2) }
             let key = try sign.map { try Signing.secretKey($0) }
             let langs = languages.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
             let request = BundleExportRequest(adapters: (ref.map { [$0] } ?? []) + expert, base: model, routing: route, dtype: dtype.dtype,
@@ -98,16 +106,18 @@ struct Export: ParsableCommand {
         if json { try Console(json: true).emit(["path": out, "format": "peft", "ref": refs[0]]) } else { print(out) }
     }
 
-    /// `--format hf`: one plain adapter merged into its base.
-    func exportHF() throws {
+    /// `--format hf|ct2`: one plain adapter merged into its base (`--model`, when given, must be that base).
+    func exportMerged(_ merged: MergedFormat) throws {
         let refs = (ref.map { [$0] } ?? []) + expert
         guard refs.count == 1 else {
-            throw GlossaError(.invalidInput, "--format hf merges one adapter, but \(refs.count) were given; compose them first (glossa compose) or export a bundle (--format oci)")
+            throw GlossaError(.invalidInput, "--format \(merged.rawValue) merges one adapter, but \(refs.count) were given "
+                              + "(\(refs.joined(separator: ", "))); compose them first (glossa compose) or export a bundle (--format oci)")
         }
         if sign != nil || languages != nil {
             throw GlossaError(.invalidInput, "--sign and --languages apply to bundles (--format oci), not to a merged folder")
         }
-        try Registry(root: registry.path).exportMergedHF(refs[0], to: out, dtype: dtype.dtype, force: force, compute: try runtime.compute())
-        if json { try Console(json: true).emit(["path": out, "format": "hf", "ref": refs[0]]) } else { print(out) }
+        try Registry(root: registry.path).exportMerged(refs[0], base: model, format: merged, to: out, dtype: dtype.dtype, force: force,
+                                                       compute: try runtime.compute())
+        if json { try Console(json: true).emit(["path": out, "format": merged.rawValue, "ref": refs[0]]) } else { print(out) }
     }
 }

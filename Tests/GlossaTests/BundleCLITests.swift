@@ -15,20 +15,9 @@ final class BundleCLITests: XCTestCase {
 
     func p(_ name: String) -> String { tmp.appendingPathComponent(name).path }
 
-    /// The `glossa` executable built beside the test bundle (`--build-tests` builds it).
     func glossa(_ args: [String]) throws -> BundleTestSupport.Run {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0 ..< 3 {
-            let candidate = dir.appendingPathComponent("glossa")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) {
-                var env = ProcessInfo.processInfo.environment
-                env["GLOSSA_REGISTRY"] = p("registry")
-                return try BundleTestSupport.run(candidate.path, args, environment: env)
-            }
-            dir = dir.deletingLastPathComponent()
-        }
-        XCTFail("glossa binary not found next to \(CommandLine.arguments[0]); build with --build-tests")
-        throw CocoaError(.fileNoSuchFile)
+        let r = try GlossaBinary.run(args, registry: p("registry"))
+        return BundleTestSupport.Run(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 
     func testKeySignVerifyExitCodes() throws {

@@ -20,34 +20,11 @@ final class CLITests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
 
-    /// The `glossa` executable built beside the test bundle.
-    func binary() throws -> URL {
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<3 {
-            let candidate = dir.appendingPathComponent("glossa")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        throw Peer.missing("glossa binary not found next to \(CommandLine.arguments[0]); build with --build-tests")
-    }
-
     struct Run { var status: Int32; var stdout: String; var stderr: String }
 
     func glossa(_ args: [String]) throws -> Run {
-        let p = Process()
-        p.executableURL = try binary()
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["GLOSSA_REGISTRY"] = registry
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        let r = try GlossaBinary.run(args, registry: registry)
+        return Run(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 
     func tinyBase() throws -> String {

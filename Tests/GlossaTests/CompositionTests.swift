@@ -271,18 +271,18 @@ final class CompositionTests: XCTestCase {
         let (reg, ckpt) = try registry()
         let fr = try expert(reg, "fr", seed: 1), de = try expert(reg, "de", seed: 2)
         let out = tmp.appendingPathComponent("fr-hf").path
-        try reg.exportMergedHF(fr, to: out, dtype: .f32, force: false, compute: compute)
+        try reg.exportMerged(fr, format: .hf, to: out, dtype: .f32, force: false, compute: compute)
         let merged = try WhisperModel(checkpoint: try SpeechModel.loadCheckpoint(folder: URL(fileURLWithPath: out)))
         let base = try WhisperModel(checkpoint: ckpt)
         XCTAssertLessThanOrEqual(maxRelDiff(try logits(merged, .none), try logits(base, adapters(reg, [fr], base))), 1e-4)
-        XCTAssertThrowsError(try reg.exportMergedHF(fr, to: out, dtype: .f32, force: false, compute: compute)) {
+        XCTAssertThrowsError(try reg.exportMerged(fr, format: .hf, to: out, dtype: .f32, force: false, compute: compute)) {
             XCTAssertTrue("\($0)".contains("already exists"), "\($0)")
         }
         var job = Composition(experts: try reg.selectExperts(refs: [fr, de]), method: .shared, name: "split", version: "1.0.0")
         job.rank = 2
         _ = try job.run(registry: reg, compute: compute, log: { _ in })
         let refused = tmp.appendingPathComponent("split-hf").path
-        XCTAssertThrowsError(try reg.exportMergedHF("split", to: refused, dtype: .f16, force: false, compute: compute)) {
+        XCTAssertThrowsError(try reg.exportMerged("split", format: .hf, to: refused, dtype: .f16, force: false, compute: compute)) {
             XCTAssertTrue("\($0)".contains("routed by language"), "\($0)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: refused))

@@ -126,35 +126,32 @@ final class CTranslate2WhisperTests: XCTestCase {
 
     // MARK: Malformed models
 
-    /// Re-serialises a parsed model.bin with `edit` applied (test-only CT2 writer).
+    /// Re-serialises a parsed model.bin with `edit` applied, through `CTranslate2ModelWriter`
+    /// (a `version` other than 6 is patched into the first 4 bytes afterwards).
     private func rewrite(_ folder: URL, into dir: URL, version: UInt32 = 6,
                         edit: (inout [(name: String, code: UInt8, shape: [Int], bytes: Data)], inout [(String, String)]) -> Void) throws -> URL {
         let model = try CTranslate2Model(path: folder.appendingPathComponent("model.bin").path)
-        let codes: [DType: UInt8] = [.f32: 0, .i8: 1, .i16: 2, .i32: 3, .f16: 4, .bf16: 5]
+        let codes = CTranslate2Model.dtypeCodes
         var vars = model.variables.values.sorted { $0.name < $1.name }.map { v in
-            (name: v.name, code: codes[v.dtype]!, shape: v.shape, bytes: model.file.data(in: v.range))
+            (name: v.name, code: UInt8(codes.firstIndex(of: v.dtype)!), shape: v.shape, bytes: model.file.data(in: v.range))
         }
         var aliases = model.aliases.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         edit(&vars, &aliases)
-        var out = Data()
-        func u32(_ x: UInt32) { withUnsafeBytes(of: x.littleEndian) { out.append(contentsOf: $0) } }
-        func str(_ s: String) {
-            withUnsafeBytes(of: UInt16(s.utf8.count + 1).littleEndian) { out.append(contentsOf: $0) }
-            out.append(contentsOf: Array(s.utf8) + [0])
-        }
-        u32(version); str("WhisperSpec"); u32(3); u32(UInt32(vars.count))
-        for v in vars {
-            str(v.name); out.append(UInt8(v.shape.count)); v.shape.forEach { u32(UInt32($0)) }
-            out.append(v.code); u32(UInt32(v.bytes.count)); out.append(v.bytes)
-        }
-        u32(UInt32(aliases.count))
-        for (a, t) in aliases { str(a); str(t) }
         let target = dir.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
         for f in ["config.json", "tokenizer.json"] {
             try FileManager.default.copyItem(at: folder.appendingPathComponent(f), to: target.appendingPathComponent(f))
         }
-        try out.write(to: target.appendingPathComponent("model.bin"))
+        let bin = target.appendingPathComponent("model.bin")
+        var tensors = [String: TensorData]()
+        for v in vars { tensors[v.name] = TensorData(dtype: codes[Int(v.code)], shape: v.shape, bytes: v.bytes) }
+        try CTranslate2ModelWriter.write(specName: "WhisperSpec", revision: 3, variables: tensors,
+                                         aliases: Dictionary(aliases, uniquingKeysWith: { $1 }), to: bin.path)
+        if version != CTranslate2Model.supportedVersion {
+            var out = try Data(contentsOf: bin)
+            withUnsafeBytes(of: version.littleEndian) { out.replaceSubrange(0 ..< 4, with: $0) }
+            try out.write(to: bin)
+        }
         return target
     }
 
