@@ -36,7 +36,8 @@ struct Export: ParsableCommand {
           glossa export fr-expert --out out/fr-bundle --sign release.key --force
           glossa export mix --format peft --out out/mix-peft
           glossa export student --format hf --dtype f32 --out out/student-hf
-          glossa export --model whisper-base --expert fr-expert --format ct2 --out out/fr-ct2
+          glossa export --model whisper-base --expert fr-expert --format ct2 \\
+                        --out out/fr-ct2
         """)
 
     @Argument(help: ArgumentHelp("Expert or composite REF (or use --expert).", valueName: "REF")) var ref: String?

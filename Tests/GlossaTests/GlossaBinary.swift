@@ -17,14 +17,15 @@ enum GlossaBinary {
 
     struct Run { var status: Int32; var stdout: String; var stderr: String }
 
-    /// Runs `glossa args` with `$GLOSSA_REGISTRY` = `registry`. stderr goes through a file, so
+    /// Runs `glossa args` with `$GLOSSA_REGISTRY` = `registry` (and `extra` variables). stderr goes through a file, so
     /// long progress output cannot fill a pipe and stall the child while stdout is read.
-    static func run(_ args: [String], registry: String) throws -> Run {
+    static func run(_ args: [String], registry: String, environment extra: [String: String] = [:]) throws -> Run {
         let p = Process()
         p.executableURL = try url()
         p.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["GLOSSA_REGISTRY"] = registry
+        env.merge(extra) { $1 }
         p.environment = env
         let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-stderr-\(UUID().uuidString)")
         FileManager.default.createFile(atPath: errURL.path, contents: nil)

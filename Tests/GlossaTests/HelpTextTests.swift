@@ -7,21 +7,8 @@ import XCTest
 extension CLITests {
     /// Runs glossa with `COLUMNS=80` (the width ArgumentParser wraps to, as on a standard terminal).
     func glossa80(_ args: [String]) throws -> Run {
-        let p = Process()
-        p.executableURL = try binary()
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["GLOSSA_REGISTRY"] = registry
-        env["COLUMNS"] = "80"
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        let r = try GlossaBinary.run(args, registry: registry, environment: ["COLUMNS": "80"])
+        return Run(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 
     /// Every command path below the root (`[]` is the root itself), `help` excluded.
