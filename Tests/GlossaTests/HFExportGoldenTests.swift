@@ -80,7 +80,7 @@ final class HFExportGoldenTests: XCTestCase {
             throw Peer.missing("whisper-base not found at \(model.path); run scripts/fetch-whisper-base.sh")
         }
         let compute = Compute(blas: try BLASLibrary.load(threads: 2), threads: 2)
-        let reg = try Registry(root: tmp.appendingPathComponent("registry"))
+        let reg = try Registry(root: tmp.appendingPathComponent("registry"), create: true)
         _ = try reg.importBase(folder: model, name: "whisper-base", version: "1.0.0")
         let expert = try syntheticExpert(reg, base: "whisper-base")
         // scripts/golden/hf_export_tokens.sh sets GLOSSA_HF_EXPORT_DIR to keep the folder for transformers.
