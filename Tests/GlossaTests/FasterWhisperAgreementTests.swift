@@ -40,7 +40,7 @@ final class FasterWhisperAgreementTests: XCTestCase {
         proc.arguments = [Self.root.appendingPathComponent("scripts/faster_whisper_tokens.py").path, model, language] + files
         let out = Pipe()
         let errURL = tmp.appendingPathComponent("python-stderr")
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: errURL.path, contents: nil), "cannot create \(errURL.path)")
         proc.standardOutput = out
         proc.standardError = try FileHandle(forWritingTo: errURL)
         try proc.run()
