@@ -51,30 +51,34 @@ public enum CTranslate2WhisperNames {
         }
         for conv in ["conv1", "conv2"] { linear("encoder/\(conv)", "model.encoder.\(conv)") }
         e.append(.tensor(ct2: "encoder/position_encodings/encodings", hf: "model.encoder.embed_positions.weight"))
-        for i in 0 ..< encoderLayers {
-            let p = "encoder/layer_\(i)", h = "model.encoder.layers.\(i)"
+        // Self-attention (q, k, v fused in CTranslate2) of a layer, and its feed-forward block:
+        // the same names in encoder and decoder layers.
+        func selfAttention(_ p: String, _ h: String) {
             norm("\(p)/self_attention/layer_norm", "\(h).self_attn_layer_norm")
             e.append(.fused(ct2: "\(p)/self_attention/linear_0", hfPrefix: "\(h).self_attn", projections: ["q_proj", "k_proj", "v_proj"]))
             linear("\(p)/self_attention/linear_1", "\(h).self_attn.out_proj")
+        }
+        func feedForward(_ p: String, _ h: String) {
             norm("\(p)/ffn/layer_norm", "\(h).final_layer_norm")
             linear("\(p)/ffn/linear_0", "\(h).fc1")
             linear("\(p)/ffn/linear_1", "\(h).fc2")
+        }
+        for i in 0 ..< encoderLayers {
+            let p = "encoder/layer_\(i)", h = "model.encoder.layers.\(i)"
+            selfAttention(p, h)
+            feedForward(p, h)
         }
         norm("encoder/layer_norm", "model.encoder.layer_norm")
         e.append(.tensor(ct2: embeddings, hf: "model.decoder.embed_tokens.weight"))
         e.append(.tensor(ct2: "decoder/position_encodings/encodings", hf: "model.decoder.embed_positions.weight"))
         for i in 0 ..< decoderLayers {
             let p = "decoder/layer_\(i)", h = "model.decoder.layers.\(i)"
-            norm("\(p)/self_attention/layer_norm", "\(h).self_attn_layer_norm")
-            e.append(.fused(ct2: "\(p)/self_attention/linear_0", hfPrefix: "\(h).self_attn", projections: ["q_proj", "k_proj", "v_proj"]))
-            linear("\(p)/self_attention/linear_1", "\(h).self_attn.out_proj")
+            selfAttention(p, h)
             norm("\(p)/attention/layer_norm", "\(h).encoder_attn_layer_norm")
             linear("\(p)/attention/linear_0", "\(h).encoder_attn.q_proj")
             e.append(.fused(ct2: "\(p)/attention/linear_1", hfPrefix: "\(h).encoder_attn", projections: ["k_proj", "v_proj"]))
             linear("\(p)/attention/linear_2", "\(h).encoder_attn.out_proj")
-            norm("\(p)/ffn/layer_norm", "\(h).final_layer_norm")
-            linear("\(p)/ffn/linear_0", "\(h).fc1")
-            linear("\(p)/ffn/linear_1", "\(h).fc2")
+            feedForward(p, h)
         }
         norm("decoder/layer_norm", "model.decoder.layer_norm")
         return e
