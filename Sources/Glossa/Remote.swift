@@ -101,19 +101,30 @@ public struct Remote: Sendable {
             var verified: Registry.SignatureCheck?
             if let key, let verifyKey {
                 let fetched = try await remote.client.getManifest(repository: r.repository, reference: pinned.description)
-                guard let oci = try? JSONDecoder().decode(OCIImageManifest.self, from: fetched.data),
-                      oci.config.mediaType == GlossaOCI.configMediaType else {
+                guard let oci = try? JSONDecoder().decode(OCIImageManifest.self, from: fetched.data) else {
+                    throw GlossaError(.invalidInput, "Cannot pull \(source): \(pinned.short) is not an OCI image manifest; nothing was imported")
+                }
+                // A Glossa artifact's manifest is its config; a bundle image's is its first layer,
+                // and it may carry its signature as a layer too.
+                let artifact: Digest
+                var sigs: [Data] = []
+                if oci.config.mediaType == GlossaOCI.configMediaType {
+                    artifact = oci.config.digest
+                } else if let layer = GlossaOCI.bundleManifestLayer(of: oci) {
+                    artifact = layer.digest
+                    sigs = try await remote.carriedSignatures(pinned, repository: r.repository)
+                } else {
                     throw GlossaError(.invalidInput, "Cannot pull \(source): \(pinned.short) is not a Glossa artifact, so it cannot carry "
                                       + "a Glossa signature; nothing was imported")
                 }
-                let manifest = [UInt8](try await remote.client.fetchBlob(repository: r.repository, digest: oci.config.digest))
-                let sigs = try await signatureFiles(remote, repository: r.repository, manifest: pinned)
+                let manifest = [UInt8](try await remote.client.fetchBlob(repository: r.repository, digest: artifact))
+                sigs += try await signatureFiles(remote, repository: r.repository, manifest: pinned)
                 let parsed = sigs.compactMap { try? MinisignSignature(fileText: String(decoding: $0, as: UTF8.self), path: "") }
                 let good = try Registry.check(parsed, over: manifest, with: key, publicKeyPath: verifyKey,
-                                              subject: "\(source) (artifact \(oci.config.digest.short))",
+                                              subject: "\(source) (artifact \(artifact.short))",
                                               howToSign: "glossa sign REF --key NAME.key", consequence: "; nothing was imported")
-                found[oci.config.digest] = sigs
-                verified = Registry.SignatureCheck(artifact: oci.config.digest, keyID: good.keyIDText, trustedComment: good.trustedComment)
+                found[artifact] = sigs
+                verified = Registry.SignatureCheck(artifact: artifact, keyID: good.keyIDText, trustedComment: good.trustedComment)
             }
             let report = try await remote.pull(r)
             if let verified, report.artifactDigest != verified.artifact {
@@ -123,6 +134,7 @@ public struct Remote: Sendable {
             }
             for (artifact, md) in report.manifests where found[artifact] == nil {
                 found[artifact] = try await signatureFiles(remote, repository: r.repository, manifest: md)
+                    + (artifact == report.artifactDigest ? report.carriedSignatures : [])
             }
             var stored: [Digest: Int] = [:]
             for (artifact, files) in found {

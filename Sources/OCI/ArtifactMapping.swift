@@ -31,6 +31,17 @@ import GlossaCore
 ///
 /// found with `GET /v2/<name>/referrers/<manifest digest>`, or on registries without that
 /// API (Docker Distribution 2.x) in the image index tagged `sha256-<manifest hex>`.
+///
+/// A bundle (`glossa export`) is an OCI image instead, so that image tools (skopeo) copy it:
+///
+///     manifest  artifactType application/vnd.glossa.bundle.v1
+///               config      application/vnd.oci.image.config.v1+json   a minimal image config
+///               layers[0]   application/vnd.glossa.bundle.v1+json      the bundle manifest (canonical
+///                           JSON; its digest is the Glossa artifact digest)
+///               layers[1…]  raw blobs (tensors, tokenizer, files): layer digest = content digest
+///               layers[n]   application/vnd.glossa.signature.minisign.v1   optional signature of layers[0]
+///
+/// `glossa pull` takes both shapes; a bundle image keeps its digests (see `pullBundleImage`).
 public enum GlossaOCI {
     public static let configMediaType = "application/vnd.glossa.manifest.v1+json"
     public static let blobFrameMediaType = "application/vnd.glossa.blob.frame.v1"
@@ -40,6 +51,24 @@ public enum GlossaOCI {
     /// (the same as a bundle's signature layer: both hold a `.minisig` file).
     public static let signatureArtifactType = "application/vnd.glossa.signature.v1"
     public static let signatureMediaType = "application/vnd.glossa.signature.minisign.v1"
+    /// A bundle image: its artifact type, config type, and the media type of its first
+    /// layer (the bundle manifest).
+    public static let bundleArtifactType = "application/vnd.glossa.bundle.v1"
+    public static let imageConfigMediaType = "application/vnd.oci.image.config.v1+json"
+    public static let bundleManifestMediaType = "application/vnd.glossa.bundle.v1+json"
+
+    /// The bundle manifest layer of a bundle image (layers[0] with the bundle manifest media
+    /// type under an image config); nil for anything else.
+    public static func bundleManifestLayer(of m: OCIImageManifest) -> OCIDescriptor? {
+        guard m.config.mediaType == imageConfigMediaType, let first = m.layers.first,
+              first.mediaType == bundleManifestMediaType else { return nil }
+        return first
+    }
+
+    /// The signature layers a bundle image carries (each a `.minisig` of layers[0]).
+    public static func bundleSignatureLayers(of m: OCIImageManifest) -> [OCIDescriptor] {
+        m.layers.dropFirst().filter { $0.mediaType == signatureMediaType }
+    }
 
     public enum Annotation {
         public static let title = "org.opencontainers.image.title"

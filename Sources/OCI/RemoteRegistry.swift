@@ -31,6 +31,9 @@ public struct PullReport: Sendable, Equatable {
     /// The OCI manifest digest of the artifact and of each one imported along with it, by Glossa digest.
     public var manifests: [Digest: Digest] = [:]
     public var stats: TransferStats
+    /// `.minisig` files the pulled artifact carries in itself (a bundle image's signature
+    /// layers), unverified: the caller checks and stores them like signature referrers.
+    public var carriedSignatures: [Data] = []
 }
 
 /// Push and pull Glossa artifacts between a `LocalRegistry` and one remote OCI registry.
@@ -184,7 +187,7 @@ public struct RemoteRegistry: Sendable {
         manifests[artifact] = md
         return PullReport(artifactDigest: artifact, manifestDigest: md, kind: manifest.kind, name: manifest.name, version: manifest.version,
                           alsoPulled: pulled.map(\.artifact).filter { $0 != artifact }, alreadyPresent: present, manifests: manifests,
-                          stats: await client.stats)
+                          stats: await client.stats, carriedSignatures: manifest.kind == .bundle ? try await carriedSignatures(md, repository: remote.repository) : [])
     }
 
     func isLocal(_ d: Digest) -> Bool { (try? local.summary(d.description)) != nil }
@@ -208,6 +211,13 @@ public struct RemoteRegistry: Sendable {
         do { oci = try JSONDecoder().decode(OCIImageManifest.self, from: fetched.data) } catch {
             throw .invalidManifest(reference: "\(repository)@\(md)", reason: "\(error)")
         }
+        if oci.config.mediaType != GlossaOCI.configMediaType, let layer = GlossaOCI.bundleManifestLayer(of: oci) {
+            // Bundles are never required by another artifact (nothing builds on a bundle).
+            guard requirement == nil else {
+                throw .invalidManifest(reference: "\(repository)@\(md)", reason: "a requires annotation leads to a bundle; nothing was imported")
+            }
+            return try await pullBundleImage(oci, manifestLayer: layer, at: md, repository: repository, pulled: &pulled)
+        }
         guard oci.config.mediaType == GlossaOCI.configMediaType else {
             throw .unsupported("\(repository)@\(md.short) is not a Glossa artifact (config type \(oci.config.mediaType), artifact type \(oci.effectiveArtifactType))")
         }
@@ -217,22 +227,8 @@ public struct RemoteRegistry: Sendable {
                 + "nothing was imported. The remote copy of \(r.requiredBy) is inconsistent: push it again with glossa push")
         }
         let configBytes = try await client.fetchBlob(repository: repository, digest: oci.config.digest)
-        let manifest: AnyManifest
-        do { manifest = try ManifestCoding.decode(from: configBytes) } catch {
-            throw .invalidManifest(reference: "\(repository)@\(md)", reason: "config is not a valid Glossa manifest: \(error)")
-        }
+        let manifest = try Self.canonicalManifest(configBytes, digest: oci.config.digest, what: "config", at: "\(repository)@\(md)")
         let artifact = oci.config.digest
-        // Compare, then commit: publish stores the canonical encoding, so a config in any
-        // other form would be imported under another digest than the one pulled.
-        let canonical: Digest
-        do { canonical = Digest(of: try ManifestCoding.canonicalBytes(manifest)) } catch {
-            throw .invalidManifest(reference: "\(repository)@\(md)", reason: "config cannot be re-encoded: \(error)")
-        }
-        guard canonical == artifact else {
-            throw .invalidManifest(reference: "\(repository)@\(md)",
-                                   reason: "its config (Glossa manifest \(manifest.name ?? artifact.short)) is not in canonical form: it is \(artifact.short) as sent and \(canonical.short) re-encoded, so it cannot keep its digest here; "
-                + "nothing was imported. Push it again with glossa push, which sends canonical manifests")
-        }
         if isLocal(artifact) { return (artifact, manifest, true) }
 
         // Requirements first (base, inputs) when missing.
@@ -316,6 +312,26 @@ public struct RemoteRegistry: Sendable {
         return (artifact, manifest, false)
     }
 
+    /// The Glossa manifest in `bytes` (whose digest is `digest`), checked to be in canonical
+    /// form. Compare, then commit: publish stores the canonical encoding, so bytes in any
+    /// other form would be imported under another digest than the one pulled.
+    static func canonicalManifest(_ bytes: Data, digest: Digest, what: String, at reference: String) throws(OCIError) -> AnyManifest {
+        let manifest: AnyManifest
+        do { manifest = try ManifestCoding.decode(from: bytes) } catch {
+            throw .invalidManifest(reference: reference, reason: "\(what) is not a valid Glossa manifest: \(error)")
+        }
+        let canonical: Digest
+        do { canonical = Digest(of: try ManifestCoding.canonicalBytes(manifest)) } catch {
+            throw .invalidManifest(reference: reference, reason: "\(what) cannot be re-encoded: \(error)")
+        }
+        guard canonical == digest else {
+            throw .invalidManifest(reference: reference,
+                                   reason: "its \(what) (Glossa manifest \(manifest.name ?? digest.short)) is not in canonical form: it is \(digest.short) as sent and \(canonical.short) re-encoded, so it cannot keep its digest here; "
+                + "nothing was imported. Push it again with glossa push (or export the bundle again with glossa export), which write canonical manifests")
+        }
+        return manifest
+    }
+
     /// Bases are matched by content (`BaseManifest.weightsDigest`): when this registry holds
     /// a base with the same weights as `base` (the remote base manifest, at OCI manifest
     /// `md`), typically another registry's import of the same files, the remote base
@@ -374,7 +390,10 @@ public struct RemoteRegistry: Sendable {
         case .base(let m): m.tensors.values.forEach(add)
         case .expert(let m): m.tensors.values.forEach { add($0.a); add($0.b) }
         case .composite(let m): m.tensors.values.forEach { add($0.a); add($0.b) }
-        case .bundle(let m): for f in m.files.values where f.size >= 0 { out[f.digest] = f.size }
+        case .bundle(let m):
+            m.model.tensors.values.forEach(add)
+            for a in m.adapters { a.tensors.values.forEach { add($0.a); add($0.b) } }
+            for f in m.files.values where f.size >= 0 { out[f.digest] = f.size }
         case .evalReport: break
         }
         return out
@@ -388,7 +407,10 @@ public struct RemoteRegistry: Sendable {
         case .base(let m): for (k, e) in m.tensors { add(k, e) }
         case .expert(let m): for (k, p) in m.tensors { add(k + ".lora_A", p.a); add(k + ".lora_B", p.b) }
         case .composite(let m): for (k, p) in m.tensors { add(k + ".lora_A", p.a); add(k + ".lora_B", p.b) }
-        case .bundle, .evalReport: break
+        case .bundle(let m):
+            for (k, e) in m.model.tensors { add(k, e) }
+            for a in m.adapters { for (k, p) in a.tensors { add("\(a.label) \(k).lora_A", p.a); add("\(a.label) \(k).lora_B", p.b) } }
+        case .evalReport: break
         }
         return out
     }

@@ -135,10 +135,17 @@ final class Catalog: Sendable {
         }
     }
 
-    /// Artifacts that need `digest` to stay in the catalog: those whose lineage edges
-    /// (other than `parent`) or base column point at it.
+    /// The artifacts (a SQL subquery with one `?`, the target) whose lineage needs the
+    /// target: edges other than `parent`, of artifacts that are not self-contained bundles
+    /// (`AnyManifest.requiredEdges`). Older catalogs may hold such edges without their
+    /// `requires` key (verify reports them), so the target is matched, not the key.
+    static let requiringTarget = "SELECT artifact FROM lineage WHERE target = ? AND relation != 'parent' "
+        + "AND artifact NOT IN (SELECT digest FROM artifacts WHERE kind = 'bundle')"
+
+    /// Artifacts that need `digest` to stay in the catalog: those whose required lineage
+    /// edges or base column point at it.
     static func dependents(_ db: Database, of digest: Digest) throws -> [ArtifactSummary] {
-        try summaries(db, where: "WHERE digest IN (SELECT artifact FROM lineage WHERE target = ? AND relation != 'parent') OR base = ?",
+        try summaries(db, where: "WHERE digest IN (\(requiringTarget)) OR base = ?",
                       arguments: [digest.description, digest.description])
     }
 
@@ -149,8 +156,9 @@ final class Catalog: Sendable {
     /// then a blob reference, so gc keeps and verify checks it.
     static func insert(_ db: Database, digest: Digest, manifest m: AnyManifest, manifestSize: Int, published: String,
                        attachedBase: Digest? = nil) throws {
-        let base = attachedBase ?? m.base
-        let keptBase = base != m.base ? m.base : nil
+        // A bundle is recorded on no base (it ships its own weights; see `isSelfContained`).
+        let base = m.isSelfContained ? nil : attachedBase ?? m.base
+        let keptBase = base != nil && base != m.base ? m.base : nil
         if try Bool.fetchOne(db, sql: "SELECT 1 FROM artifacts WHERE digest = ?", arguments: [digest.description]) == true { return }
         if let name = m.name, let version = m.version,
            let other = try String.fetchOne(db, sql: "SELECT digest FROM artifacts WHERE name = ? AND version = ?", arguments: [name, version]) {
@@ -182,7 +190,7 @@ final class Catalog: Sendable {
         for e in Set(m.lineage.map { $0.relation == "base" && base != nil ? ArtifactEdge(relation: "base", target: base!) : $0 }) {
             try db.execute(sql: "INSERT INTO lineage (artifact, relation, target, requires) VALUES (?, ?, ?, ?)",
                            arguments: [digest.description, e.relation, e.target.description,
-                                       e.relation == "parent" ? nil : e.target.description])
+                                       e.relation == "parent" || m.isSelfContained ? nil : e.target.description])
         }
         for b in Set(m.blobReferences + (keptBase.map { [$0] } ?? [])) {
             try db.execute(sql: "INSERT INTO blob_refs (artifact, blob) VALUES (?, ?)", arguments: [digest.description, b.description])

@@ -44,7 +44,7 @@ extension LocalRegistry {
     /// `base_weights` contradicts the base manifest it names.
     func attachedBase(of manifest: AnyManifest, label: String, catalogued: (Digest) throws -> Bool,
                       candidates: () throws -> [Digest]) throws -> Digest? {
-        guard let b = manifest.base else { return nil }
+        guard let b = manifest.base, !manifest.isSelfContained else { return nil }
         let weights = storedWeights(b)
         if let declared = manifest.baseWeights, let weights, weights != declared {
             throw StoreError.invalidManifest(nil, .invalidField(

@@ -108,7 +108,7 @@ extension LocalRegistry {
                     var all = broken
                     var frontier = Array(broken)
                     while let x = frontier.popLast() {
-                        for dep in try String.fetchAll(db, sql: "SELECT artifact FROM lineage WHERE target = ? AND relation != 'parent'", arguments: [x])
+                        for dep in try String.fetchAll(db, sql: Catalog.requiringTarget, arguments: [x])
                         where !all.contains(dep) { all.insert(dep); frontier.append(dep) }
                     }
                     // Everything but bases in one statement (lineage foreign keys are checked at
@@ -143,7 +143,8 @@ extension LocalRegistry {
             let loose = try catalog.read { db in
                 try Row.fetchAll(db, sql: """
                     SELECT artifact, relation, target, target IN (SELECT digest FROM artifacts) AS present FROM lineage
-                    WHERE relation != 'parent' AND requires IS NULL ORDER BY artifact, relation, target
+                    WHERE relation != 'parent' AND requires IS NULL
+                    AND artifact NOT IN (SELECT digest FROM artifacts WHERE kind = 'bundle') ORDER BY artifact, relation, target
                     """)
             }
             if repair && loose.contains(where: { $0["present"] as Bool }) {
@@ -151,6 +152,7 @@ extension LocalRegistry {
                     try db.execute(sql: """
                         UPDATE lineage SET requires = target
                         WHERE relation != 'parent' AND requires IS NULL AND target IN (SELECT digest FROM artifacts)
+                        AND artifact NOT IN (SELECT digest FROM artifacts WHERE kind = 'bundle')
                         """)
                 }
             }
@@ -316,7 +318,7 @@ extension LocalRegistry {
                     try attachedBase(of: m, label: d.short, catalogued: { bases.contains($0) }, candidates: { bases })
                 }
                 func missing(_ d: Digest, _ m: AnyManifest) -> String? {
-                    if let e = m.lineage.first(where: { $0.relation != "parent" && $0.relation != "base" && !have.contains($0.target) }) {
+                    if let e = m.requiredEdges.first(where: { $0.relation != "base" && !have.contains($0.target) }) {
                         return "its \(e.relation) \(e.target.short) is not indexed"
                     }
                     do { _ = try attach(d, m); return nil } catch {

@@ -182,7 +182,7 @@ public final class LocalRegistry: Sendable {
             for b in manifest.blobReferences where try driver.stat(b) == nil { missing.append(b) }
             guard missing.isEmpty else { throw .missingBlobs(artifact: label, missing) }
             // The base may be an equal-weights copy of the one named (LocalRegistry+Bases).
-            let required = manifest.lineage.filter { $0.relation != "parent" && $0.relation != "base" }
+            let required = manifest.requiredEdges.filter { $0.relation != "base" }
             let attached = try catalog.read { db throws -> Digest? in
                 for e in required where try Bool.fetchOne(db, sql: "SELECT 1 FROM artifacts WHERE digest = ?", arguments: [e.target.description]) != true {
                     throw StoreError.missingArtifact(artifact: label, relation: e.relation, e.target)

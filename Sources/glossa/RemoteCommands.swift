@@ -87,6 +87,10 @@ struct Pull: AsyncParsableCommand {
         verify over the manifest, which pins every blob and every artifact it builds on by digest. An unsigned artifact, one \
         signed only by other keys, or an altered artifact or signature is refused with exit code 65, and nothing is imported.
 
+        A bundle (glossa export), also one that skopeo or oras copied into a registry, is pulled as a bundle artifact with \
+        the same digests and the signature it carries; it needs nothing else in the registry (it holds its own base \
+        weights), and glossa export NAME:VERSION writes it back out.
+
         Examples:
           glossa pull oci://localhost:5000/experts/fr:1.0.0
           glossa pull oci://localhost:5000/experts/fr:1.0.0 --verify-key release.pub

@@ -62,3 +62,84 @@ final class BundleRegistryCopyTests: XCTestCase {
         XCTAssertEqual(try BundleReader(path: back).ociDigest.description, r.ociDigest)
     }
 }
+
+/// `glossa pull` of a bundle that skopeo copied into a registry (issue 10): it lands in an
+/// empty registry as a bundle artifact under the same digests, with its signature, and
+/// `glossa export NAME:VERSION` writes the same bundle back out.
+extension BundleRegistryCopyTests {
+    func testGlossaPullsASkopeoCopiedBundleIntoAnEmptyRegistryWithTheSameDigests() throws {
+        let skopeo = try BundleTestSupport.requireTool("/usr/bin/skopeo")
+        _ = try BundleTestSupport.requireTool("/usr/bin/docker-registry")
+        let reg = try BundleTestSupport.registry(in: tmp)
+        let (secret, pub, _) = try Signing.generateKeyPair(out: tmp.appendingPathComponent("k").path, force: false)
+        let (_, otherPub, _) = try Signing.generateKeyPair(out: tmp.appendingPathComponent("other").path, force: false)
+        let path = tmp.appendingPathComponent("b").path
+        let r = try reg.exportBundle(BundleExportRequest(adapters: ["fr-tiny", "de-tiny"], signingKey: try Signing.secretKey(secret.path)), to: path)
+        let unsigned = tmp.appendingPathComponent("u").path
+        _ = try reg.exportBundle(BundleExportRequest(adapters: ["fr-tiny"], name: "fr-only"), to: unsigned)
+
+        let dir = tmp.appendingPathComponent("oci").path
+        let host = try registryScript(["start", dir])
+        defer { _ = try? registryScript(["stop", dir]) }
+        for (layout, repo) in [(path, "glossa/fr-de"), (unsigned, "glossa/fr-only")] {
+            let push = try BundleTestSupport.run(skopeo, ["copy", "--dest-tls-verify=false", "oci:\(layout):1.0.0", "docker://\(host)/\(repo):1.0.0"])
+            XCTAssertEqual(push.status, 0, push.stderr)
+        }
+        func glossa(_ registry: String, _ args: [String]) throws -> GlossaBinary.Run {
+            try GlossaBinary.run(args, registry: tmp.appendingPathComponent(registry).path)
+        }
+        func object(_ run: GlossaBinary.Run) throws -> [String: Any] {
+            try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stdout + run.stderr)
+        }
+        func isEmpty(_ registry: String) throws -> Bool {
+            let listed = try glossa(registry, ["list", "--json"])
+            return (try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [Any])?.isEmpty ?? false
+        }
+
+        // Into an empty registry (no base, no experts), checked against the publisher's key.
+        let pull = try glossa("empty", ["pull", "oci://\(host)/glossa/fr-de:1.0.0", "--verify-key", pub.path, "--json"])
+        XCTAssertEqual(pull.status, 0, pull.stderr)
+        let pulled = try object(pull)
+        XCTAssertEqual(pulled["artifact"] as? String, r.digest, "the bundle keeps its digest")
+        XCTAssertEqual(pulled["kind"] as? String, "bundle")
+        XCTAssertEqual(pulled["signatures"] as? String, "1", "the signature layer is stored as the bundle's signature")
+        XCTAssertFalse((pulled["verified_key"] as? String ?? "").isEmpty)
+        let show = try glossa("empty", ["show", "\(r.name):1.0.0", "--json"])
+        XCTAssertEqual(show.status, 0, show.stderr)
+        XCTAssertTrue(show.stdout.contains(r.digest), show.stdout)
+        XCTAssertEqual(try glossa("empty", ["verify"]).status, 0, "the registry is consistent with a bundle whose base is elsewhere")
+        XCTAssertEqual(try glossa("empty", ["key", "verify", "\(r.name):1.0.0", "--key", pub.path]).status, 0)
+        // Pulling again imports nothing.
+        let again = try glossa("empty", ["pull", "oci://\(host)/glossa/fr-de:1.0.0", "--json"])
+        XCTAssertEqual(try object(again)["already_present"] as? String, "true", again.stderr)
+
+        // Written back out: the same bundle manifest, blobs and (same signature, same layer
+        // order) OCI manifest; it verifies with the key and runs without any registry.
+        let back = tmp.appendingPathComponent("back").path
+        let export = try glossa("empty", ["export", "\(r.name):1.0.0", "--out", back, "--json"])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        XCTAssertEqual(try object(export)["digest"] as? String, r.digest)
+        XCTAssertEqual(try object(export)["oci_digest"] as? String, r.ociDigest)
+        XCTAssertEqual(BundleTestSupport.entries(URL(fileURLWithPath: back).appendingPathComponent("blobs/sha256")),
+                       BundleTestSupport.entries(URL(fileURLWithPath: path).appendingPathComponent("blobs/sha256")))
+        let verified = try Bundles.verify(path: back, keyPath: pub.path)
+        XCTAssertEqual(verified.status, "clean", "\(verified.problems)")
+
+        // A bundle in a registry that also holds its sources does not pin them: the expert
+        // it was made from can still be removed.
+        let into = tmp.appendingPathComponent("registry").path
+        let pullHome = try GlossaBinary.run(["pull", "oci://\(host)/glossa/fr-de:1.0.0"], registry: into)
+        XCTAssertEqual(pullHome.status, 0, pullHome.stderr)
+        XCTAssertEqual(try GlossaBinary.run(["rm", "fr-tiny:1.0.0"], registry: into).status, 0)
+
+        // Refused, with nothing imported: another key; an unsigned bundle when a key is required.
+        let wrong = try glossa("wrong", ["pull", "oci://\(host)/glossa/fr-de:1.0.0", "--verify-key", otherPub.path])
+        XCTAssertEqual(wrong.status, 65, wrong.stderr)
+        XCTAssertTrue(wrong.stderr.contains("nothing was imported"), wrong.stderr)
+        XCTAssertTrue(try isEmpty("wrong"))
+        let bare = try glossa("bare", ["pull", "oci://\(host)/glossa/fr-only:1.0.0", "--verify-key", pub.path])
+        XCTAssertEqual(bare.status, 65, bare.stderr)
+        XCTAssertTrue(bare.stderr.contains("is not signed"), bare.stderr)
+        XCTAssertTrue(try isEmpty("bare"))
+    }
+}

@@ -60,6 +60,10 @@ extension Registry {
                              progress: (Int, Int) -> Void = { _, _ in }) throws(GlossaError) -> BundleExportResult {
         let context = "Cannot export a bundle to \(path)"
         if FileManager.default.fileExists(atPath: path) && !request.force { throw BundleError.exists(path: path).glossa(context) }
+        if request.adapters.count == 1, request.base == nil, let d = try? resolve(request.adapters[0]),
+           case .bundle(let stored)? = try? manifest(d) {
+            return try exportStoredBundle(stored, digest: d, request: request, to: path, context: context, progress: progress)
+        }
         guard !request.adapters.isEmpty else {
             throw GlossaError(.invalidInput, "\(context): no expert given; name an expert (glossa export fr-expert) or pass --expert")
         }
@@ -140,8 +144,10 @@ extension Registry {
 
     /// Copies the adapters' factors as stored (so their digests stay the registry's).
     func putAdapterTensors(_ adapters: [BundleManifest.Adapter], into writer: BundleWriter, step: () -> Void) throws {
+        // Modules in name order, so the layer order (and the OCI manifest digest) is a function
+        // of the bundle manifest alone (`exportStoredBundle` writes the same order again).
         for a in adapters {
-            for pair in a.tensors.values {
+            for (_, pair) in a.tensors.sorted(by: { $0.key < $1.key }) {
                 for e in [pair.a, pair.b] { try writer.put(Data(try store.blob(e.digest)), mediaType: BundleLayout.tensorMediaType) }
                 step()
             }

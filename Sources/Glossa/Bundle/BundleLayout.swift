@@ -27,12 +27,12 @@ public enum BundleLayout {
     public static let indexFile = "index.json"
     public static let layoutJSON = #"{"imageLayoutVersion":"1.0.0"}"#
 
-    public static let imageConfigMediaType = "application/vnd.oci.image.config.v1+json"
-    public static let artifactType = "application/vnd.glossa.bundle.v1"
-    public static let manifestMediaType = "application/vnd.glossa.bundle.v1+json"
+    public static let imageConfigMediaType = GlossaOCI.imageConfigMediaType
+    public static let artifactType = GlossaOCI.bundleArtifactType
+    public static let manifestMediaType = GlossaOCI.bundleManifestMediaType
     public static let tensorMediaType = "application/vnd.glossa.tensor.v1"
     public static let tokenizerMediaType = "application/vnd.glossa.tokenizer.v1+json"
-    public static let signatureMediaType = "application/vnd.glossa.signature.minisign.v1"
+    public static let signatureMediaType = GlossaOCI.signatureMediaType
     public static let refNameAnnotation = "org.opencontainers.image.ref.name"
     public static let titleAnnotation = "org.opencontainers.image.title"
 

@@ -106,5 +106,13 @@ public enum AnyManifest: Sendable, Equatable {
     }
     public var blobReferences: [Digest] { manifest.blobReferences }
     public var lineage: [ArtifactEdge] { manifest.lineage }
+    /// A bundle carries everything it runs on (base weights, adapters, tokenizer), so in a
+    /// registry its lineage is provenance only: it is stored without its base or sources
+    /// (a bundle pulled into an empty registry), and it never keeps them from being removed.
+    public var isSelfContained: Bool { kind == .bundle }
+    /// The lineage edges whose targets must be in the registry for this artifact to be
+    /// published there and must stay while it is: every edge but `parent` (a parent may live
+    /// in another registry), none for a self-contained bundle.
+    public var requiredEdges: [ArtifactEdge] { isSelfContained ? [] : lineage.filter { $0.relation != "parent" } }
     public func validate() throws(ManifestError) { try manifest.validate() }
 }
