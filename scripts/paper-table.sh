@@ -6,7 +6,8 @@
 # and soft); each fusion method (cat, linear, ties, dare, learned); shared; distill.
 # Columns, language given and language detected: WER per language, macro WER, relative gain
 # against the multilingual LoRA with a bootstrap 95% interval over utterances, LID accuracy,
-# compute seconds (train + compose) and adapter bytes. Writes OUT/table.md, table.json, table.svg.
+# compute seconds (train + compose) and adapter bytes. Writes OUT/table.md, table.json, table.svg,
+# and OUT/efficiency.md: composing a language subset from the experts vs training on it.
 #
 # Resumable: experts, the baseline and composites with the same recipe already in
 # OUT/registry are reused, and finished eval reports are kept, so the script can be re-run
@@ -93,7 +94,7 @@ evaluate() {  # evaluate ROW SCENARIO ARGS...
   [[ -f "$dir/report.json" ]] && return 0
   log "eval $row ($scenario)"
   local mode=--language-aware; [[ $scenario == detected ]] && mode=--language-agnostic
-  $G eval --model whisper-base "$@" $mode --beam 1 --manifest "$C/all-test.jsonl" --name "$row" --report "$dir.tmp" \
+  $G eval --model whisper-base "$@" $mode --beam 1 --manifest "${EVAL_MANIFEST:-$C/all-test.jsonl}" --name "$row" --report "$dir.tmp" \
      > /dev/null 2> "$OUT/logs/eval-$row-$scenario.log"
   mv "$dir.tmp" "$dir"
 }
@@ -119,5 +120,39 @@ n = sum(size[t["dtype"]] * eval("*".join(map(str, t["shape"])) or "1") for p in 
 print(sys.argv[1], n)' "$a" >> "$OUT/bytes.txt"
 done
 $PY scripts/paper_table.py "$OUT" "$LANGS" "${refs[@]%%:*}"
+
+# Efficiency, the paper's headline: a customer who needs a subset of languages composes it
+# from the prepared experts (seconds) instead of training a multilingual LoRA on it. Both are
+# evaluated on the subset's test set, language given. PAPER_SUBSET (default: the first two
+# languages); the experts' own training is the one-time preparation, reported beside.
+SUB=${PAPER_SUBSET:-$(cut -d, -f1-2 <<< "$LANGS")}
+sub_refs=(); sub_steps=0
+for s in train dev test; do for l in ${SUB//,/ }; do cat "$C/$l-$s.jsonl"; done > "$C/sub-$s.jsonl"; done
+for l in ${SUB//,/ }; do
+  sub_refs+=("$l-expert:1.0.0")
+  sub_steps=$(( sub_steps + EPOCHS * (($(wc -l < "$C/$l-train.jsonl") + 3) / 4) ))
+done
+train multi-sub "$SUB" "$C/sub-train.jsonl" "$C/sub-dev.jsonl" --steps "$sub_steps"
+EXPERT_REFS=$(IFS=,; echo "${sub_refs[*]}")
+compose sub-linear linear --rank 16
+compose sub-ties ties --rank 16 --density 0.5 --seed 0
+for row in multi-sub sub-linear sub-ties; do EVAL_MANIFEST="$C/sub-test.jsonl" evaluate "$row" given --expert "$row:1.0.0"; done
+$PY - "$OUT" "$SUB" > "$OUT/efficiency.md" <<'PY'
+import json, os, sys
+out, sub = sys.argv[1], sys.argv[2].split(",")
+secs = dict(l.split() for l in open(os.path.join(out, "seconds.txt")))
+def wer(row):
+    r = json.load(open(os.path.join(out, "reports", f"{row}-given", "report.json")))
+    return 100 * r["overall"]["macro_error_rate"]
+prep = sum(int(secs[f"{l}-expert"]) for l in sub)
+print(f"Efficiency on {'+'.join(sub)} (test set of those languages, language given, greedy):\n")
+print("| model | compute seconds for this customer | macro WER % |")
+print("|---|---:|---:|")
+print(f"| multilingual LoRA trained on {'+'.join(sub)} | {secs['multi-sub']} | {wer('multi-sub'):.1f} |")
+for row, label in [("sub-linear", "composed from the experts: linear"), ("sub-ties", "composed from the experts: ties")]:
+    print(f"| {label} | {secs[row]} | {wer(row):.1f} |")
+print(f"\nThe experts themselves took {prep} s to train, once, for every customer.")
+PY
+cat "$OUT/efficiency.md"
 record total $(( $(date +%s) - T0 ))
 log "wrote $OUT/table.md, $OUT/table.json, $OUT/table.svg in $(( ($(date +%s) - T0) / 60 )) minutes (this run; earlier runs' work was reused)"
