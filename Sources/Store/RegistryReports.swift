@@ -59,6 +59,10 @@ public struct GCReport: Sendable, Equatable, Codable {
     public var keptYoung: Int
     /// Leftover temporaries of interrupted writes (removed unless dry run).
     public var removedTemporaries: [String]
+    /// Signature folders (`signatures/sha256/<hex>`) of artifacts no longer in the catalog,
+    /// by artifact digest. Signatures belong to the layer above the store (Glossa's
+    /// `Registry`), which fills this in; the store leaves it empty.
+    public var removedSignatures: [Digest] = []
 }
 
 /// Outcome of `reindex`.

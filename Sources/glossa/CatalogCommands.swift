@@ -169,7 +169,7 @@ struct GC: ParsableCommand {
         try reporting {
             let r = try Registry(root: registry.path).gc(dryRun: dryRun, gracePeriod: grace)
             if json { try Console(json: true).emit(r); return }
-            print("\(dryRun ? "would remove" : "removed") \(r.removedBlobs.count) blobs (\(r.removedBytes) bytes), \(r.removedTemporaries.count) temporaries; \(r.reachable) reachable, \(r.keptYoung) kept (younger than grace)")
+            print("\(dryRun ? "would remove" : "removed") \(r.removedBlobs.count) blobs (\(r.removedBytes) bytes), \(r.removedTemporaries.count) temporaries, \(r.removedSignatures.count) signature sets of removed artifacts; \(r.reachable) reachable, \(r.keptYoung) kept (younger than grace)")
         }
     }
 }

@@ -139,3 +139,40 @@ extension CLITests {
         try refused("oci://\(host)/glossa/fr:1.0.0", key: k + ".pub", saying: "does not verify")
     }
 }
+
+extension CLITests {
+    /// Signatures go with their artifact: `rm` removes them, and gc removes those of
+    /// artifacts no longer catalogued (left by an interrupted rm or an older version) once
+    /// they are older than the grace period; `--dry-run` only reports them.
+    func testRemovedArtifactsTakeTheirSignaturesWithThem() throws {
+        XCTAssertEqual(try glossa(["base", "import", try tinyBase(), "--name", "tiny", "--version", "1.0.0"]).status, 0)
+        let fr = try importTinyExpert("fr-tiny", lang: "fr")
+        let k = tmp.appendingPathComponent("release").path
+        XCTAssertEqual(try glossa(["key", "generate", "--out", k]).status, 0)
+        XCTAssertEqual(try glossa(["sign", "fr-tiny:1.0.0", "--key", k + ".key"]).status, 0)
+        XCTAssertEqual(signatureFiles(registry, fr).count, 1)
+        XCTAssertEqual(try glossa(["rm", "fr-tiny:1.0.0"]).status, 0)
+        XCTAssertEqual(signatureFiles(registry, fr), [], "rm removes the artifact's signatures")
+
+        // An orphan left behind (as an interrupted rm would), older than the grace period.
+        let de = try importTinyExpert("de-tiny", lang: "de")
+        XCTAssertEqual(try glossa(["sign", "de-tiny:1.0.0", "--key", k + ".key"]).status, 0)
+        let folder = "\(registry)/signatures/sha256/\(de.dropFirst(7))"
+        let kept = tmp.appendingPathComponent("kept-signatures").path
+        try FileManager.default.copyItem(atPath: folder, toPath: kept)
+        XCTAssertEqual(try glossa(["rm", "de-tiny:1.0.0"]).status, 0)
+        try FileManager.default.moveItem(atPath: kept, toPath: folder)
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -7200)], ofItemAtPath: folder)
+        let young = try glossa(["gc", "--grace", "10800", "--json"])
+        XCTAssertEqual((try JSONSerialization.jsonObject(with: Data(young.stdout.utf8)) as? [String: Any])?["removedSignatures"] as? [String], [],
+                       young.stdout)
+        let dry = try glossa(["gc", "--grace", "3600", "--dry-run", "--json"])
+        XCTAssertEqual((try JSONSerialization.jsonObject(with: Data(dry.stdout.utf8)) as? [String: Any])?["removedSignatures"] as? [String], [de],
+                       dry.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder), "a dry run removes nothing")
+        let gc = try glossa(["gc", "--grace", "3600"])
+        XCTAssertEqual(gc.status, 0, gc.stderr)
+        XCTAssertTrue(gc.stdout.contains("1 signature sets of removed artifacts"), gc.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder))
+    }
+}

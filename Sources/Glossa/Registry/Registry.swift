@@ -60,16 +60,38 @@ public struct Registry: Sendable {
         do { return try store.tag(ref, as: tag) } catch { throw Self.wrap(error, "Cannot tag '\(ref)' as '\(tag)'") }
     }
 
+    /// Removes `ref` from the catalog, and its signatures with it (its blobs go at the next gc).
     public func remove(_ ref: String) throws(GlossaError) -> ArtifactSummary {
-        do { return try store.remove(ref) } catch { throw Self.wrap(error, "Cannot remove '\(ref)'") }
+        let removed: ArtifactSummary
+        do { removed = try store.remove(ref) } catch { throw Self.wrap(error, "Cannot remove '\(ref)'") }
+        try? FileManager.default.removeItem(at: signatureFolder(removed.digest))
+        return removed
     }
 
     public func verify(repair: Bool) throws(GlossaError) -> VerifyReport {
         do { return try store.verify(repair: repair) } catch { throw Self.wrap(error, "Cannot verify \(root.path)") }
     }
 
+    /// Collects unreferenced blobs (`LocalRegistry.gc`), then the signatures of artifacts no
+    /// longer catalogued (left by an rm that was interrupted, or by older versions), once
+    /// their folder is older than the grace period (a pull stores signatures after publishing).
     public func gc(dryRun: Bool, gracePeriod: TimeInterval) throws(GlossaError) -> GCReport {
-        do { return try store.gc(dryRun: dryRun, gracePeriod: gracePeriod) } catch { throw Self.wrap(error, "Cannot collect garbage in \(root.path)") }
+        var report: GCReport
+        do { report = try store.gc(dryRun: dryRun, gracePeriod: gracePeriod) } catch { throw Self.wrap(error, "Cannot collect garbage in \(root.path)") }
+        let fm = FileManager.default
+        for hex in ((try? fm.contentsOfDirectory(atPath: signaturesFolder.path)) ?? []).sorted() {
+            guard let d = try? Digest(parsing: "sha256:" + hex), (try? store.summary(d.description)) == nil else { continue }
+            let folder = signatureFolder(d)
+            let modified = (try? fm.attributesOfItem(atPath: folder.path)[.modificationDate] as? Date) ?? Date()
+            guard modified.timeIntervalSinceNow < -gracePeriod else { continue }
+            if !dryRun {
+                do { try fm.removeItem(at: folder) } catch {
+                    throw GlossaError(.failure, "Cannot remove the signatures of \(d.short) (\(folder.path)): \(error.localizedDescription); check its permissions")
+                }
+            }
+            report.removedSignatures.append(d)
+        }
+        return report
     }
 
     public func reindex() throws(GlossaError) -> ReindexReport {
