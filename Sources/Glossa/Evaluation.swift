@@ -4,12 +4,15 @@ import Foundation
 import GlossaCore
 import Synchronization
 import Tensor
+import Whisper
 
 /// Evaluates a model (and its routed experts) on a JSONL manifest.
 ///
-/// Clips are spread over `workers` threads; each thread has its own decoder state while the
-/// weights are shared. With several workers BLAS should run single-threaded (the caller's
-/// `Compute`), since per-clip decoding is dominated by small matrix-vector products.
+/// Clips are spread over `workers` groups of `batch` threads; each thread has its own
+/// decoder state while the weights are shared, and the threads of a group decode together
+/// (`DecodeBatcher`: one matrix-matrix pass per step for the whole group instead of one
+/// matrix-vector pass per clip). With several workers BLAS should run single-threaded (the
+/// caller's `Compute`), one group per core.
 public struct Evaluation: Sendable {
     public enum Mode: String, Sendable, CaseIterable {
         /// The manifest's `lang` is given to the model (and picks the expert).
@@ -21,6 +24,8 @@ public struct Evaluation: Sendable {
     public var mode: Mode
     public var beamSize: Int
     public var workers: Int
+    /// Clips decoded together per worker (1: each on its own).
+    public var batch: Int = 1
     public var keepUtterances: Bool = true
     /// Pure decoding: no temperature fallback, no no-speech rule (`TranscribeSettings.noFallback`).
     public var noFallback = false
@@ -54,7 +59,7 @@ public struct Evaluation: Sendable {
         let done = Atomic<Int>(0)
         let mode = self.mode, beam = beamSize, pure = noFallback
         let t0 = DispatchTime.now().uptimeNanoseconds
-        DispatchQueue.concurrentPerform(iterations: min(workers, entries.count)) { _ in
+        @Sendable func work(_ batcher: DecodeBatcher?) {
             while true {
                 let i = next.add(1, ordering: .relaxed).oldValue
                 if i >= entries.count { return }
@@ -62,7 +67,8 @@ public struct Evaluation: Sendable {
                 let settings = TranscribeSettings(language: mode == .languageAware ? e.lang : nil, beamSize: beam, noFallback: pure)
                 let outcome: Result<Outcome, GlossaError>
                 do {
-                    let r = try model.transcribe(file: e.audioPath(manifestPath: manifestPath), settings: settings, router: router)
+                    let r = try model.transcribe(file: e.audioPath(manifestPath: manifestPath), settings: settings, router: router,
+                                                 batcher: batcher)
                     outcome = .success(Outcome(hypothesis: r.text, detected: mode == .languageAgnostic ? r.language : nil,
                                                seconds: r.durationSeconds))
                 } catch let error as GlossaError {
@@ -74,6 +80,23 @@ public struct Evaluation: Sendable {
                 progress(done.add(1, ordering: .relaxed).newValue, entries.count)
             }
         }
+        // Threads, not a dispatch pool: a group's threads wait for each other at every step,
+        // so all of them must run at once.
+        let groups = max(1, min(workers, entries.count))
+        let threads = max(groups, min(groups * max(1, batch), entries.count))
+        let batchers = (0..<groups).map { _ in batch > 1 ? DecodeBatcher(model: model.model, compute: model.compute) : nil }
+        let finished = DispatchGroup()
+        for t in 0..<threads {
+            finished.enter()
+            let batcher = batchers[t % groups]
+            let thread = Thread {
+                defer { finished.leave() }
+                work(batcher)
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        finished.wait()
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         var acc = EvalAccumulator(keepUtterances: keepUtterances)
         var audio = 0.0
@@ -86,7 +109,7 @@ public struct Evaluation: Sendable {
                 audio += o.seconds
             }
         }
-        var extra: [String: String] = ["routing": router.routing.rawValue, "workers": String(workers)]
+        var extra: [String: String] = ["routing": router.routing.rawValue, "workers": String(workers), "batch": String(batch)]
         if !router.experts.isEmpty { extra["experts"] = router.experts.map { "\($0.name)@\($0.language)" }.joined(separator: ",") }
         let settings = EvalReport.Settings(mode: mode.rawValue, beamSize: beamSize, extra: extra)
         return acc.report(model: .init(name: modelName, digest: modelDigest), dataset: manifestPath,

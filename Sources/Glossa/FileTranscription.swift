@@ -70,7 +70,8 @@ public struct TranscribeSettings: Sendable {
 extension SpeechModel {
     /// Transcribes one audio file window by window (30 s each, bounded memory).
     /// `onWindow(windows done, seconds done, file duration in seconds)` follows progress.
-    public func transcribe(file path: String, settings: TranscribeSettings, router: ExpertRouter = .none,
+    /// With `batcher`, the decoder steps run batched with the other threads of that group.
+    public func transcribe(file path: String, settings: TranscribeSettings, router: ExpertRouter = .none, batcher: DecodeBatcher? = nil,
                            onWindow: (Int, Double, Double) -> Void = { _, _, _ in }) throws(GlossaError) -> FileTranscription {
         if let l = settings.language {
             guard specials.languageIDs[l.lowercased()] != nil else {
@@ -90,7 +91,7 @@ extension SpeechModel {
             let offset = Double(samplesSeen) / Double(AudioReader.sampleRate)
             samplesSeen += chunk.count
             let mel = features.features(chunk)
-            var w = try transcribeWindow(mel.values, settings: settings, router: router)
+            var w = try transcribeWindow(mel.values, settings: settings, router: router, batcher: batcher)
             w.start = offset
             windows.append(w)
             index += 1
@@ -107,7 +108,7 @@ extension SpeechModel {
 
     /// Transcribes one window of features [n_mels, 3000], routing experts as asked.
     public func transcribeWindow(_ mel: [Float], settings: TranscribeSettings,
-                                 router: ExpertRouter) throws(GlossaError) -> FileTranscription.Window {
+                                 router: ExpertRouter, batcher: DecodeBatcher? = nil) throws(GlossaError) -> FileTranscription.Window {
         var options = settings.decoding
         let text = TokenizerText(tokenizer: tokenizer)
         do {
@@ -133,7 +134,12 @@ extension SpeechModel {
                 encoded = try model.encode(features: mel, compute: compute, adapters: chosen.adapters)
             }
             let t1 = DispatchTime.now().uptimeNanoseconds
-            let r = try transcriber.decode(encoded: encoded, options: options, text: text, adapters: chosen.adapters)
+            // Encoding (above) stays outside the group, so it never holds up the others' steps.
+            let r = try batcher.map { b throws(DecodingError) in
+                try b.participate { () throws(DecodingError) in
+                    try transcriber.decode(encoded: encoded, options: options, text: text, adapters: chosen.adapters, batcher: b)
+                }
+            } ?? transcriber.decode(encoded: encoded, options: options, text: text, adapters: chosen.adapters)
             return .init(start: 0, text: r.text, tokens: r.tokens, language: r.language,
                          languageProbability: langProb ?? r.languageProbability,
                          detectedLanguages: (top.isEmpty ? r.detectedLanguages : top).map { .init(language: $0.code, probability: $0.probability) },

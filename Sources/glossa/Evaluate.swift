@@ -15,6 +15,10 @@ struct Evaluate: ParsableCommand {
         --language-aware (default) gives each utterance's language to the model (and with --route language picks that \
         language's expert); --language-agnostic lets the model detect it, and reports LID accuracy.
 
+        Clips run on --threads workers (one per core, BLAS single-threaded in each), and each worker decodes --batch \
+        clips together: every decoder step of those clips is one matrix-matrix pass, so the decoder weights and the \
+        vocabulary projection are read once per step for the batch. --batch 1 decodes each clip on its own.
+
         Examples:
           glossa eval --model whisper-base --manifest data/espeak/test.jsonl \\
             --report out/base
@@ -29,6 +33,8 @@ struct Evaluate: ParsableCommand {
     var mode: EvalMode = .languageAware
     @Option(name: .long, help: "Beam size (1 = greedy).")
     var beam: Int = 5
+    @Option(name: .long, help: "Clips decoded together by each worker (1 = one at a time).")
+    var batch: Int = 4
     @Option(name: .long, help: "Write report.json, report.md and wer.svg into this folder.")
     var report: String?
     @Option(name: .long, help: "Name of the model in the report. Default: the --model argument.")
@@ -51,6 +57,8 @@ struct Evaluate: ParsableCommand {
             let loaded = try model.load(compute: compute)
             var ev = Evaluation(mode: mode == .languageAware ? .languageAware : .languageAgnostic, beamSize: beam,
                                 workers: runtime.threads)
+            guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
+            ev.batch = batch
             ev.keepUtterances = true
             ev.noFallback = decoding.noFallback
             let bar = ProgressBar(total: 1, label: "eval")

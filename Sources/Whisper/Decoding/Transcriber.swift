@@ -109,12 +109,14 @@ public struct Transcriber: Sendable {
     }
 
     /// Decodes one encoded window (detect language if needed, then search with fallback).
+    /// With `batcher`, every decoder step runs in that group's batched rounds (the caller
+    /// must be inside `batcher.participate`).
     public func decode(encoded: EncoderOutput, options: TranscriptionOptions, text: any TokenTextDecoding,
-                       adapters: ActiveAdapters = .none) throws(DecodingError) -> WindowTranscription {
+                       adapters: ActiveAdapters = .none, batcher: DecodeBatcher? = nil) throws(DecodingError) -> WindowTranscription {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let vocab = model.vocabSize
         var base = WhisperStepDecoder(model: model, state: model.makeDecoderState(encoderOutput: encoded, compute: compute, adapters: adapters),
-                                      compute: compute, adapters: adapters)
+                                      compute: compute, adapters: adapters, batcher: batcher)
         // Step 1: SOT alone -> language distribution and no-speech probability.
         let sotLogits = try base.prefill([specials.sot])
         var detected = [(code: String, probability: Double)]()

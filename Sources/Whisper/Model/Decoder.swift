@@ -121,22 +121,48 @@ extension WhisperModel {
     /// - Returns logits [beams * tokensPerBeam, vocab] (h · embed_tokens^T, tied projection).
     public func decode(tokens: [Int], tokensPerBeam tn: Int, state: inout DecoderState, compute c: Compute,
                        adapters: ActiveAdapters = .none) throws(WhisperModelError) -> [Float] {
-        let bn = state.beams, d = dModel, rows = bn * tn
-        precondition(tokens.count == rows, "decode: \(tokens.count) tokens for \(bn) beams x \(tn)")
-        let start = state.length
-        guard start + tn <= config.maxTargetPositions else {
-            throw .sequenceTooLong(length: start + tn, max: config.maxTargetPositions)
+        let request = DecodeRequest(tokens: tokens, tokensPerBeam: tn, adapters: adapters)
+        let logits = try withUnsafeMutablePointer(to: &state) { (p) throws(WhisperModelError) -> [[Float]] in
+            try decodeBatch([request], states: [p], compute: c)
         }
-        state.reserve(start + tn)
-        let heads = config.decoderAttentionHeads, hd = d / heads, ffn = config.decoderFFNDim, frames = state.frames
-        let cap = state.capacity
+        return logits[0]
+    }
+
+    /// One decoder pass over several independent runs (different audio, lengths, beams and
+    /// adapters): the linear layers and the output projection run once over all their rows
+    /// (matrix-matrix products instead of one matrix-vector product per run, so the weights
+    /// are read once per step, not once per run); attention runs per run and beam on its
+    /// own caches. Each run's logits are those `decode` gives it alone, up to float
+    /// rounding (a GEMM may sum in another order for another row count).
+    ///
+    /// - states: one per request, each a distinct state, valid for the call.
+    /// - Returns per request logits [beams * tokensPerBeam, vocab].
+    func decodeBatch(_ requests: [DecodeRequest], states: [UnsafeMutablePointer<DecoderState>],
+                     compute c: Compute) throws(WhisperModelError) -> [[Float]] {
+        precondition(requests.count == states.count, "decodeBatch: \(requests.count) requests for \(states.count) states")
+        let d = dModel
+        // Row offset of each run in the stacked [rows, d] activations.
+        var offsets = [Int](), rows = 0, scoreRows = 1
+        for (r, p) in zip(requests, states) {
+            let bn = p.pointee.beams, tn = r.tokensPerBeam, start = p.pointee.length
+            precondition(r.tokens.count == bn * tn, "decode: \(r.tokens.count) tokens for \(bn) beams x \(tn)")
+            guard start + tn <= config.maxTargetPositions else {
+                throw .sequenceTooLong(length: start + tn, max: config.maxTargetPositions)
+            }
+            p.pointee.reserve(start + tn)
+            offsets.append(rows)
+            rows += bn * tn
+            scoreRows = max(scoreRows, tn * (start + tn), bn * tn * p.pointee.frames)
+        }
+        let heads = config.decoderAttentionHeads, hd = d / heads, ffn = config.decoderFFNDim
+        let allPlain = requests.allSatisfy(\.adapters.isEmpty)
 
         var x = [Float](repeating: 0, count: rows * d)
         var h = [Float](repeating: 0, count: rows * d)
         var qkv = [Float](repeating: 0, count: rows * 3 * d)
         var attn = [Float](repeating: 0, count: rows * d)
         var f = [Float](repeating: 0, count: rows * ffn)
-        var scores = [Float](repeating: 0, count: max(tn * (start + tn), rows * frames))
+        var scores = [Float](repeating: 0, count: scoreRows)
         var logits = [Float](repeating: 0, count: rows * vocabSize)
 
         x.withUnsafeMutableBufferPointer { xb in
@@ -147,55 +173,74 @@ extension WhisperModel {
         scores.withUnsafeMutableBufferPointer { sb in
             let xp = xb.baseAddress!, hp = hb.baseAddress!, qp = qb.baseAddress!, ap = ab.baseAddress!
             let fp = fb.baseAddress!, sp = sb.baseAddress!
-            // token + learned position embeddings
+            /// Each run's adapter on its own rows of `input` (ld = inFeatures) into `output`.
+            func adapt(_ site: LinearSite, _ input: UnsafeMutablePointer<Float>, _ inF: Int, _ outF: Int,
+                       _ output: UnsafeMutablePointer<Float>, ld: Int, column: Int = 0) {
+                if allPlain { return }
+                for (k, r) in requests.enumerated() where !r.adapters.isEmpty {
+                    let n = states[k].pointee.beams * r.tokensPerBeam
+                    r.adapters.apply(site, c, x: input + offsets[k] * inF, rows: n, inFeatures: inF, outFeatures: outF,
+                                     y: output + offsets[k] * ld + column, ldy: ld)
+                }
+            }
+            // token + learned position embeddings (each run from its own cache length)
             tokenEmbedding.withUnsafeBufferPointer { ep in decoderPositions.withUnsafeBufferPointer { pp in
-                for r in 0..<rows {
-                    let tok = ep.baseAddress! + tokens[r] * d, pos = pp.baseAddress! + (start + r % tn) * d
-                    for j in 0..<d { xp[r * d + j] = tok[j] + pos[j] }
+                for (k, r) in requests.enumerated() {
+                    let start = states[k].pointee.length, tn = r.tokensPerBeam
+                    for (i, tok) in r.tokens.enumerated() {
+                        let row = offsets[k] + i
+                        let te = ep.baseAddress! + tok * d, pe = pp.baseAddress! + (start + i % tn) * d
+                        for j in 0..<d { xp[row * d + j] = te[j] + pe[j] }
+                    }
                 }
             } }
             for (i, layer) in decoderLayers.enumerated() {
-                // masked self-attention with KV cache
+                // masked self-attention with each run's KV cache
                 layer.selfAttnNorm.apply(c, x: xp, rows: rows, out: hp)
                 layer.selfQKV.apply(c, x: hp, rows: rows, y: qp, ldy: 3 * d)
-                if !adapters.isEmpty {
-                    for kind in [LinearSite.Kind.selfQ, .selfK, .selfV] {
-                        adapters.apply(LinearSite(stack: .decoder, layer: i, kind: kind), c, x: hp, rows: rows, inFeatures: d,
-                                       outFeatures: d, y: qp + WhisperModel.fusedRowOffset(kind, d: d), ldy: 3 * d)
-                    }
+                for kind in [LinearSite.Kind.selfQ, .selfK, .selfV] {
+                    adapt(LinearSite(stack: .decoder, layer: i, kind: kind), hp, d, d, qp, ld: 3 * d,
+                          column: WhisperModel.fusedRowOffset(kind, d: d))
                 }
-                state.selfK[i].withUnsafeMutableBufferPointer { kb in state.selfV[i].withUnsafeMutableBufferPointer { vb in
-                    for b in 0..<bn {
-                        let kBeam = kb.baseAddress! + b * cap * d, vBeam = vb.baseAddress! + b * cap * d
-                        for t in 0..<tn {
-                            let src = qp + (b * tn + t) * 3 * d
-                            (kBeam + (start + t) * d).update(from: src + d, count: d)
-                            (vBeam + (start + t) * d).update(from: src + 2 * d, count: d)
+                for (k, r) in requests.enumerated() {
+                    let st = states[k], bn = st.pointee.beams, tn = r.tokensPerBeam, start = st.pointee.length, cap = st.pointee.capacity
+                    st.pointee.selfK[i].withUnsafeMutableBufferPointer { kb in st.pointee.selfV[i].withUnsafeMutableBufferPointer { vb in
+                        for b in 0..<bn {
+                            let kBeam = kb.baseAddress! + b * cap * d, vBeam = vb.baseAddress! + b * cap * d
+                            let row0 = offsets[k] + b * tn
+                            for t in 0..<tn {
+                                let src = qp + (row0 + t) * 3 * d
+                                (kBeam + (start + t) * d).update(from: src + d, count: d)
+                                (vBeam + (start + t) * d).update(from: src + 2 * d, count: d)
+                            }
+                            c.attention(q: qp + row0 * 3 * d, ldq: 3 * d, k: kBeam, ldk: d, v: vBeam, ldv: d,
+                                        out: ap + row0 * d, ldo: d, tq: tn, tk: start + tn, heads: heads, headDim: hd,
+                                        causalOffset: start, scores: sp)
                         }
-                        c.attention(q: qp + b * tn * 3 * d, ldq: 3 * d, k: kBeam, ldk: d, v: vBeam, ldv: d,
-                                    out: ap + b * tn * d, ldo: d, tq: tn, tk: start + tn, heads: heads, headDim: hd,
-                                    causalOffset: start, scores: sp)
-                    }
-                } }
+                    } }
+                }
                 layer.selfOut.apply(c, x: ap, rows: rows, y: xp, ldy: d, accumulate: true)
-                adapters.apply(LinearSite(stack: .decoder, layer: i, kind: .selfOut), c, x: ap, rows: rows, inFeatures: d, outFeatures: d, y: xp, ldy: d)
-                // cross-attention on the shared encoder K/V: all beams' queries in one GEMM per head
+                adapt(LinearSite(stack: .decoder, layer: i, kind: .selfOut), ap, d, d, xp, ld: d)
+                // cross-attention on each run's encoder K/V: all its beams' queries in one GEMM per head
                 layer.crossNorm.apply(c, x: xp, rows: rows, out: hp)
                 layer.crossQ.apply(c, x: hp, rows: rows, y: qp, ldy: d)
-                adapters.apply(LinearSite(stack: .decoder, layer: i, kind: .crossQ), c, x: hp, rows: rows, inFeatures: d, outFeatures: d, y: qp, ldy: d)
-                state.crossKV[i].withUnsafeBufferPointer { kv in
-                    c.attention(q: qp, ldq: d, k: kv.baseAddress!, ldk: 2 * d, v: kv.baseAddress! + d, ldv: 2 * d,
-                                out: ap, ldo: d, tq: rows, tk: frames, heads: heads, headDim: hd, scores: sp)
+                adapt(LinearSite(stack: .decoder, layer: i, kind: .crossQ), hp, d, d, qp, ld: d)
+                for (k, r) in requests.enumerated() {
+                    let st = states[k], n = st.pointee.beams * r.tokensPerBeam, row0 = offsets[k]
+                    st.pointee.crossKV[i].withUnsafeBufferPointer { kv in
+                        c.attention(q: qp + row0 * d, ldq: d, k: kv.baseAddress!, ldk: 2 * d, v: kv.baseAddress! + d, ldv: 2 * d,
+                                    out: ap + row0 * d, ldo: d, tq: n, tk: st.pointee.frames, heads: heads, headDim: hd, scores: sp)
+                    }
                 }
                 layer.crossOut.apply(c, x: ap, rows: rows, y: xp, ldy: d, accumulate: true)
-                adapters.apply(LinearSite(stack: .decoder, layer: i, kind: .crossOut), c, x: ap, rows: rows, inFeatures: d, outFeatures: d, y: xp, ldy: d)
+                adapt(LinearSite(stack: .decoder, layer: i, kind: .crossOut), ap, d, d, xp, ld: d)
                 // feed-forward
                 layer.ffnNorm.apply(c, x: xp, rows: rows, out: hp)
                 layer.fc1.apply(c, x: hp, rows: rows, y: fp, ldy: ffn)
-                adapters.apply(LinearSite(stack: .decoder, layer: i, kind: .fc1), c, x: hp, rows: rows, inFeatures: d, outFeatures: ffn, y: fp, ldy: ffn)
+                adapt(LinearSite(stack: .decoder, layer: i, kind: .fc1), hp, d, ffn, fp, ld: ffn)
                 c.gelu(fp, count: rows * ffn)
                 layer.fc2.apply(c, x: fp, rows: rows, y: xp, ldy: d, accumulate: true)
-                adapters.apply(LinearSite(stack: .decoder, layer: i, kind: .fc2), c, x: fp, rows: rows, inFeatures: ffn, outFeatures: d, y: xp, ldy: d)
+                adapt(LinearSite(stack: .decoder, layer: i, kind: .fc2), fp, ffn, d, xp, ld: d)
             }
             decoderNorm.apply(c, x: xp, rows: rows, out: xp)
             logits.withUnsafeMutableBufferPointer { lb in tokenEmbedding.withUnsafeBufferPointer { ep in
@@ -203,7 +248,21 @@ extension WhisperModel {
                              c: lb.baseAddress!, ldc: vocabSize)
             } }
         } } } } } }
-        state.advance(by: tn)
-        return logits
+        var out = [[Float]]()
+        out.reserveCapacity(requests.count)
+        for (k, r) in requests.enumerated() {
+            let n = states[k].pointee.beams * r.tokensPerBeam
+            out.append(requests.count == 1 ? logits : Array(logits[(offsets[k] * vocabSize)..<((offsets[k] + n) * vocabSize)]))
+            states[k].pointee.advance(by: r.tokensPerBeam)
+        }
+        return out
     }
+}
+
+/// New tokens for one run of `decodeBatch`: [beams, tokensPerBeam] row-major, and the
+/// adapters that run uses.
+struct DecodeRequest {
+    var tokens: [Int]
+    var tokensPerBeam: Int
+    var adapters: ActiveAdapters
 }
