@@ -54,55 +54,30 @@ public struct Evaluation: Sendable {
                     progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) throws(GlossaError) -> EvalReport {
         let (entries, digest) = try Self.readManifest(manifestPath)
         struct Outcome: Sendable { var hypothesis: String; var detected: String?; var seconds: Double }
-        let results = Mutex<[Int: Result<Outcome, GlossaError>]>([:])
-        let next = Atomic<Int>(0)
         let done = Atomic<Int>(0)
         let mode = self.mode, beam = beamSize, pure = noFallback
         let t0 = DispatchTime.now().uptimeNanoseconds
-        @Sendable func work(_ batcher: DecodeBatcher?) {
-            while true {
-                let i = next.add(1, ordering: .relaxed).oldValue
-                if i >= entries.count { return }
-                let e = entries[i]
-                let settings = TranscribeSettings(language: mode == .languageAware ? e.lang : nil, beamSize: beam, noFallback: pure)
-                let outcome: Result<Outcome, GlossaError>
-                do {
-                    let r = try model.transcribe(file: e.audioPath(manifestPath: manifestPath), settings: settings, router: router,
-                                                 batcher: batcher)
-                    outcome = .success(Outcome(hypothesis: r.text, detected: mode == .languageAgnostic ? r.language : nil,
-                                               seconds: r.durationSeconds))
-                } catch let error as GlossaError {
-                    outcome = .failure(GlossaError(error.category, "Utterance \(e.id): \(error.message)"))
-                } catch {
-                    outcome = .failure(GlossaError(.failure, "Utterance \(e.id): \(error)"))
-                }
-                results.withLock { $0[i] = outcome }
-                progress(done.add(1, ordering: .relaxed).newValue, entries.count)
+        var outcomes = [Result<Outcome, GlossaError>]()
+        BatchedWorkers.run(count: entries.count, workers: workers, batch: batch, model: model, job: { i, batcher in
+            let e = entries[i]
+            let settings = TranscribeSettings(language: mode == .languageAware ? e.lang : nil, beamSize: beam, noFallback: pure)
+            let outcome: Result<Outcome, GlossaError>
+            do throws(GlossaError) {
+                let r = try model.transcribe(file: e.audioPath(manifestPath: manifestPath), settings: settings, router: router,
+                                             batcher: batcher)
+                outcome = .success(Outcome(hypothesis: r.text, detected: mode == .languageAgnostic ? r.language : nil,
+                                           seconds: r.durationSeconds))
+            } catch {
+                outcome = .failure(GlossaError(error.category, "Utterance \(e.id): \(error.message)"))
             }
-        }
-        // Threads, not a dispatch pool: a group's threads wait for each other at every step,
-        // so all of them must run at once.
-        let groups = max(1, min(workers, entries.count))
-        let threads = max(groups, min(groups * max(1, batch), entries.count))
-        let batchers = (0..<groups).map { _ in batch > 1 ? DecodeBatcher(model: model.model, compute: model.compute) : nil }
-        let finished = DispatchGroup()
-        for t in 0..<threads {
-            finished.enter()
-            let batcher = batchers[t % groups]
-            let thread = Thread {
-                defer { finished.leave() }
-                work(batcher)
-            }
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
-        finished.wait()
+            progress(done.add(1, ordering: .relaxed).newValue, entries.count)
+            return outcome
+        }, onResult: { _, r in outcomes.append(r) })
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         var acc = EvalAccumulator(keepUtterances: keepUtterances)
         var audio = 0.0
-        let all = results.withLock { $0 }
         for (i, e) in entries.enumerated() {
-            switch all[i]! {
+            switch outcomes[i] {
             case .failure(let err): throw err
             case .success(let o):
                 acc.add(id: e.id, language: e.lang, reference: e.text, hypothesis: o.hypothesis, detectedLanguage: o.detected)

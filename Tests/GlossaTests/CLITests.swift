@@ -165,6 +165,40 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// Several files decoded together (--batch, two workers) print, in the order given, what
+    /// each file gets transcribed alone: same language, text and tokens.
+    func testBatchedFilesGiveWhatEachFileGetsAlone() throws {
+        let espeak = "/usr/bin/espeak-ng"
+        guard FileManager.default.isExecutableFile(atPath: espeak) else { throw Peer.missing("espeak-ng not installed (scripts/setup.sh installs it)") }
+        var files: [String] = []
+        for (i, (voice, text)) in [("fr", "Le chat dort sur le canapé."), ("de", "Der Hund läuft schnell nach Hause."),
+                                   ("nl", "De fiets staat voor het huis."), ("fr", "Il fait beau aujourd'hui."),
+                                   ("de", "Wir gehen morgen ins Kino.")].enumerated() {
+            let path = tmp.appendingPathComponent("say\(i).wav").path
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: espeak)
+            p.arguments = ["-v", voice, "-w", path, text]
+            try p.run(); p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0)
+            files.append(path)
+        }
+        func run(_ extra: [String]) throws -> [[String: Any]] {
+            let r = try glossa(["transcribe", "--model", Self.realModel.path, "--beam", "1", "--json"] + extra + files)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try r.stdout.split(separator: "\n").map { try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        }
+        let alone = try run(["--batch", "1"]), together = try run(["--batch", "3", "--threads", "2"])
+        XCTAssertEqual(alone.map { $0["file"] as? String }, files)
+        XCTAssertEqual(together.map { $0["file"] as? String }, files, "results print in the order given")
+        for (a, b) in zip(alone, together) {
+            XCTAssertEqual(a["language"] as? String, b["language"] as? String)
+            XCTAssertEqual(a["text"] as? String, b["text"] as? String)
+            let tokens = { (o: [String: Any]) in (o["windows"] as? [[String: Any]])?.map { $0["tokens"] as? [Int] ?? [] } }
+            XCTAssertEqual(tokens(a), tokens(b))
+            XCTAssertFalse((a["text"] as? String ?? "").isEmpty)
+        }
+    }
+
     /// push from one registry folder to a real docker-registry, pull into another: same digest,
     /// base pulled along, and the pulled expert exports to the same PEFT bytes.
     func testPushPullBetweenFoldersThroughDockerRegistry() throws {
