@@ -48,20 +48,23 @@ let package = Package(
         .systemLibrary(name: "CSodium", path: "Sources/CSodium", providers: [.apt(["libsodium-dev"])]),
 
         .target(name: "GlossaCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // The one crash-safe write protocol (temp, fsync, rename, directory fsync) every module
+        // that writes files uses; kept out of GlossaCore, which does no I/O.
+        .target(name: "DurableFiles"),
         .target(name: "Tensor", dependencies: ["GlossaCore", "CBLAS"], swiftSettings: cpu),
-        .target(name: "TensorIO", dependencies: ["GlossaCore"], swiftSettings: cpu),
+        .target(name: "TensorIO", dependencies: ["GlossaCore", "DurableFiles"], swiftSettings: cpu),
         .target(name: "Whisper", dependencies: ["GlossaCore", "Tensor", "TensorIO", "CSndFile", "CSoxr"], swiftSettings: cpu),
-        .target(name: "Training", dependencies: ["GlossaCore", "Tensor"], swiftSettings: cpu),
+        .target(name: "Training", dependencies: ["GlossaCore", "Tensor", "DurableFiles"], swiftSettings: cpu),
         .target(name: "Compose", dependencies: ["GlossaCore", "Tensor"], swiftSettings: cpu),
         .target(name: "Store", dependencies: [
-            "GlossaCore", "CZstd",
+            "GlossaCore", "CZstd", "DurableFiles",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: cpu),
         .target(name: "OCI", dependencies: ["GlossaCore", "Store", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Eval", dependencies: ["GlossaCore"]),
         .target(name: "Glossa", dependencies: [
-            "GlossaCore", "Tensor", "TensorIO", "Whisper", "Training", "Compose", "Store", "OCI", "Eval", "CSodium",
+            "GlossaCore", "DurableFiles", "Tensor", "TensorIO", "Whisper", "Training", "Compose", "Store", "OCI", "Eval", "CSodium",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "glossa", dependencies: [
@@ -76,6 +79,7 @@ let package = Package(
                           path: "bench/transcribe/WhisperBench"),
 
         .testTarget(name: "GlossaCoreTests", dependencies: ["GlossaCore"]),
+        .testTarget(name: "DurableFilesTests", dependencies: ["DurableFiles"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"], resources: [.copy("Golden")]),
         .testTarget(name: "WhisperTests", dependencies: ["Whisper"], resources: [.copy("Golden")]),
@@ -97,7 +101,7 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI", "Store", "StoreTesting"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
         // Golden/ is read by path (HFExportGoldenTests), not bundled.
-        .testTarget(name: "GlossaTests", dependencies: ["Glossa", "TensorIO", "Store", "GlossaCore", "Training", "Tensor", "Whisper"],
+        .testTarget(name: "GlossaTests", dependencies: ["Glossa", "DurableFiles", "TensorIO", "Store", "GlossaCore", "Training", "Tensor", "Whisper"],
                     exclude: ["Golden"]),
         .testTarget(name: "ComposeTests", dependencies: ["Compose", "Tensor", "GlossaCore"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Whisper", "TensorIO", "Tensor"], resources: [.copy("Golden")]),
