@@ -15,15 +15,15 @@
 //   CBLAS CZstd CSndFile CSoxr CSodium   C headers of Debian libraries
 import PackageDescription
 
-// On x86-64 the numeric targets are compiled for Haswell-class CPUs (AVX2 + FMA: Intel 2013+,
-// AMD 2015+), so the element-wise loops (GELU, softmax, layer norm, mel, byte planes) vectorise
-// 8 floats wide instead of SSE2's 4: ~35% less element-wise time in the encoder
-// (`TrainBench 1 profile`). scripts/setup.sh refuses a CPU without AVX2 with a clear message.
-#if arch(x86_64)
-let cpu: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
-#else
-let cpu: [SwiftSetting] = []
-#endif
+// CPU target of the numeric targets: opt-in, so the default manifest has no unsafeFlags and
+// other packages can depend on `Glossa` (SwiftPM refuses unsafeFlags in dependencies).
+// GLOSSA_CPU=haswell (AVX2 + FMA: Intel 2013+, AMD 2015+) makes the element-wise loops (GELU,
+// softmax, layer norm, mel, byte planes, f16 conversion) vectorise 8 floats wide instead of
+// SSE2's 4: ~35% less element-wise time in the encoder (`TrainBench 1 profile`). The Makefile,
+// .ci/run, scripts/ and bench/ set it for glossa's own builds (scripts/cpu.sh picks it from
+// /proc/cpuinfo); any `-target-cpu` name works, and empty or unset builds for the baseline CPU.
+let cpu: [SwiftSetting] = (Context.environment["GLOSSA_CPU"] ?? "").isEmpty
+    ? [] : [.unsafeFlags(["-target-cpu", Context.environment["GLOSSA_CPU"]!])]
 
 let package = Package(
     name: "Glossa",
