@@ -26,8 +26,9 @@ FUZZ_SECONDS ?= 15
 setup:
 	scripts/setup.sh
 
-model: setup
-	scripts/fetch-whisper-base.sh
+# The fetch is `glossa base fetch` (one list of pinned digests), so it needs the build.
+model: build
+	GLOSSA=$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path)/glossa scripts/fetch-whisper-base.sh
 
 build: setup
 	$(SWIFT) build $(BUILD_FLAGS)
