@@ -73,7 +73,8 @@ let package = Package(
         ]),
 
         // Training-step benchmark against PyTorch + peft (bench/train/run.sh).
-        .executableTarget(name: "TrainBench", dependencies: ["Training", "Tensor", "GlossaCore", "Whisper", "TensorIO"], path: "bench/train/TrainBench"),
+        .executableTarget(name: "TrainBench", dependencies: ["Training", "Tensor", "GlossaCore", "Whisper", "TensorIO", "WhisperTesting"],
+                          path: "bench/train/TrainBench"),
         // Runtime benchmark harness (bench/transcribe/run.sh); not a product.
         .executableTarget(name: "WhisperBench", dependencies: ["Whisper", "TensorIO", "Tensor", "GlossaCore"],
                           path: "bench/transcribe/WhisperBench"),
@@ -81,7 +82,9 @@ let package = Package(
         .testTarget(name: "GlossaCoreTests", dependencies: ["GlossaCore"]),
         .testTarget(name: "DurableFilesTests", dependencies: ["DurableFiles"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
-        .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"], resources: [.copy("Golden")]),
+        // The one random-checkpoint builder (TinyWhisper), for tests and benchmarks; not a product.
+        .target(name: "WhisperTesting", dependencies: ["GlossaCore", "TensorIO"], path: "Tests/WhisperTesting"),
+        .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "WhisperTesting"], resources: [.copy("Golden")]),
         .testTarget(name: "WhisperTests", dependencies: ["Whisper"], resources: [.copy("Golden")]),
         // Store driver conformance suite (reused by every driver's tests) and the
         // multi-process stress tool the trust tests spawn.
@@ -101,10 +104,10 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI", "Store", "StoreTesting"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
         // Golden/ is read by path (HFExportGoldenTests), not bundled.
-        .testTarget(name: "GlossaTests", dependencies: ["Glossa", "DurableFiles", "TensorIO", "Store", "GlossaCore", "Training", "Tensor", "Whisper"],
+        .testTarget(name: "GlossaTests", dependencies: ["Glossa", "DurableFiles", "TensorIO", "WhisperTesting", "Store", "GlossaCore", "Training", "Tensor", "Whisper"],
                     exclude: ["Golden"]),
         .testTarget(name: "ComposeTests", dependencies: ["Compose", "Tensor", "GlossaCore"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Whisper", "TensorIO", "Tensor"], resources: [.copy("Golden")]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Whisper", "TensorIO", "Tensor", "WhisperTesting"], resources: [.copy("Golden")]),
     ],
     swiftLanguageModes: [.v6]
 )
