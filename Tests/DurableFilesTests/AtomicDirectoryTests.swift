@@ -3,14 +3,7 @@ import Foundation
 import XCTest
 
 /// Folder outputs: a staged folder replaces a non-empty one, and a failed move keeps the old one.
-final class AtomicDirectoryTests: XCTestCase {
-    var dir: String!
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-durable-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
-
+final class AtomicDirectoryTests: ScratchDirectoryTestCase {
     func folder(_ path: String, file: String) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         try AtomicFileWriter.write(Data(file.utf8), to: path + "/f")

@@ -4,14 +4,7 @@ import XCTest
 
 /// The crash-safe write protocol: nothing is visible under the final name before `commit`,
 /// an abandoned write leaves the old file and no temporary, and errors name the call and path.
-final class AtomicFileWriterTests: XCTestCase {
-    var dir: String!
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-durable-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
-
+final class AtomicFileWriterTests: ScratchDirectoryTestCase {
     func entries(_ path: String? = nil) throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: path ?? dir).sorted() }
     func read(_ path: String) throws -> String { try String(contentsOfFile: path, encoding: .utf8) }
 
