@@ -10,6 +10,14 @@ BUILD_FLAGS = -c $(CONFIG) -Xswiftc -enable-testing
 PYTHON ?= $(CURDIR)/.venv/bin/python
 export PYTHON
 
+# CPU the numeric targets are compiled for (Package.swift): haswell on x86-64 with AVX2 + FMA,
+# else the baseline; `make GLOSSA_CPU= ...` builds for the baseline. Exported so every swift
+# build below and in scripts/ and bench/ sees the same value (another recompiles).
+ifeq ($(origin GLOSSA_CPU),undefined)
+GLOSSA_CPU := $(shell bash -c '. scripts/cpu.sh && echo "$$GLOSSA_CPU"')
+endif
+export GLOSSA_CPU
+
 # Seconds per parser fuzz target in `make test` (bench/fuzz/run.sh runs them longer).
 FUZZ_SECONDS ?= 15
 
@@ -18,8 +26,9 @@ FUZZ_SECONDS ?= 15
 setup:
 	scripts/setup.sh
 
-model: setup
-	scripts/fetch-whisper-base.sh
+# The fetch is `glossa base fetch` (one list of pinned digests), so it needs the build.
+model: build
+	GLOSSA=$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path)/glossa scripts/fetch-whisper-base.sh
 
 build: setup
 	$(SWIFT) build $(BUILD_FLAGS)

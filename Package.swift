@@ -15,15 +15,15 @@
 //   CBLAS CZstd CSndFile CSoxr CSodium   C headers of Debian libraries
 import PackageDescription
 
-// On x86-64 the numeric targets are compiled for Haswell-class CPUs (AVX2 + FMA: Intel 2013+,
-// AMD 2015+), so the element-wise loops (GELU, softmax, layer norm, mel, byte planes) vectorise
-// 8 floats wide instead of SSE2's 4: ~35% less element-wise time in the encoder
-// (`TrainBench 1 profile`). scripts/setup.sh refuses a CPU without AVX2 with a clear message.
-#if arch(x86_64)
-let cpu: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
-#else
-let cpu: [SwiftSetting] = []
-#endif
+// CPU target of the numeric targets: opt-in, so the default manifest has no unsafeFlags and
+// other packages can depend on `Glossa` (SwiftPM refuses unsafeFlags in dependencies).
+// GLOSSA_CPU=haswell (AVX2 + FMA: Intel 2013+, AMD 2015+) makes the element-wise loops (GELU,
+// softmax, layer norm, mel, byte planes, f16 conversion) vectorise 8 floats wide instead of
+// SSE2's 4: ~35% less element-wise time in the encoder (`TrainBench 1 profile`). The Makefile,
+// .ci/run, scripts/ and bench/ set it for glossa's own builds (scripts/cpu.sh picks it from
+// /proc/cpuinfo); any `-target-cpu` name works, and empty or unset builds for the baseline CPU.
+let cpu: [SwiftSetting] = (Context.environment["GLOSSA_CPU"] ?? "").isEmpty
+    ? [] : [.unsafeFlags(["-target-cpu", Context.environment["GLOSSA_CPU"]!])]
 
 let package = Package(
     name: "Glossa",
@@ -48,20 +48,23 @@ let package = Package(
         .systemLibrary(name: "CSodium", path: "Sources/CSodium", providers: [.apt(["libsodium-dev"])]),
 
         .target(name: "GlossaCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // The one crash-safe write protocol (temp, fsync, rename, directory fsync) every module
+        // that writes files uses; kept out of GlossaCore, which does no I/O.
+        .target(name: "DurableFiles"),
         .target(name: "Tensor", dependencies: ["GlossaCore", "CBLAS"], swiftSettings: cpu),
-        .target(name: "TensorIO", dependencies: ["GlossaCore"], swiftSettings: cpu),
+        .target(name: "TensorIO", dependencies: ["GlossaCore", "DurableFiles"], swiftSettings: cpu),
         .target(name: "Whisper", dependencies: ["GlossaCore", "Tensor", "TensorIO", "CSndFile", "CSoxr"], swiftSettings: cpu),
-        .target(name: "Training", dependencies: ["GlossaCore", "Tensor"], swiftSettings: cpu),
+        .target(name: "Training", dependencies: ["GlossaCore", "Tensor", "DurableFiles"], swiftSettings: cpu),
         .target(name: "Compose", dependencies: ["GlossaCore", "Tensor"], swiftSettings: cpu),
         .target(name: "Store", dependencies: [
-            "GlossaCore", "CZstd",
+            "GlossaCore", "CZstd", "DurableFiles",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: cpu),
         .target(name: "OCI", dependencies: ["GlossaCore", "Store", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Eval", dependencies: ["GlossaCore"]),
         .target(name: "Glossa", dependencies: [
-            "GlossaCore", "Tensor", "TensorIO", "Whisper", "Training", "Compose", "Store", "OCI", "Eval", "CSodium",
+            "GlossaCore", "DurableFiles", "Tensor", "TensorIO", "Whisper", "Training", "Compose", "Store", "OCI", "Eval", "CSodium",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "glossa", dependencies: [
@@ -70,14 +73,18 @@ let package = Package(
         ]),
 
         // Training-step benchmark against PyTorch + peft (bench/train/run.sh).
-        .executableTarget(name: "TrainBench", dependencies: ["Training", "Tensor", "GlossaCore", "Whisper", "TensorIO"], path: "bench/train/TrainBench"),
+        .executableTarget(name: "TrainBench", dependencies: ["Training", "Tensor", "GlossaCore", "Whisper", "TensorIO", "WhisperTesting"],
+                          path: "bench/train/TrainBench"),
         // Runtime benchmark harness (bench/transcribe/run.sh); not a product.
         .executableTarget(name: "WhisperBench", dependencies: ["Whisper", "TensorIO", "Tensor", "GlossaCore"],
                           path: "bench/transcribe/WhisperBench"),
 
         .testTarget(name: "GlossaCoreTests", dependencies: ["GlossaCore"]),
+        .testTarget(name: "DurableFilesTests", dependencies: ["DurableFiles"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
-        .testTarget(name: "TensorIOTests", dependencies: ["TensorIO"], resources: [.copy("Golden")]),
+        // The one random-checkpoint builder (TinyWhisper), for tests and benchmarks; not a product.
+        .target(name: "WhisperTesting", dependencies: ["GlossaCore", "TensorIO"], path: "Tests/WhisperTesting"),
+        .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "WhisperTesting"], resources: [.copy("Golden")]),
         .testTarget(name: "WhisperTests", dependencies: ["Whisper"], resources: [.copy("Golden")]),
         // Store driver conformance suite (reused by every driver's tests) and the
         // multi-process stress tool the trust tests spawn.
@@ -97,10 +104,10 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI", "Store", "StoreTesting"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
         // Golden/ is read by path (HFExportGoldenTests), not bundled.
-        .testTarget(name: "GlossaTests", dependencies: ["Glossa", "TensorIO", "Store", "GlossaCore", "Training", "Tensor", "Whisper"],
+        .testTarget(name: "GlossaTests", dependencies: ["Glossa", "DurableFiles", "TensorIO", "WhisperTesting", "Store", "GlossaCore", "Training", "Tensor", "Whisper"],
                     exclude: ["Golden"]),
         .testTarget(name: "ComposeTests", dependencies: ["Compose", "Tensor", "GlossaCore"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Whisper", "TensorIO", "Tensor"], resources: [.copy("Golden")]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Whisper", "TensorIO", "Tensor", "WhisperTesting"], resources: [.copy("Golden")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -14,6 +14,7 @@
 # Exit status: 0 when no target crashed, 1 when one did, 2 on a build or usage error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/cpu.sh     # GLOSSA_CPU: the same flags as make's build
 SECONDS_EACH=${1:-15}
 shift || true
 TARGETS=("$@")

@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import GlossaCore
 #if canImport(Glibc)
@@ -130,60 +131,48 @@ public struct FileSystemDriver: BlobDriver {
     }
 }
 
-/// A write in progress: a file in `tmp/`.
+/// A write in progress: a `TemporaryFile` in `tmp/` (same file system as `blobs/`), so
+/// gc can sweep what a killed writer leaves.
 final class FileSystemWrite: BlobWrite {
     let layout: FileSystemLayout
-    let tmpPath: String
-    private var fd: Int32
-    private var done = false
+    private let file: TemporaryFile
 
     init(layout: FileSystemLayout) throws(StoreError) {
         self.layout = layout
-        tmpPath = layout.tmp + "/\(getpid())-\(UInt64.random(in: 0...UInt64.max)).partial"
-        fd = open(tmpPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io(operation: "create", path: tmpPath, errno: errno) }
-    }
-
-    deinit { if !done { cancel() } }
-
-    func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
-        var off = 0
-        while off < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + off, bytes.count - off)
-            if n < 0 { if errno == EINTR { continue }; throw .io(operation: "write", path: tmpPath, errno: errno) }
-            off += n
+        do { file = try TemporaryFile(directory: layout.tmp, name: "\(getpid())-\(UInt64.random(in: 0...UInt64.max)).partial") } catch {
+            throw StoreError(error)
         }
     }
 
+    var tmpPath: String { file.path }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws(StoreError) {
+        do { try file.write(bytes) } catch { throw StoreError(error) }
+    }
+
     func commit(as digest: Digest, contentDigest: (UnsafeRawBufferPointer) throws(StoreError) -> Digest) throws(StoreError) {
-        defer { if !done { cancel() } }
-        if fsync(fd) != 0 { throw .io(operation: "fsync", path: tmpPath, errno: errno) }
+        defer { file.discard() }   // a no-op once moved into place
+        do { try file.sync() } catch { throw StoreError(error) }
         // Re-read from the file, not from memory: this checks what the disk holds.
         guard let written = try Posix.readFile(tmpPath) else { throw .io(operation: "read back", path: tmpPath, errno: ENOENT) }
         let actual: Digest
         do { actual = try written.withUnsafeBytes { try contentDigest($0) } } catch { throw error as! StoreError }
         guard actual == digest else { throw .digestMismatch(expected: digest, actual: actual, location: tmpPath) }
-        close(fd); fd = -1
         let final = layout.blob(digest)
         if let existing = try Posix.readFile(final), (try? existing.withUnsafeBytes { try contentDigest($0) }) == digest {
             // Same digest, same content, and the stored file checks: keep it, and refresh
             // its time so a concurrent gc's grace period protects it again.
-            Glibc.unlink(tmpPath); done = true
+            file.discard()
             utimes(final, nil)
             return
         }
         // Absent, or damaged (it no longer hashes to its name): the checked write takes its
         // place; the rename replaces a damaged file atomically.
         try Posix.makeDirectory(layout.blobDirectory(digest), syncParent: true)
-        try Posix.rename(tmpPath, final)
-        done = true
-        try Posix.fsyncDirectory(layout.blobDirectory(digest))
+        do { try file.moveIntoPlace(at: final) } catch { throw StoreError(error) }
     }
 
-    func cancel() {
-        if fd >= 0 { close(fd); fd = -1 }
-        if !done { Glibc.unlink(tmpPath); done = true }
-    }
+    func cancel() { file.discard() }
 }
 
 /// Thin wrappers over POSIX calls that throw `StoreError.io` with the path.
@@ -216,14 +205,7 @@ enum Posix {
     }
 
     static func fsyncDirectory(_ path: String) throws(StoreError) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io(operation: "open directory", path: path, errno: errno) }
-        defer { close(fd) }
-        if fsync(fd) != 0 { throw .io(operation: "fsync directory", path: path, errno: errno) }
-    }
-
-    static func rename(_ from: String, _ to: String) throws(StoreError) {
-        if Glibc.rename(from, to) != 0 { throw .io(operation: "rename \(from) to", path: to, errno: errno) }
+        do { try syncDirectory(path) } catch { throw StoreError(error) }
     }
 
     /// unlink; a missing file is fine. Returns whether a file was removed.
@@ -275,15 +257,12 @@ enum Posix {
         return names
     }
 
-    /// Writes a small file atomically (temp, fsync, rename, fsync dir).
+    /// Writes a small file atomically (`TemporaryFile` in `tmpDir`, where gc sweeps leftovers).
     static func writeAtomically(_ bytes: [UInt8], to path: String, tmpDir: String) throws(StoreError) {
-        let tmp = tmpDir + "/\(getpid())-\(UInt64.random(in: 0...UInt64.max)).small"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io(operation: "create", path: tmp, errno: errno) }
-        let ok = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) == $0.count }
-        if !ok || fsync(fd) != 0 { let e = errno; close(fd); Glibc.unlink(tmp); throw .io(operation: "write", path: tmp, errno: e) }
-        close(fd)
-        try rename(tmp, path)
-        try fsyncDirectory(String(path[..<path.lastIndex(of: "/")!]))
+        do {
+            let file = try TemporaryFile(directory: tmpDir, name: "\(getpid())-\(UInt64.random(in: 0...UInt64.max)).small")
+            try file.write(bytes)
+            try file.moveIntoPlace(at: path)
+        } catch { throw StoreError(error) }
     }
 }

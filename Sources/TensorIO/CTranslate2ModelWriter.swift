@@ -1,4 +1,5 @@
 import Foundation
+import DurableFiles
 import GlossaCore
 
 /// Writes a CTranslate2 `model.bin` (binary version 6): the counterpart of
@@ -23,36 +24,37 @@ enum CTranslate2ModelWriter {
         try appendU32(revision, to: &header)
         try appendU32(variables.count, to: &header, path: path, what: "variable count")
 
-        let file = try AtomicFileWriter(path: path)
-        try file.write(header)
+        // Every check that can refuse the input runs while the temporary file is open; the
+        // writer's deinit removes the temporary on any throw, so no partial model.bin is left.
+        let file: AtomicFileWriter
+        do { file = try AtomicFileWriter(path: path) } catch { throw TensorIOError(error) }
+        func put(_ bytes: Data) throws(TensorIOError) {
+            do { try file.write(bytes) } catch { throw TensorIOError(error) }
+        }
+        try put(header)
         for name in variables.keys.sorted() {
             let t = variables[name]!
             guard let code = CTranslate2Model.dtypeCodes.firstIndex(of: t.dtype) else {
-                file.abort()
                 throw fail(name, "dtype \(t.dtype.rawValue) has no CTranslate2 code (f32, i8, i16, i32, f16, bf16)")
             }
-            guard t.shape.count <= Int(UInt8.max) else { file.abort(); throw fail(name, "rank \(t.shape.count) does not fit a u8") }
+            guard t.shape.count <= Int(UInt8.max) else { throw fail(name, "rank \(t.shape.count) does not fit a u8") }
             var meta = Data()
-            do throws(TensorIOError) {
-                try appendString(name, to: &meta, path: path)
-                meta.append(UInt8(t.shape.count))
-                for d in t.shape { try appendU32(d, to: &meta, path: path, what: "dimension of \(name)") }
-                meta.append(UInt8(code))
-                try appendU32(t.bytes.count, to: &meta, path: path, what: "byte count of \(name)")
-            } catch { file.abort(); throw error }
-            try file.write(meta)
-            try file.write(t.bytes)
+            try appendString(name, to: &meta, path: path)
+            meta.append(UInt8(t.shape.count))
+            for d in t.shape { try appendU32(d, to: &meta, path: path, what: "dimension of \(name)") }
+            meta.append(UInt8(code))
+            try appendU32(t.bytes.count, to: &meta, path: path, what: "byte count of \(name)")
+            try put(meta)
+            try put(t.bytes)
         }
         var tail = Data()
-        do throws(TensorIOError) {
-            try appendU32(aliases.count, to: &tail, path: path, what: "alias count")
-            for alias in aliases.keys.sorted() {
-                try appendString(alias, to: &tail, path: path)
-                try appendString(aliases[alias]!, to: &tail, path: path)
-            }
-        } catch { file.abort(); throw error }
-        try file.write(tail)
-        try file.commit()
+        try appendU32(aliases.count, to: &tail, path: path, what: "alias count")
+        for alias in aliases.keys.sorted() {
+            try appendString(alias, to: &tail, path: path)
+            try appendString(aliases[alias]!, to: &tail, path: path)
+        }
+        try put(tail)
+        do { try file.commit() } catch { throw TensorIOError(error) }
     }
 
     private static func appendU32(_ x: UInt32, to data: inout Data) throws(TensorIOError) {

@@ -46,7 +46,7 @@ extension CTranslate2Whisper {
             "padding_side": "right", "padding_value": 0.0, "return_attention_mask": false,
         ]
         try writeJSON(preprocessor, to: folder.appendingPathComponent("preprocessor_config.json"))
-        try AtomicFileWriter.write(Data(checkpoint.tokenizerJSON), to: tokenizerPath)
+        try writeAtomically(Data(checkpoint.tokenizerJSON), to: tokenizerPath)
     }
 
     /// The model.bin variables of a validated checkpoint: tensors renamed (and fused) by the

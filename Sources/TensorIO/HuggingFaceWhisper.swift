@@ -103,7 +103,7 @@ public enum HuggingFaceWhisper {
         try writeJSON(config, to: folder.appendingPathComponent("config.json"))
         try writeJSON(generation, to: folder.appendingPathComponent("generation_config.json"))
         try SafeTensors.write(checkpoint.tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent("model.safetensors"))
-        try AtomicFileWriter.write(Data(checkpoint.tokenizerJSON), to: folder.appendingPathComponent("tokenizer.json").path)
+        try writeAtomically(Data(checkpoint.tokenizerJSON), to: folder.appendingPathComponent("tokenizer.json").path)
     }
 
     /// Parses the WhisperConfig fields of a Hugging Face `config.json`; suppress lists come
@@ -171,5 +171,5 @@ func writeJSON(_ object: Any, to url: URL) throws(TensorIOError) {
     } catch {
         throw .fileSystem(path: url.path, operation: "encode JSON", message: "\(error)")
     }
-    try AtomicFileWriter.write(data + Data("\n".utf8), to: url.path)
+    try writeAtomically(data + Data("\n".utf8), to: url.path)
 }

@@ -198,7 +198,7 @@ public struct PEFTAdapter: Sendable, Equatable {
             throw .fileSystem(path: configURL.path, operation: "encode JSON", message: "\(error)")
         }
         try SafeTensors.write(tensors, metadata: tensorMetadata, to: folder.appendingPathComponent(Self.weightsFile))
-        try AtomicFileWriter.write(json + Data("\n".utf8), to: configURL.path)
+        try writeAtomically(json + Data("\n".utf8), to: configURL.path)
     }
 
     /// Keeps an integer spelling when the value is integral and was (or would be) an integer.

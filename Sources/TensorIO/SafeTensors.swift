@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import GlossaCore
 
@@ -70,10 +71,12 @@ public enum SafeTensors {
     public static func write(_ tensors: [String: TensorData], metadata: [String: String]? = nil,
                              to url: URL) throws(TensorIOError) {
         let layout = try plan(tensors, metadata: metadata, path: url.path)
-        let writer = try AtomicFileWriter(path: url.path)
-        try writer.write(layout.prefix)
-        for name in layout.dataOrder { try writer.write(tensors[name]!.bytes) }
-        try writer.commit()
+        do {
+            let writer = try AtomicFileWriter(path: url.path)
+            try writer.write(layout.prefix)
+            for name in layout.dataOrder { try writer.write(tensors[name]!.bytes) }
+            try writer.commit()
+        } catch { throw TensorIOError(error) }
     }
 
     /// The bytes `write` would produce.

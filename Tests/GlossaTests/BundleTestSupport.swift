@@ -3,6 +3,7 @@ import GlossaCore
 import TensorIO
 import XCTest
 @testable import Glossa
+import WhisperTesting
 
 /// Shared by the bundle and signing tests: peer tools (minisign, skopeo) and a registry with
 /// a tiny base and two experts.

@@ -3,6 +3,7 @@ import Glossa
 import TensorIO
 import Whisper
 import XCTest
+import WhisperTesting
 
 /// Runs the built `glossa` binary as a user would and checks exit codes and messages.
 final class CLITests: XCTestCase {

@@ -7,6 +7,7 @@ import Whisper
 import XCTest
 import Eval
 @testable import Glossa
+import WhisperTesting
 
 /// `glossa compose`'s job on a tiny random base: composites publish, load wherever an expert
 /// does, give the logits their definition says, reproduce, and refuse bad input untouched.

@@ -7,6 +7,7 @@ import Training
 import Whisper
 import XCTest
 @testable import Glossa
+import WhisperTesting
 
 /// `glossa train`'s job on a tiny random base with the real Whisper tokenizer: manifests with
 /// audio -> trained adapter -> registry entry with provenance; language checks; the

@@ -4,6 +4,7 @@ import GlossaCore
 import TensorIO
 import XCTest
 @testable import Glossa
+import WhisperTesting
 
 /// Issue 11 item 15: a gc that sweeps the blobs an import has just stored, before the
 /// import publishes, made the import fail as "bad input" (exit 65). Nothing was wrong with

@@ -29,7 +29,7 @@ extension CompositionTests {
         let merged = try WhisperModel(checkpoint: try SpeechModel.loadCheckpoint(folder: tmp.appendingPathComponent("fr-ct2-F32")))
         let base = try WhisperModel(checkpoint: ckpt)
         XCTAssertLessThanOrEqual(maxRelDiff(try logits(merged, .none), try logits(base, adapters(reg, [fr], base))), 1e-4)
-        let staging = try FileManager.default.contentsOfDirectory(atPath: tmp.path).filter { $0.contains(".partial-") }
+        let staging = try FileManager.default.contentsOfDirectory(atPath: tmp.path).filter { $0.hasPrefix(".") }
         XCTAssertEqual(staging, [], "no staging folder left")
     }
 

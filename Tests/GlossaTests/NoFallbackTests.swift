@@ -5,6 +5,7 @@ import TensorIO
 import Whisper
 import XCTest
 @testable import Glossa
+import WhisperTesting
 
 /// `--no-fallback`: pure temperature-0 decoding, no fallback thresholds, no no-speech rule.
 final class NoFallbackTests: XCTestCase {

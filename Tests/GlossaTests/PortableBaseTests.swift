@@ -5,6 +5,7 @@ import TensorIO
 import Whisper
 import XCTest
 @testable import Glossa
+import WhisperTesting
 
 /// Portable bases (issue 11, item 16): the same base imported into two registries is one
 /// base by content, so an expert pushed from one registry pulls into the other and runs on

@@ -4,6 +4,7 @@ import Store
 import TensorIO
 import XCTest
 @testable import Glossa
+import WhisperTesting
 
 /// `import-peft` and `import-base` check everything before they write: a refused import
 /// (bad name, version or license, or a name:version already taken) leaves the store's

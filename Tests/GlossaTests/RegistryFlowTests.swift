@@ -4,6 +4,7 @@ import Store
 import TensorIO
 import XCTest
 @testable import Glossa
+import WhisperTesting
 
 /// The user's registry journey on a tiny random base: import base, import a real PEFT adapter
 /// (written by Python peft, committed as a golden), list/show/tag/verify, export it back.

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import GlossaCore
 @testable import TensorIO
+import WhisperTesting
 
 /// `CTranslate2Whisper.write` is the reader's counterpart: what it writes reads back to the
 /// same tensors bit for bit, and written from the imported real whisper-base it reproduces

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import GlossaCore
 @testable import TensorIO
+import WhisperTesting
 
 final class HuggingFaceWhisperTests: XCTestCase {
     private let small = TinyWhisper.Dimensions(dModel: 16, encoderLayers: 1, decoderLayers: 2, heads: 2, ffnDim: 32,

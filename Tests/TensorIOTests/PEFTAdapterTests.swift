@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import GlossaCore
 @testable import TensorIO
+import WhisperTesting
 
 final class PEFTAdapterTests: XCTestCase {
     private struct Meta: Decodable {

@@ -119,6 +119,8 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Tensor widens stored halves (the conversion itself is tested in GlossaCoreTests'
+    /// TensorDataFloatTests) and refuses tensors that are not float weights.
     func testHalfAndBFloat16Conversion() throws {
         // f16: 1.0, -2.0, 65504 (max), smallest subnormal 2^-24, +inf, 0.333251953125
         let halves: [UInt16] = [0x3C00, 0xC000, 0x7BFF, 0x0001, 0x7C00, 0x3555]
@@ -126,18 +128,11 @@ final class KernelTests: XCTestCase {
         var bytes = Data()
         for h in halves { withUnsafeBytes(of: h.littleEndian) { bytes.append(contentsOf: $0) } }
         XCTAssertEqual(try Tensor(TensorData(dtype: .f16, shape: [6], bytes: bytes)).data, expect)
-        XCTAssertTrue(HalfConversion.float(fromHalf: 0x7E00).isNaN)
-        // Every finite f16 round-trips through Float -> Float16 semantics: check monotonic & exact via bf16 path.
         var bf = Data()
         for f: Float in [1.5, -3.25, 1e-3] { withUnsafeBytes(of: UInt16(f.bitPattern >> 16).littleEndian) { bf.append(contentsOf: $0) } }
         let got = try Tensor(TensorData(dtype: .bf16, shape: [3], bytes: bf)).data
         XCTAssertEqual(got[0], 1.5); XCTAssertEqual(got[1], -3.25)
         XCTAssertEqual(got[2], Float(bitPattern: (Float(1e-3).bitPattern >> 16) << 16))
-        #if arch(x86_64) && os(Linux)
-        for bits in stride(from: UInt16(0), to: 0x7C00, by: 7) {
-            XCTAssertEqual(HalfConversion.float(fromHalf: bits), Float(Float16(bitPattern: bits)))
-        }
-        #endif
         XCTAssertThrowsError(try Tensor(TensorData(dtype: .i32, shape: [1], bytes: Data(count: 4))))
     }
 }

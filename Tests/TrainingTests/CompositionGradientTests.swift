@@ -1,14 +1,15 @@
 import GlossaCore
 import XCTest
 @testable import Training
+import WhisperTesting
 
 /// Learned fusion and distillation against finite differences, on a tiny random Whisper.
 final class CompositionGradientTests: XCTestCase {
     static let special = SpecialTokens(startOfTranscript: 50, endOfText: 49, transcribe: 51, noTimestamps: 52)
-    let base = try! FrozenWhisper(RandomWhisper.checkpoint(config: RandomWhisper.tinyConfig, seed: 11))
+    let base = try! FrozenWhisper(TinyWhisper.makeNormal(seed: 11, dimensions: .gradientCheck))
 
     func randomLoRA(scope: AdapterScope = .both, rank: Int = 2, seed: UInt64) throws -> LoRAParameters {
-        var p = try LoRAParameters.initialise(model: RandomWhisper.tinyConfig, targets: ["q_proj", "v_proj", "fc1", "fc2"],
+        var p = try LoRAParameters.initialise(model: TinyWhisper.config(.gradientCheck), targets: ["q_proj", "v_proj", "fc1", "fc2"],
                                               scope: scope, rank: rank, alpha: Double(2 * rank), seed: seed)
         var rng = SeededGenerator(seed: seed + 1)
         for m in p.factors.indices { p.factors[m].b = p.factors[m].b.map { _ in 0.5 * rng.normal() } }

@@ -5,6 +5,7 @@ import Tensor
 import TensorIO
 import Whisper
 @testable import Training
+import WhisperTesting
 
 /// What the trainer produces works elsewhere: the runtime (unmerged LoRA) computes the same
 /// encoder output and decoder loss as the training graph, and the adapter survives a PEFT
@@ -13,7 +14,7 @@ final class InteropTests: XCTestCase {
     static let special = SpecialTokens(startOfTranscript: 50, endOfText: 49, transcribe: 51, noTimestamps: 52)
 
     func trained() throws -> (WhisperCheckpoint, TrainingResult, [TrainingExample]) {
-        let ckpt = RandomWhisper.checkpoint(config: RandomWhisper.tinyConfig, seed: 11)
+        let ckpt = TinyWhisper.makeNormal(seed: 11, dimensions: .gradientCheck)
         var rng = SeededGenerator(seed: 5)
         let ex = (0..<4).map { i in
             TrainingExample(id: "u\(i)", features: randomArray(32, &rng), languageToken: 53, transcript: [3 + i, 7, 9])

@@ -1,12 +1,13 @@
 import XCTest
 import GlossaCore
 @testable import Training
+import WhisperTesting
 
 /// The optimizer, schedule and loop on a tiny random Whisper: learning, bit-identical
 /// reproducibility, resume after a kill, early stopping, encoder-output caching.
 final class TrainerTests: XCTestCase {
     static let special = SpecialTokens(startOfTranscript: 50, endOfText: 49, transcribe: 51, noTimestamps: 52)
-    let base = try! FrozenWhisper(RandomWhisper.checkpoint(config: RandomWhisper.tinyConfig, seed: 11))
+    let base = try! FrozenWhisper(TinyWhisper.makeNormal(seed: 11, dimensions: .gradientCheck))
 
     /// Utterances whose transcript is a function of the features, so there is something to learn.
     func examples(_ n: Int, seed: UInt64) -> [TrainingExample] {

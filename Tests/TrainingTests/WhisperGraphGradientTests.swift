@@ -1,18 +1,19 @@
 import XCTest
 import GlossaCore
 @testable import Training
+import WhisperTesting
 
 /// The full teacher-forced graph of a tiny random Whisper against finite differences of its loss.
 final class WhisperGraphGradientTests: XCTestCase {
     static let special = SpecialTokens(startOfTranscript: 50, endOfText: 49, transcribe: 51, noTimestamps: 52)
 
     func makeGraph() throws -> WhisperTrainingGraph {
-        WhisperTrainingGraph(model: try FrozenWhisper(RandomWhisper.checkpoint(config: RandomWhisper.tinyConfig, seed: 11)))
+        WhisperTrainingGraph(model: try FrozenWhisper(TinyWhisper.makeNormal(seed: 11, dimensions: .gradientCheck)))
     }
 
     /// LoRA with random (nonzero) B so every factor has a nonzero gradient.
     func randomLoRA(scope: AdapterScope, seed: UInt64) throws -> LoRAParameters {
-        var p = try LoRAParameters.initialise(model: RandomWhisper.tinyConfig, targets: ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"],
+        var p = try LoRAParameters.initialise(model: TinyWhisper.config(.gradientCheck), targets: ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"],
                                               scope: scope, rank: 2, alpha: 4, seed: seed)
         var rng = SeededGenerator(seed: seed + 1)
         for m in p.factors.indices { p.factors[m].b = p.factors[m].b.map { _ in 0.5 * rng.normal() } }
@@ -26,7 +27,7 @@ final class WhisperGraphGradientTests: XCTestCase {
     }
 
     func testPEFTInitialisation() throws {
-        let p = try LoRAParameters.initialise(model: RandomWhisper.tinyConfig, targets: ["q_proj", "fc2"], scope: .decoder, rank: 4, alpha: 8, seed: 3)
+        let p = try LoRAParameters.initialise(model: TinyWhisper.config(.gradientCheck), targets: ["q_proj", "fc2"], scope: .decoder, rank: 4, alpha: 8, seed: 3)
         XCTAssertEqual(p.names, ["model.decoder.layers.0.self_attn.q_proj", "model.decoder.layers.0.encoder_attn.q_proj", "model.decoder.layers.0.fc2",
                                  "model.decoder.layers.1.self_attn.q_proj", "model.decoder.layers.1.encoder_attn.q_proj", "model.decoder.layers.1.fc2"])
         let fc2 = p["model.decoder.layers.0.fc2"]!
@@ -34,13 +35,13 @@ final class WhisperGraphGradientTests: XCTestCase {
         XCTAssertTrue(fc2.b.allSatisfy { $0 == 0 })
         XCTAssertTrue(fc2.a.allSatisfy { abs($0) <= 0.25 })      // 1/sqrt(16)
         XCTAssertGreaterThan(fc2.a.map(abs).max()!, 0.2)
-        XCTAssertEqual(p, try LoRAParameters.initialise(model: RandomWhisper.tinyConfig, targets: ["q_proj", "fc2"], scope: .decoder, rank: 4, alpha: 8, seed: 3))
-        XCTAssertThrowsError(try LoRAParameters.initialise(model: RandomWhisper.tinyConfig, targets: ["qkv"], scope: .both, rank: 4, alpha: 8, seed: 3))
+        XCTAssertEqual(p, try LoRAParameters.initialise(model: TinyWhisper.config(.gradientCheck), targets: ["q_proj", "fc2"], scope: .decoder, rank: 4, alpha: 8, seed: 3))
+        XCTAssertThrowsError(try LoRAParameters.initialise(model: TinyWhisper.config(.gradientCheck), targets: ["qkv"], scope: .both, rank: 4, alpha: 8, seed: 3))
     }
 
     func testZeroBLeavesTheBaseModelUnchanged() throws {
         let g = try makeGraph()
-        let p = try LoRAParameters.initialise(model: RandomWhisper.tinyConfig, targets: ["q_proj", "fc1"], scope: .both, rank: 2, alpha: 4, seed: 1)
+        let p = try LoRAParameters.initialise(model: TinyWhisper.config(.gradientCheck), targets: ["q_proj", "fc1"], scope: .both, rank: 2, alpha: 4, seed: 1)
         var rng = SeededGenerator(seed: 5)
         let feats = randomArray(4 * 8, &rng)
         let s = teacherForcedSequence(language: 53, transcript: [3, 4, 5], special: Self.special)

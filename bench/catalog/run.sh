@@ -4,6 +4,7 @@
 #   bench/catalog/run.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/cpu.sh     # GLOSSA_CPU: the same build as make's
 N=${1:-10000}
 DIR=$(mktemp -d /tmp/glossa-catalog-bench.XXXXXX)
 trap 'rm -rf "$DIR"' EXIT

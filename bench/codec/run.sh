@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/venv.sh
+. scripts/cpu.sh     # GLOSSA_CPU: the same build as make's
 MODEL_DIR=${1:-${GLOSSA_TEST_MODEL_DIR:-models/whisper-base-ct2}}
 REPEATS=${2:-3}
 [ -f "$MODEL_DIR/model.bin" ] || { echo "no $MODEL_DIR/model.bin: run scripts/fetch-whisper-base.sh" >&2; exit 66; }

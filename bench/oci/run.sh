@@ -3,6 +3,7 @@
 # pushes/pulls with Glossa and with oras-py, prints the table, stops the registry.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/scripts/cpu.sh"   # GLOSSA_CPU: the same build as make's
 work=${1:-$(mktemp -d /tmp/glossa-bench-oci.XXXXXX)}
 reg_dir="$work/registry"
 mkdir -p "$reg_dir"

@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/venv.sh
+. scripts/cpu.sh     # GLOSSA_CPU: the same build as make's
 STEPS=${1:-2}
 swift build -c release --product TrainBench >&2
 echo "== PyTorch + peft" >&2

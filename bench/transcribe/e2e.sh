@@ -8,6 +8,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MODEL=${1:-$ROOT/models/whisper-base-ct2}
 OUT=$ROOT/bench/out/e2e; mkdir -p "$OUT"
 . "$ROOT/scripts/venv.sh"
+. "$ROOT/scripts/cpu.sh"   # GLOSSA_CPU: the same build as make's
 GLOSSA=${GLOSSA:-$(cd "$ROOT" && swift build -c release --show-bin-path)/glossa}
 declare -A TEXT=(
   [de]="Der Zug nach Hamburg fährt heute eine Stunde später ab."

@@ -9,6 +9,7 @@ MODEL=${1:-$ROOT/models/whisper-base-ct2}
 GOLDEN=$ROOT/Tests/WhisperTests/Golden/model
 OUT=$ROOT/bench/out; mkdir -p "$OUT"
 . "$ROOT/scripts/venv.sh"
+. "$ROOT/scripts/cpu.sh"   # GLOSSA_CPU: the same build as make's
 swift build -c release --product WhisperBench >&2
 BIN=$(swift build -c release --show-bin-path)/WhisperBench
 "$BIN" "$MODEL" "$GOLDEN" --repeat 3 --threads 2 | tee "$OUT/glossa.jsonl"

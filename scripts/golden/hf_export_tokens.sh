@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/venv.sh
+. scripts/cpu.sh     # GLOSSA_CPU: the same build as make's
 work=$(mktemp -d /tmp/glossa-hf-export.XXXXXX); trap 'rm -rf "$work"' EXIT
 # With GLOSSA_HF_EXPORT_DIR the XCTest only writes the folder there (nothing to compare yet).
 GLOSSA_HF_EXPORT_DIR="$work/hf" swift test ${SWIFT_TEST_FLAGS:--c release -Xswiftc -enable-testing} \

@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/venv.sh
+. scripts/cpu.sh     # GLOSSA_CPU: the same build as make's
 MODEL=$(cd "${1:-models/whisper-base-ct2}" && pwd)
 work=$(mktemp -d /tmp/glossa-hf-check.XXXXXX); trap 'rm -rf "$work"' EXIT
 # The XCTest writes the folder (and checks the Swift round trip); GLOSSA_HF_EXPORT_DIR keeps it.

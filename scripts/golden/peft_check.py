@@ -12,7 +12,7 @@ transformers, safetensors, numpy):
   peft_tiny_base_config.json
       the base's config.json as given to transformers (alone: --base-config, numpy only)
 
-The tiny base is rebuilt here with the same algorithm as Sources/TensorIO/TinyWhisper.swift
+The tiny base is rebuilt here with the same algorithm as Tests/WhisperTesting/TinyWhisper.swift
 (SplitMix64 per tensor seeded by seed ^ FNV-1a(name), exact 24-bit uniforms); the Swift
 test checks that our HuggingFaceWhisper writer produces a model.safetensors with the
 digest recorded here, i.e. that both builders agree byte for byte.

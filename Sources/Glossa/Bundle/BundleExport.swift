@@ -223,19 +223,10 @@ extension Registry {
         return .init(mode: routing.rawValue, languages: table)
     }
 
-    /// `t` in `dtype` when that is f16 and `t` is f32 (round to nearest even); else as is.
+    /// `t` in `dtype` when that is f16 and `t` is f32 (round to nearest even); else as is, so
+    /// `--dtype f32` never widens a half-precision base.
     static func converted(_ t: TensorData, to dtype: DType) -> TensorData {
-        guard dtype == .f16, t.dtype == .f32 else { return t }
-        var out = Data(count: t.count * 2)
-        t.bytes.withUnsafeBytes { src in
-            out.withUnsafeMutableBytes { dst in
-                for i in 0 ..< t.count {
-                    let f = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-                    dst.storeBytes(of: Float16(f).bitPattern.littleEndian, toByteOffset: 2 * i, as: UInt16.self)
-                }
-            }
-        }
-        return TensorData(dtype: .f16, shape: t.shape, bytes: out)
+        dtype == .f16 && t.dtype == .f32 ? t.converted(to: .f16) : t
     }
 
     /// Bytes on disk of a file, or of every file under a folder.

@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import GlossaCore
 import OCI
@@ -28,7 +29,7 @@ final class BundleWriter {
         do { try fm.createDirectory(at: parent, withIntermediateDirectories: true) } catch {
             throw .io(path: parent.path, message: "cannot create the output folder: \(error.localizedDescription)")
         }
-        staging = parent.appendingPathComponent(".\(destination.lastPathComponent).tmp-\(UUID().uuidString.prefix(8))")
+        staging = URL(fileURLWithPath: AtomicDirectory.stagingPath(for: destination.path))
         do { try fm.createDirectory(at: staging.appendingPathComponent("blobs/sha256"), withIntermediateDirectories: true) } catch {
             throw .io(path: staging.path, message: "cannot create the staging folder: \(error.localizedDescription)")
         }
@@ -127,25 +128,9 @@ final class BundleWriter {
             abandon()
             return
         }
-        // A folder cannot be renamed over a non-empty one: move the old one aside first, and
-        // delete it only once the new one is in place.
-        var old: URL?
-        if fm.fileExists(atPath: destination.path) {
-            let aside = staging.deletingLastPathComponent()
-                .appendingPathComponent(".\(destination.lastPathComponent).old-\(UUID().uuidString.prefix(8))")
-            if rename(destination.path, aside.path) != 0 {
-                throw .io(path: destination.path, message: "cannot move the old bundle aside: \(String(cString: strerror(errno)))")
-            }
-            old = aside
-        }
-        if rename(staging.path, destination.path) != 0 {
-            let message = String(cString: strerror(errno))
-            if let old { _ = rename(old.path, destination.path) }
-            throw .io(path: destination.path, message: "cannot rename the bundle into place: \(message)")
+        do { try AtomicDirectory.moveIntoPlace(staging.path, at: destination.path) } catch {
+            throw .io(path: destination.path, message: "cannot move the bundle into place: \(error)")
         }
         finished = true
-        if let old { try? fm.removeItem(at: old) }
-        let dfd = open(destination.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
     }
 }

@@ -44,13 +44,13 @@ extension Registry {
             checkpoint.tensors[name] = HalfConversion.f32Data(merged, shape: w.shape)
         }
         for (name, t) in checkpoint.tensors where t.dtype.isFloat && t.dtype != dtype {
-            // f16 / bf16 widen exactly to f32 first, so one file holds one dtype.
-            var wide = t
-            if t.dtype != .f32 {
-                do { wide = HalfConversion.f32Data(try HalfConversion.floats(from: t), shape: t.shape) }
-                catch { throw GlossaError(.invalidInput, "\(ref): base tensor \(name): \(error)") }
+            // One file holds one dtype: f16 / bf16 widen exactly, f32 narrows to nearest even.
+            let out = t.converted(to: dtype)
+            guard out.dtype == dtype else {
+                throw GlossaError(.invalidInput, "\(ref): base tensor \(name) is \(t.dtype.rawValue), which has no \(dtype.rawValue) form; "
+                                  + "only F32, F16 and BF16 weights can be merged")
             }
-            checkpoint.tensors[name] = Self.converted(wide, to: dtype)
+            checkpoint.tensors[name] = out
         }
         return checkpoint
     }

@@ -1,3 +1,4 @@
+import DurableFiles
 import Foundation
 import GlossaCore
 import Tensor
@@ -51,15 +52,11 @@ extension Registry {
     /// `path` only with `force`): an error or a kill never leaves a half-written `path`.
     static func writeFolder(_ path: String, force: Bool, _ write: (URL) throws(GlossaError) -> Void) throws(GlossaError) {
         try refuseExisting(path, force: force)
-        let fm = FileManager.default
-        let target = URL(fileURLWithPath: path)
-        let staging = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).partial-\(getpid())")
-        try? fm.removeItem(at: staging)
-        defer { try? fm.removeItem(at: staging) }
-        try write(staging)
-        do {
-            if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
-            try fm.moveItem(at: staging, to: target)
-        } catch { throw GlossaError(.failure, "Cannot move the export into \(path): \(error)") }
+        let staging = AtomicDirectory.stagingPath(for: path)
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+        try write(URL(fileURLWithPath: staging))
+        do { try AtomicDirectory.moveIntoPlace(staging, at: path) } catch {
+            throw GlossaError(.failure, "Cannot move the export into \(path): \(error)")
+        }
     }
 }

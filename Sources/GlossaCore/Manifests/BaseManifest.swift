@@ -50,16 +50,13 @@ public struct BaseManifest: Manifest {
         self.tokenizer = tokenizer; self.source = source; self.created = created; self.description = description
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    enum CodingKeys: String, ManifestCodingKeys {
         case schemaVersion = "schema_version", kind, name, version, config, tensors, tokenizer, source, created, description
     }
 
     public init(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
-        let k = try c.decode(String.self, forKey: .kind)
-        try validating(decoder) { () throws(ManifestError) in try Check.kind(k, Self.kind) }
+        let (c, schema) = try Self.decodeHeader(decoder, CodingKeys.self)
+        schemaVersion = schema
         name = try c.decode(String.self, forKey: .name)
         version = try c.decode(String.self, forKey: .version)
         config = try c.decode(WhisperConfig.self, forKey: .config)
@@ -72,9 +69,7 @@ public struct BaseManifest: Manifest {
     }
 
     public func validate() throws(ManifestError) {
-        try Check.schema(schemaVersion, Self.kind, Self.currentSchemaVersion)
-        try Check.name(name, "name")
-        try Check.version(version, "version")
+        try checkHeader(name: name, version: version)
         let dims: [(String, Int)] = [("num_mel_bins", config.numMelBins), ("d_model", config.dModel), ("encoder_layers", config.encoderLayers),
                                      ("encoder_attention_heads", config.encoderAttentionHeads), ("encoder_ffn_dim", config.encoderFFNDim),
                                      ("decoder_layers", config.decoderLayers), ("decoder_attention_heads", config.decoderAttentionHeads),

@@ -125,16 +125,13 @@ public struct BundleManifest: Manifest {
         self.adapters = adapters; self.routing = routing; self.files = files; self.created = created; self.description = description
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    enum CodingKeys: String, ManifestCodingKeys {
         case schemaVersion = "schema_version", kind, name, version, languages, base, model, adapters, routing, files, created, description
     }
 
     public init(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
-        let k = try c.decode(String.self, forKey: .kind)
-        try validating(decoder) { () throws(ManifestError) in try Check.kind(k, Self.kind) }
+        let (c, schema) = try Self.decodeHeader(decoder, CodingKeys.self)
+        schemaVersion = schema
         name = try c.decode(String.self, forKey: .name)
         version = try c.decode(String.self, forKey: .version)
         languages = try c.decode([String].self, forKey: .languages)
@@ -149,9 +146,7 @@ public struct BundleManifest: Manifest {
     }
 
     public func validate() throws(ManifestError) {
-        try Check.schema(schemaVersion, Self.kind, Self.currentSchemaVersion)
-        try Check.name(name, "name")
-        try Check.version(version, "version")
+        try checkHeader(name: name, version: version)
         try Check.sortedLanguages(languages, "languages")
         if model.tensors.isEmpty { throw .invalidField(field: "model.tensors", reason: "a bundle must ship the base weights") }
         for (n, t) in model.tensors.sorted(by: { $0.key < $1.key }) {

@@ -63,17 +63,14 @@ public struct CompositeManifest: Manifest {
         self.metrics = metrics; self.description = description; self.baseWeights = baseWeights
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    enum CodingKeys: String, ManifestCodingKeys {
         case schemaVersion = "schema_version", kind, name, version, languages, base, recipe, inputs, lora, tensors, routes, provenance
         case metrics, description, baseWeights = "base_weights"
     }
 
     public init(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
-        let k = try c.decode(String.self, forKey: .kind)
-        try validating(decoder) { () throws(ManifestError) in try Check.kind(k, Self.kind) }
+        let (c, schema) = try Self.decodeHeader(decoder, CodingKeys.self)
+        schemaVersion = schema
         name = try c.decode(String.self, forKey: .name)
         version = try c.decode(String.self, forKey: .version)
         languages = try c.decode([String].self, forKey: .languages)
@@ -91,9 +88,7 @@ public struct CompositeManifest: Manifest {
     }
 
     public func validate() throws(ManifestError) {
-        try Check.schema(schemaVersion, Self.kind, Self.currentSchemaVersion)
-        try Check.name(name, "name")
-        try Check.version(version, "version")
+        try checkHeader(name: name, version: version)
         if languages.isEmpty { throw .invalidField(field: "languages", reason: "must list at least one language") }
         for (i, l) in languages.enumerated() { try Check.language(l, "languages.\(i)") }
         if languages != Array(Set(languages)).sorted() { throw .invalidField(field: "languages", reason: "must be sorted and unique") }

@@ -23,16 +23,13 @@ public struct EvalReportManifest: Manifest {
         self.created = created; self.toolVersion = toolVersion
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    enum CodingKeys: String, ManifestCodingKeys {
         case schemaVersion = "schema_version", kind, subject, report, dataset, summary, created, toolVersion = "tool_version"
     }
 
     public init(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
-        let k = try c.decode(String.self, forKey: .kind)
-        try validating(decoder) { () throws(ManifestError) in try Check.kind(k, Self.kind) }
+        let (c, schema) = try Self.decodeHeader(decoder, CodingKeys.self)
+        schemaVersion = schema
         subject = try c.decode(Digest.self, forKey: .subject)
         report = try c.decode(Digest.self, forKey: .report)
         dataset = try c.decodeIfPresent(Digest.self, forKey: .dataset)

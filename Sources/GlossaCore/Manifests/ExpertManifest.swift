@@ -56,17 +56,14 @@ public struct ExpertManifest: Manifest {
         self.languages = languages; self.baseWeights = baseWeights
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    enum CodingKeys: String, ManifestCodingKeys {
         case schemaVersion = "schema_version", kind, name, version, language, languages, base, lora, tensors, provenance, metrics, license, description, parents
         case adapterConfig = "adapter_config", baseWeights = "base_weights"
     }
 
     public init(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
-        let k = try c.decode(String.self, forKey: .kind)
-        try validating(decoder) { () throws(ManifestError) in try Check.kind(k, Self.kind) }
+        let (c, schema) = try Self.decodeHeader(decoder, CodingKeys.self)
+        schemaVersion = schema
         name = try c.decode(String.self, forKey: .name)
         version = try c.decode(String.self, forKey: .version)
         language = try c.decode(String.self, forKey: .language)
@@ -85,9 +82,7 @@ public struct ExpertManifest: Manifest {
     }
 
     public func validate() throws(ManifestError) {
-        try Check.schema(schemaVersion, Self.kind, Self.currentSchemaVersion)
-        try Check.name(name, "name")
-        try Check.version(version, "version")
+        try checkHeader(name: name, version: version)
         if language == WhisperLanguage.multiple {
             guard let languages, languages.count >= 2 else {
                 throw .invalidField(field: "languages", reason: "a multilingual ('mul') adapter must list the 2 or more languages it was trained on")

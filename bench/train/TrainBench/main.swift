@@ -16,6 +16,7 @@ import Foundation
 import GlossaCore
 import Tensor
 import Training
+import WhisperTesting
 
 let args = CommandLine.arguments
 let steps = args.count > 1 ? Int(args[1]) ?? 2 : 2
@@ -36,7 +37,7 @@ if modes == ["real"] {
 }
 
 let t0 = Date()
-let base = try FrozenWhisper(RandomWhisper.checkpoint(config: RandomWhisper.baseConfig, seed: 1))
+let base = try FrozenWhisper(TinyWhisper.make(seed: 1, dimensions: .whisperBase))
 log("TrainBench: random whisper-base built in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s")
 
 var rng = SeededGenerator(seed: 2)

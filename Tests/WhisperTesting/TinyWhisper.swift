@@ -1,10 +1,13 @@
 import Foundation
 import GlossaCore
+import TensorIO
 
-/// Test and demo support: small random Whisper checkpoints, built deterministically
-/// from a seed so tests in any module (runtime, trainer, composer, registry) can make a
-/// model without downloading one, and so Python can check the same model (write it with
-/// `HuggingFaceWhisper.write` and load it in transformers).
+/// Test and benchmark support (the one random-checkpoint builder): Whisper checkpoints of
+/// any size with canonical tensor names, built deterministically from a seed so tests in
+/// any module (runtime, trainer, composer, registry) and the benchmarks can make a model
+/// without downloading one, and so Python can check the same model (write it with
+/// `HuggingFaceWhisper.write` and load it in transformers; scripts/golden/peft_check.py
+/// rebuilds it bit for bit).
 ///
 /// Values are f32 and depend only on the seed, the tensor name and the dimensions:
 /// each tensor draws from its own SplitMix64 stream seeded by `seed` and the FNV-1a hash
@@ -33,6 +36,13 @@ public enum TinyWhisper {
         public var numMelBins = 80
         public var maxSourcePositions = 1500
         public var maxTargetPositions = 448
+
+        /// The trainer's gradient checks: d 8, 2 heads, 2 + 2 layers, FFN 16, vocabulary 64,
+        /// 4 mel bins, 4 encoder and 16 decoder positions (finite differences stay cheap).
+        public static let gradientCheck = Dimensions(dModel: 8, heads: 2, ffnDim: 16, vocabSize: 64, numMelBins: 4,
+                                                     maxSourcePositions: 4, maxTargetPositions: 16)
+        /// whisper-base's dimensions (multilingual vocabulary), for benchmarks on random weights.
+        public static let whisperBase = Dimensions(dModel: 512, encoderLayers: 6, decoderLayers: 6, heads: 8, ffnDim: 2048)
 
         public init(dModel: Int = 64, encoderLayers: Int = 2, decoderLayers: Int = 2, heads: Int = 4, ffnDim: Int = 256,
                     vocabSize: Int = 51865, numMelBins: Int = 80, maxSourcePositions: Int = 1500, maxTargetPositions: Int = 448) {
