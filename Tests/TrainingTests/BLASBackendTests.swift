@@ -45,7 +45,7 @@ final class BLASBackendTests: XCTestCase {
         let s = teacherForcedSequence(language: 53, transcript: [3, 4, 5],
                                       special: SpecialTokens(startOfTranscript: 50, endOfText: 49, transcribe: 51, noTimestamps: 52))
         var results: [(Double, LoRAParameters)] = []
-        for backend in [blas as any GEMMBackend, ReferenceGEMM()] {
+        for backend in [blas as any Training.GEMMBackend, ReferenceGEMM()] {
             let g = WhisperTrainingGraph(model: model, gemm: backend)
             var grads = lora.zeros()
             let r = g.lossAndGradients(.features(feats), tokens: s.input, targets: s.targets, lora: lora, grads: &grads, gradScale: 0.25)

@@ -99,11 +99,11 @@ public struct ActiveAdapters: Sendable {
             var tmp = [Float](repeating: 0, count: n * t.rank)
             tmp.withUnsafeMutableBufferPointer { tp in
                 t.a.withUnsafeBufferPointer { ap in
-                    c.blas.sgemm(transB: true, m: n, n: t.rank, k: inFeatures, a: x, lda: inFeatures, b: ap.baseAddress!, ldb: inFeatures,
+                    c.sgemm(transB: true, m: n, n: t.rank, k: inFeatures, a: x, lda: inFeatures, b: ap.baseAddress!, ldb: inFeatures,
                                  c: tp.baseAddress!, ldc: t.rank)
                 }
                 t.b.withUnsafeBufferPointer { bp in
-                    c.blas.sgemm(transB: true, m: n, n: outFeatures, k: t.rank, alpha: t.coefficient, a: tp.baseAddress!, lda: t.rank,
+                    c.sgemm(transB: true, m: n, n: outFeatures, k: t.rank, alpha: t.coefficient, a: tp.baseAddress!, lda: t.rank,
                                  b: bp.baseAddress!, ldb: t.rank, beta: 1, c: y, ldc: ldy)
                 }
             }
@@ -150,7 +150,7 @@ extension WhisperModel {
                     for t in list {
                         t.b.withUnsafeBufferPointer { bp in t.a.withUnsafeBufferPointer { ap in
                             // W[rowOffset ..< rowOffset+out, :] += coef * B [out, r] A [r, in]
-                            compute.blas.sgemm(m: out, n: inF, k: t.rank, alpha: t.coefficient, a: bp.baseAddress!, lda: t.rank,
+                            compute.sgemm(m: out, n: inF, k: t.rank, alpha: t.coefficient, a: bp.baseAddress!, lda: t.rank,
                                                b: ap.baseAddress!, ldb: inF, beta: 1, c: wp.baseAddress! + rowOffset * inF, ldc: inF)
                         } }
                     }
