@@ -1,5 +1,6 @@
 import XCTest
 import GlossaCore
+import Whisper
 @testable import Training
 
 /// The full teacher-forced graph of a tiny random Whisper against finite differences of its loss.
@@ -7,7 +8,7 @@ final class WhisperGraphGradientTests: XCTestCase {
     static let special = SpecialTokens(startOfTranscript: 50, endOfText: 49, transcribe: 51, noTimestamps: 52)
 
     func makeGraph() throws -> WhisperTrainingGraph {
-        WhisperTrainingGraph(model: try FrozenWhisper(RandomWhisper.checkpoint(config: RandomWhisper.tinyConfig, seed: 11)))
+        WhisperTrainingGraph(model: try WhisperModel(checkpoint: RandomWhisper.checkpoint(config: RandomWhisper.tinyConfig, seed: 11)), compute: testCompute)
     }
 
     /// LoRA with random (nonzero) B so every factor has a nonzero gradient.

@@ -1,16 +1,13 @@
 import GlossaCore
 import Tensor
+import TensorIO
 
 /// An adaptable linear layer of Whisper, parsed from a canonical module path such as
 /// `model.decoder.layers.3.encoder_attn.k_proj`.
+/// Names come from TensorIO's `WhisperLayout` table.
 public struct LinearSite: Hashable, Sendable, CustomStringConvertible {
-    public enum Stack: String, Sendable { case encoder, decoder }
-    public enum Kind: String, Sendable, CaseIterable {
-        case selfQ = "self_attn.q_proj", selfK = "self_attn.k_proj", selfV = "self_attn.v_proj", selfOut = "self_attn.out_proj"
-        case crossQ = "encoder_attn.q_proj", crossK = "encoder_attn.k_proj", crossV = "encoder_attn.v_proj"
-        case crossOut = "encoder_attn.out_proj"
-        case fc1, fc2
-    }
+    public typealias Stack = WhisperLayout.Stack
+    public typealias Kind = WhisperLayout.BlockLinear
     public let stack: Stack
     public let layer: Int
     public let kind: Kind
@@ -23,11 +20,11 @@ public struct LinearSite: Hashable, Sendable, CustomStringConvertible {
         guard parts.count == 5, parts[0] == "model", parts[2] == "layers",
               let stack = Stack(rawValue: String(parts[1])), let layer = Int(parts[3]), layer >= 0,
               let kind = Kind(rawValue: String(parts[4])) else { return nil }
-        if stack == .encoder, [.crossQ, .crossK, .crossV, .crossOut].contains(kind) { return nil }
+        if stack == .encoder, kind.isCrossAttention { return nil }
         self.init(stack: stack, layer: layer, kind: kind)
     }
 
-    public var description: String { "model.\(stack.rawValue).layers.\(layer).\(kind.rawValue)" }
+    public var description: String { WhisperLayout.module(stack, layer, kind) }
 }
 
 /// One low-rank term y += coefficient * (x A^T) B^T.
@@ -118,13 +115,8 @@ extension WhisperModel {
 
     /// (out, in) of the PyTorch linear at `site`.
     func dimensions(of s: LinearSite) -> (Int, Int) {
-        let d = config.dModel
-        let ffn = s.stack == .encoder ? config.encoderFFNDim : config.decoderFFNDim
-        switch s.kind {
-        case .fc1: return (ffn, d)
-        case .fc2: return (d, ffn)
-        default: return (d, d)
-        }
+        let shape = WhisperLayout.shape(of: s.kind, in: s.stack, config: config)
+        return (shape[0], shape[1])
     }
 
     /// Row offset of `site` inside the fused weight that holds it.

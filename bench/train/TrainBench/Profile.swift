@@ -1,14 +1,14 @@
 import Foundation
 import Synchronization
-import Training
+import Tensor
 
 /// A GEMM backend that forwards to another and accumulates the time spent in matrix products,
 /// so the bench can split a step into BLAS time and everything else.
-final class TimedGEMM: Training.GEMMBackend, @unchecked Sendable {
-    let inner: any Training.GEMMBackend
+final class TimedGEMM: GEMMBackend, @unchecked Sendable {
+    let inner: any GEMMBackend
     let nanos = Atomic<Int>(0)
     let flops = Atomic<Int>(0)
-    init(_ inner: any Training.GEMMBackend) { self.inner = inner }
+    init(_ inner: any GEMMBackend) { self.inner = inner }
     func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
