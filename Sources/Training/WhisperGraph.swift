@@ -6,7 +6,9 @@ import Whisper
 // the LoRA factors only.
 //
 // One model definition: the weights are the runtime's `WhisperModel` (read in place), the
-// kernels are Tensor's `Compute` (the runtime's own), names come from `WhisperLayout`.
+// kernels are Tensor's `Compute` (the runtime's own), names come from `WhisperLayout`, and a
+// frozen encoder is the runtime's `WhisperModel.encode`. What is recorded for backward lives
+// in the tapes below; a forward without tape computes what inference computes.
 //
 //   encoder: mel [n_mels, F] -> gelu(conv1) -> gelu(conv2, stride 2) [S = F/2, d]
 //            + embed_positions[0..<S] -> blocks -> layer_norm            -> enc [S, d]
@@ -98,17 +100,22 @@ public struct WhisperTrainingGraph: Sendable {
         return featureCount / nm / 2
     }
 
-    /// Encoder forward. features [n_mels, F] -> enc [F/2, d]. Keeps the tape when `keepTape`.
+    /// Encoder forward. features [n_mels, F] -> enc [F/2, d].
+    ///
+    /// A frozen encoder (no adapter in `lora`'s encoder sites) runs through the runtime's own
+    /// `WhisperModel.encode`: the same code transcription runs, nothing to record. An adapted
+    /// encoder runs the recording blocks below (keeping the tape when `keepTape`) from the
+    /// runtime's stem, so forward-only losses and gradients see the same function.
     func encoderForward(_ features: [Float], lora: LoRAParameters?, keepTape: Bool) -> (out: [Float], rows: Int, tape: EncoderTape) {
         let cfg = model.config
         let frames = features.count / cfg.numMelBins
-        var (x, l1) = conv1dForward(c, features, layout: .channelsFirst, channels: cfg.numMelBins, length: frames,
-                                    weight: model.conv1.weight, bias: model.conv1.bias!, outChannels: d, kernel: 3, stride: 1, padding: 1)
-        x.withUnsafeMutableBufferPointer { c.gelu($0.baseAddress!, count: $0.count) }
-        var (y, s) = conv1dForward(c, x, layout: .timeFirst, channels: d, length: l1,
-                                   weight: model.conv2.weight, bias: model.conv2.bias!, outChannels: d, kernel: 3, stride: 2, padding: 1)
-        y.withUnsafeMutableBufferPointer { c.gelu($0.baseAddress!, count: $0.count) }
-        for i in 0..<(s * d) { y[i] += model.encoderPositions[i] }
+        guard let lora, lora.hasEncoderAdapters else {
+            precondition(!keepTape, "encoderForward: nothing to record in a frozen encoder")
+            let e = model.encode(features: features, frames: frames, compute: c)
+            return (e.data, e.frames, EncoderTape())
+        }
+        var y = model.encoderStem(features: features, frames: frames, compute: c)
+        let s = frames / 2
         var tape = EncoderTape()
         for (i, blk) in encoderBlocks.enumerated() {
             let r = blockForward(c, y, rows: s, blk, encoderNames[i], lora, heads: cfg.encoderAttentionHeads, causal: false, enc: nil, encRows: 0,
@@ -122,7 +129,7 @@ public struct WhisperTrainingGraph: Sendable {
     }
 
     /// Encoder output without a tape: what the trainer caches per utterance when no adapter
-    /// sits in the encoder. features [n_mels, F] -> [F/2, d].
+    /// sits in the encoder (then the runtime's encoder computes it). features [n_mels, F] -> [F/2, d].
     public func encode(_ features: [Float], lora: LoRAParameters? = nil) -> [Float] {
         encoderForward(features, lora: lora, keepTape: false).out
     }

@@ -51,6 +51,21 @@ final class WhisperGraphGradientTests: XCTestCase {
         XCTAssertEqual(a.count, 4)
     }
 
+    /// One model definition: a frozen encoder runs through the runtime's `WhisperModel.encode`;
+    /// an adapted one through the recording blocks, which sum in the runtime's order. With
+    /// zero B (and with no tape kept) the two must agree bit for bit.
+    func testRecordingEncoderComputesWhatTheRuntimeEncoderComputes() throws {
+        let g = try makeGraph()
+        let p = try LoRAParameters.initialise(model: RandomWhisper.tinyConfig, targets: ["q_proj", "v_proj", "out_proj", "fc1", "fc2"],
+                                              scope: .encoder, rank: 2, alpha: 4, seed: 2)
+        XCTAssertTrue(p.hasEncoderAdapters)
+        var rng = SeededGenerator(seed: 8)
+        let feats = randomArray(4 * 8, &rng)
+        let runtime = g.model.encode(features: feats, frames: 8, compute: testCompute).data
+        XCTAssertEqual(g.encode(feats, lora: p), runtime)
+        XCTAssertEqual(g.encode(feats), runtime)
+    }
+
     func testFullGraphGradientsEncoderAndDecoder() throws { try fullGraphCheck(scope: .both) }
     func testFullGraphGradientsDecoderOnlyFromCachedEncoderOutput() throws { try fullGraphCheck(scope: .decoder, cached: true) }
     func testFullGraphGradientsEncoderOnly() throws { try fullGraphCheck(scope: .encoder) }
