@@ -7,7 +7,7 @@
 //   OCI                 remote registry driver (OCI distribution protocol)
 //   Store               content-addressed blob store + SQLite catalog
 //   Eval                normalisers, WER/CER, reports
-//   Training, Compose   LoRA training and merge math
+//   Training, Compose   LoRA training (on Whisper's model) and merge math
 //   Whisper             audio front end, tokenizer, model, decoding
 //   TensorIO            safetensors, CTranslate2, PEFT, HF folders <-> TensorData
 //   Tensor              f32 dense tensors and ops; the only module that calls BLAS
@@ -54,7 +54,8 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["GlossaCore", "CBLAS"], swiftSettings: cpu),
         .target(name: "TensorIO", dependencies: ["GlossaCore", "DurableFiles"], swiftSettings: cpu),
         .target(name: "Whisper", dependencies: ["GlossaCore", "Tensor", "TensorIO", "CSndFile", "CSoxr"], swiftSettings: cpu),
-        .target(name: "Training", dependencies: ["GlossaCore", "Tensor", "DurableFiles"], swiftSettings: cpu),
+        // Training runs on the runtime's model (weights, names, encoder): one model definition.
+        .target(name: "Training", dependencies: ["GlossaCore", "Tensor", "TensorIO", "Whisper", "DurableFiles"], swiftSettings: cpu),
         .target(name: "Compose", dependencies: ["GlossaCore", "Tensor"], swiftSettings: cpu),
         .target(name: "Store", dependencies: [
             "GlossaCore", "CZstd", "DurableFiles",

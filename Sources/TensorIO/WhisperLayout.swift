@@ -9,34 +9,26 @@ public enum WhisperLayout {
     public static func expectedShapes(for c: WhisperConfig) -> [String: [Int]] {
         let d = c.dModel
         var s = [String: [Int]]()
-        func attention(_ p: String) {
-            for proj in ["q_proj", "k_proj", "v_proj", "out_proj"] { s["\(p).\(proj).weight"] = [d, d] }
-            for proj in ["q_proj", "v_proj", "out_proj"] { s["\(p).\(proj).bias"] = [d] }
-        }
         func norm(_ p: String) { s["\(p).weight"] = [d]; s["\(p).bias"] = [d] }
-        func ffn(_ p: String, _ f: Int) {
-            s["\(p).fc1.weight"] = [f, d]; s["\(p).fc1.bias"] = [f]
-            s["\(p).fc2.weight"] = [d, f]; s["\(p).fc2.bias"] = [d]
-        }
         s["model.encoder.conv1.weight"] = [d, c.numMelBins, 3]
         s["model.encoder.conv1.bias"] = [d]
         s["model.encoder.conv2.weight"] = [d, d, 3]
         s["model.encoder.conv2.bias"] = [d]
         s["model.encoder.embed_positions.weight"] = [c.maxSourcePositions, d]
-        for i in 0 ..< c.encoderLayers {
-            let p = "model.encoder.layers.\(i)"
-            attention("\(p).self_attn"); norm("\(p).self_attn_layer_norm")
-            ffn(p, c.encoderFFNDim); norm("\(p).final_layer_norm")
-        }
-        norm("model.encoder.layer_norm")
         s["model.decoder.embed_tokens.weight"] = [c.vocabSize, d]
         s["model.decoder.embed_positions.weight"] = [c.maxTargetPositions, d]
-        for i in 0 ..< c.decoderLayers {
-            let p = "model.decoder.layers.\(i)"
-            attention("\(p).self_attn"); norm("\(p).self_attn_layer_norm")
-            attention("\(p).encoder_attn"); norm("\(p).encoder_attn_layer_norm")
-            ffn(p, c.decoderFFNDim); norm("\(p).final_layer_norm")
+        for stack in Stack.allCases {
+            for i in 0 ..< layerCount(stack, c) {
+                for l in linears(of: stack) {
+                    let shape = self.shape(of: l, in: stack, config: c)
+                    s[module(stack, i, l) + ".weight"] = shape
+                    if l.hasBias { s[module(stack, i, l) + ".bias"] = [shape[0]] }
+                }
+                norm(self.norm(stack, i, .selfAttention)); norm(self.norm(stack, i, .final))
+                if stack == .decoder { norm(self.norm(stack, i, .encoderAttention)) }
+            }
         }
+        norm("model.encoder.layer_norm")
         norm("model.decoder.layer_norm")
         return s
     }
@@ -45,10 +37,9 @@ public enum WhisperLayout {
     /// the places a LoRA adapter may attach.
     public static func linearModules(for c: WhisperConfig) -> [String: (inFeatures: Int, outFeatures: Int)] {
         var m = [String: (Int, Int)]()
-        for (name, shape) in expectedShapes(for: c) where name.hasSuffix(".weight") && shape.count == 2 {
-            let module = String(name.dropLast(".weight".count))
-            if module.hasSuffix("_proj") || module.hasSuffix(".fc1") || module.hasSuffix(".fc2") {
-                m[module] = (shape[1], shape[0])
+        for stack in Stack.allCases {
+            for i in 0 ..< layerCount(stack, c) {
+                for l in linears(of: stack) { let s = shape(of: l, in: stack, config: c); m[module(stack, i, l)] = (s[1], s[0]) }
             }
         }
         return m

@@ -1,3 +1,5 @@
+import Tensor
+
 // One pre-norm transformer block of Whisper, forward with a tape and backward to the LoRA
 // factors (base frozen).
 //
@@ -5,24 +7,7 @@
 //   h2 = h1 + encoder_attn.out_proj(xattn(LN2(h1), enc))   decoder only; k/v from the encoder output
 //   y  = h2 + fc2(gelu(fc1(LN3(h2))))
 //
-// Checkpoint names: `model.{encoder,decoder}.layers.{i}.{self_attn,encoder_attn}.{q,k,v,out}_proj`,
-// `...fc1`, `...fc2`, `...{self_attn,encoder_attn,final}_layer_norm`.
-
-/// Module paths of one block's linear layers, used to look up LoRA factors.
-struct BlockNames: Sendable {
-    let q, k, v, o, cq, ck, cv, co, fc1, fc2: String
-    init(_ prefix: String) {
-        q = "\(prefix).self_attn.q_proj"; k = "\(prefix).self_attn.k_proj"
-        v = "\(prefix).self_attn.v_proj"; o = "\(prefix).self_attn.out_proj"
-        cq = "\(prefix).encoder_attn.q_proj"; ck = "\(prefix).encoder_attn.k_proj"
-        cv = "\(prefix).encoder_attn.v_proj"; co = "\(prefix).encoder_attn.out_proj"
-        fc1 = "\(prefix).fc1"; fc2 = "\(prefix).fc2"
-    }
-    var all: [String] { [q, k, v, o, cq, ck, cv, co, fc1, fc2] }
-}
-
-/// Layer-norm output with the statistics its backward needs.
-struct NormCache { var y: [Float] = [], mean: [Float] = [], rstd: [Float] = [] }
+// Weights: `FrozenBlock` (views of the runtime model's layers); names: `BlockNames`.
 
 /// Activations of one block kept for backward. Shapes: T rows (queries), S encoder rows, d width.
 struct BlockTape {
@@ -55,54 +40,50 @@ struct BlockTape {
 
 /// Forward through one block. x [T, d]; enc [S, d] for decoder blocks. Returns y [T, d] and the
 /// tape; without `keepTape` the tape lacks the self-attention probabilities (forward only).
-func blockForward(_ mm: any GEMMBackend, _ x: [Float], rows t: Int, _ w: FrozenBlock, _ names: BlockNames, _ lora: LoRAParameters?,
+func blockForward(_ c: Compute, _ x: [Float], rows t: Int, _ w: FrozenBlock, _ names: BlockNames, _ lora: LoRAParameters?,
                   heads: Int, causal: Bool, enc: [Float]?, encRows s: Int, keepTape: Bool = true) -> (y: [Float], tape: BlockTape) {
-    let d = w.attnLN.dim
+    let d = w.attnLN.gamma.count
     var tp = BlockTape()
     tp.x = x
-    tp.ln1 = { let r = layerNormForward(x, rows: t, w.attnLN); return NormCache(y: r.y, mean: r.mean, rstd: r.rstd) }()
-    (tp.q, tp.hq) = linearForward(mm, tp.ln1.y, rows: t, w.q, lora: lora?[names.q])
-    (tp.k, tp.hk) = linearForward(mm, tp.ln1.y, rows: t, w.k, lora: lora?[names.k])
-    (tp.v, tp.hv) = linearForward(mm, tp.ln1.y, rows: t, w.v, lora: lora?[names.v])
-    (tp.attn, tp.probs) = attentionForward(mm, q: tp.q, k: tp.k, v: tp.v, queries: t, keys: t, dim: d, heads: heads, causal: causal,
+    tp.ln1 = layerNormForward(c, x, rows: t, gamma: w.attnLN.gamma, beta: w.attnLN.beta)
+    let qkv = fusedLinearForward(c, tp.ln1.y, rows: t, [w.q, w.k, w.v], loras: [lora?[names.q], lora?[names.k], lora?[names.v]])
+    (tp.q, tp.hq) = qkv[0]; (tp.k, tp.hk) = qkv[1]; (tp.v, tp.hv) = qkv[2]
+    (tp.attn, tp.probs) = attentionForward(c, q: tp.q, k: tp.k, v: tp.v, queries: t, keys: t, dim: d, heads: heads, causal: causal,
                                            keepProbs: keepTape)
-    var o: [Float]
-    (o, tp.ho) = linearForward(mm, tp.attn, rows: t, w.o, lora: lora?[names.o])
-    addInPlace(&o, x)
+    let (o, ho) = linearForward(c, tp.attn, rows: t, w.o, lora: lora?[names.o], residual: x)
+    tp.ho = ho
     tp.x1 = o
     if let enc, let lnc = w.crossLN, let cq = w.cq, let ck = w.ck, let cv = w.cv, let co = w.co {
-        tp.ln2 = { let r = layerNormForward(tp.x1, rows: t, lnc); return NormCache(y: r.y, mean: r.mean, rstd: r.rstd) }()
-        (tp.cq, tp.hcq) = linearForward(mm, tp.ln2.y, rows: t, cq, lora: lora?[names.cq])
-        (tp.ck, tp.hck) = linearForward(mm, enc, rows: s, ck, lora: lora?[names.ck])
-        (tp.cv, tp.hcv) = linearForward(mm, enc, rows: s, cv, lora: lora?[names.cv])
-        (tp.cattn, tp.cprobs) = attentionForward(mm, q: tp.cq, k: tp.ck, v: tp.cv, queries: t, keys: s, dim: d, heads: heads, causal: false)
-        var c: [Float]
-        (c, tp.hco) = linearForward(mm, tp.cattn, rows: t, co, lora: lora?[names.co])
-        addInPlace(&c, tp.x1)
-        tp.x2 = c
+        tp.ln2 = layerNormForward(c, tp.x1, rows: t, gamma: lnc.gamma, beta: lnc.beta)
+        (tp.cq, tp.hcq) = linearForward(c, tp.ln2.y, rows: t, cq, lora: lora?[names.cq])
+        let kv = fusedLinearForward(c, enc, rows: s, [ck, cv], loras: [lora?[names.ck], lora?[names.cv]])
+        (tp.ck, tp.hck) = kv[0]; (tp.cv, tp.hcv) = kv[1]
+        (tp.cattn, tp.cprobs) = attentionForward(c, q: tp.cq, k: tp.ck, v: tp.cv, queries: t, keys: s, dim: d, heads: heads, causal: false)
+        let (y2, hco) = linearForward(c, tp.cattn, rows: t, co, lora: lora?[names.co], residual: tp.x1)
+        tp.hco = hco
+        tp.x2 = y2
     } else {
         tp.x2 = tp.x1
     }
-    tp.ln3 = { let r = layerNormForward(tp.x2, rows: t, w.finalLN); return NormCache(y: r.y, mean: r.mean, rstd: r.rstd) }()
-    (tp.a, tp.hfc1) = linearForward(mm, tp.ln3.y, rows: t, w.fc1, lora: lora?[names.fc1])
-    tp.g = geluForward(tp.a)
-    var y: [Float]
-    (y, tp.hfc2) = linearForward(mm, tp.g, rows: t, w.fc2, lora: lora?[names.fc2])
-    addInPlace(&y, tp.x2)
+    tp.ln3 = layerNormForward(c, tp.x2, rows: t, gamma: w.finalLN.gamma, beta: w.finalLN.beta)
+    (tp.a, tp.hfc1) = linearForward(c, tp.ln3.y, rows: t, w.fc1, lora: lora?[names.fc1])
+    tp.g = geluForward(c, tp.a)
+    let (y, hfc2) = linearForward(c, tp.g, rows: t, w.fc2, lora: lora?[names.fc2], residual: tp.x2)
+    tp.hfc2 = hfc2
     return (y, tp)
 }
 
 /// Backward of one linear, routing the LoRA gradient to its slot in `grads`.
 @inline(__always)
-private func linBack(_ mm: any GEMMBackend, _ dy: [Float], x: [Float], rows n: Int, _ w: FrozenLinear, _ name: String, h: [Float]?,
+private func linBack(_ c: Compute, _ dy: [Float], x: [Float], rows n: Int, _ w: FrozenLinear, _ name: String, h: [Float]?,
                      _ lora: LoRAParameters, _ grads: inout LoRAParameters, needInput: Bool) -> [Float]? {
     guard let slot = lora.slot(name) else {
         var none: LoRAFactors? = nil
-        return needInput ? linearBackward(mm, dy, x: x, rows: n, w, lora: nil, h: nil, grad: &none, needInputGrad: true) : nil
+        return needInput ? linearBackward(c, dy, x: x, rows: n, w, lora: nil, h: nil, grad: &none, needInputGrad: true) : nil
     }
     var g: LoRAFactors? = grads.factors[slot]
     grads.factors[slot] = LoRAFactors(a: [], b: [], rank: 0, scale: 0)   // drop the reference: update in place
-    let dx = linearBackward(mm, dy, x: x, rows: n, w, lora: lora.factors[slot], h: h, grad: &g, needInputGrad: needInput)
+    let dx = linearBackward(c, dy, x: x, rows: n, w, lora: lora.factors[slot], h: h, grad: &g, needInputGrad: needInput)
     grads.factors[slot] = g!
     return dx
 }
@@ -110,45 +91,45 @@ private func linBack(_ mm: any GEMMBackend, _ dy: [Float], x: [Float], rows n: I
 /// Backward through one block. dy [T, d] -> dx [T, d] (when `needInputGrad`) and, for decoder
 /// blocks, the gradient wrt the encoder output dEnc [S, d] (when `needEncoderGrad`).
 /// LoRA gradients accumulate into `grads`.
-func blockBackward(_ mm: any GEMMBackend, _ dy: [Float], tape tp: BlockTape, rows t: Int, _ w: FrozenBlock, _ names: BlockNames,
+func blockBackward(_ c: Compute, _ dy: [Float], tape tp: BlockTape, rows t: Int, _ w: FrozenBlock, _ names: BlockNames,
                    _ lora: LoRAParameters, _ grads: inout LoRAParameters, heads: Int,
                    enc: [Float]?, encRows s: Int, needInputGrad: Bool, needEncoderGrad: Bool) -> (dx: [Float]?, dEnc: [Float]?) {
-    let d = w.attnLN.dim
+    let d = w.attnLN.gamma.count
     // Feed-forward: y = x2 + fc2(gelu(fc1(LN3(x2))))
     var dx2 = dy
-    let dg = linBack(mm, dy, x: tp.g, rows: t, w.fc2, names.fc2, h: tp.hfc2, lora, &grads, needInput: true)!
-    let da = geluBackward(dg, x: tp.a)
-    let dln3 = linBack(mm, da, x: tp.ln3.y, rows: t, w.fc1, names.fc1, h: tp.hfc1, lora, &grads, needInput: true)!
-    addInPlace(&dx2, layerNormBackward(dln3, x: tp.x2, mean: tp.ln3.mean, rstd: tp.ln3.rstd, rows: t, w.finalLN))
+    let dg = linBack(c, dy, x: tp.g, rows: t, w.fc2, names.fc2, h: tp.hfc2, lora, &grads, needInput: true)!
+    let da = geluBackward(c, dg, x: tp.a)
+    let dln3 = linBack(c, da, x: tp.ln3.y, rows: t, w.fc1, names.fc1, h: tp.hfc1, lora, &grads, needInput: true)!
+    addInPlace(&dx2, layerNormBackward(c, dln3, x: tp.x2, tp.ln3, rows: t, gamma: w.finalLN.gamma))
 
     // Cross-attention: x2 = x1 + co(xattn(cq(LN2(x1)), ck(enc), cv(enc)))
     var dx1 = dx2
     var dEnc: [Float]? = nil
     if let enc, let lnc = w.crossLN, let cq = w.cq, let ck = w.ck, let cv = w.cv, let co = w.co {
-        let dcattn = linBack(mm, dx2, x: tp.cattn, rows: t, co, names.co, h: tp.hco, lora, &grads, needInput: true)!
+        let dcattn = linBack(c, dx2, x: tp.cattn, rows: t, co, names.co, h: tp.hco, lora, &grads, needInput: true)!
         let kvTrainable = lora.slot(names.ck) != nil || lora.slot(names.cv) != nil
-        let g = attentionBackward(mm, dcattn, q: tp.cq, k: tp.ck, v: tp.cv, probs: tp.cprobs, queries: t, keys: s, dim: d,
+        let g = attentionBackward(c, dcattn, q: tp.cq, k: tp.ck, v: tp.cv, probs: tp.cprobs, queries: t, keys: s, dim: d,
                                   heads: heads, needKV: kvTrainable || needEncoderGrad)
-        let dln2 = linBack(mm, g.dq, x: tp.ln2.y, rows: t, cq, names.cq, h: tp.hcq, lora, &grads, needInput: true)!
-        addInPlace(&dx1, layerNormBackward(dln2, x: tp.x1, mean: tp.ln2.mean, rstd: tp.ln2.rstd, rows: t, lnc))
+        let dln2 = linBack(c, g.dq, x: tp.ln2.y, rows: t, cq, names.cq, h: tp.hcq, lora, &grads, needInput: true)!
+        addInPlace(&dx1, layerNormBackward(c, dln2, x: tp.x1, tp.ln2, rows: t, gamma: lnc.gamma))
         if kvTrainable || needEncoderGrad {
-            let dek = linBack(mm, g.dk, x: enc, rows: s, ck, names.ck, h: tp.hck, lora, &grads, needInput: needEncoderGrad)
-            let dev = linBack(mm, g.dv, x: enc, rows: s, cv, names.cv, h: tp.hcv, lora, &grads, needInput: needEncoderGrad)
+            let dek = linBack(c, g.dk, x: enc, rows: s, ck, names.ck, h: tp.hck, lora, &grads, needInput: needEncoderGrad)
+            let dev = linBack(c, g.dv, x: enc, rows: s, cv, names.cv, h: tp.hcv, lora, &grads, needInput: needEncoderGrad)
             if var e = dek, let v = dev { addInPlace(&e, v); dEnc = e }
         }
     }
 
     // Self-attention: x1 = x + o(attn(q(LN1(x)), k(LN1(x)), v(LN1(x))))
     let qkvTrainable = lora.slot(names.q) != nil || lora.slot(names.k) != nil || lora.slot(names.v) != nil
-    let dattn = linBack(mm, dx1, x: tp.attn, rows: t, w.o, names.o, h: tp.ho, lora, &grads, needInput: qkvTrainable || needInputGrad)
+    let dattn = linBack(c, dx1, x: tp.attn, rows: t, w.o, names.o, h: tp.ho, lora, &grads, needInput: qkvTrainable || needInputGrad)
     guard let dattn else { return (nil, dEnc) }
-    let g = attentionBackward(mm, dattn, q: tp.q, k: tp.k, v: tp.v, probs: tp.probs, queries: t, keys: t, dim: d, heads: heads)
-    var dln1 = linBack(mm, g.dq, x: tp.ln1.y, rows: t, w.q, names.q, h: tp.hq, lora, &grads, needInput: needInputGrad)
-    let dk = linBack(mm, g.dk, x: tp.ln1.y, rows: t, w.k, names.k, h: tp.hk, lora, &grads, needInput: needInputGrad)
-    let dv = linBack(mm, g.dv, x: tp.ln1.y, rows: t, w.v, names.v, h: tp.hv, lora, &grads, needInput: needInputGrad)
+    let g = attentionBackward(c, dattn, q: tp.q, k: tp.k, v: tp.v, probs: tp.probs, queries: t, keys: t, dim: d, heads: heads)
+    var dln1 = linBack(c, g.dq, x: tp.ln1.y, rows: t, w.q, names.q, h: tp.hq, lora, &grads, needInput: needInputGrad)
+    let dk = linBack(c, g.dk, x: tp.ln1.y, rows: t, w.k, names.k, h: tp.hk, lora, &grads, needInput: needInputGrad)
+    let dv = linBack(c, g.dv, x: tp.ln1.y, rows: t, w.v, names.v, h: tp.hv, lora, &grads, needInput: needInputGrad)
     guard needInputGrad else { return (nil, dEnc) }
     addInPlace(&dln1!, dk!); addInPlace(&dln1!, dv!)
     var dx = dx1
-    addInPlace(&dx, layerNormBackward(dln1!, x: tp.x, mean: tp.ln1.mean, rstd: tp.ln1.rstd, rows: t, w.attnLN))
+    addInPlace(&dx, layerNormBackward(c, dln1!, x: tp.x, tp.ln1, rows: t, gamma: w.attnLN.gamma))
     return (dx, dEnc)
 }

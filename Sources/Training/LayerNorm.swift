@@ -1,70 +1,34 @@
-// Layer norm over the last dimension (Whisper: eps 1e-5), gamma/beta frozen.
-//
-//   y[n,d] = (x - mean) * rstd * gamma + beta,  rstd = 1 / sqrt(var + eps)
-//
-// Checkpoint names: `*_layer_norm.{weight,bias}`, `model.{encoder,decoder}.layer_norm.*`.
+import Tensor
 
-/// Frozen layer-norm parameters gamma [d], beta [d].
-public struct FrozenLayerNorm: Sendable {
-    public var gamma: [Float]
-    public var beta: [Float]
-    public let eps: Float
-    public init(gamma: [Float], beta: [Float], eps: Float = 1e-5) {
-        precondition(gamma.count == beta.count, "FrozenLayerNorm: gamma and beta differ in size")
-        self.gamma = gamma; self.beta = beta; self.eps = eps
-    }
-    public var dim: Int { gamma.count }
+// Array-level layer norm for the training graph: the kernels are `Compute.layerNorm` (which
+// records each row's mean and rstd here) and `Compute.layerNormBackward`
+// (Tensor/Ops/LayerNorm.swift), shared with the runtime. gamma/beta are frozen.
+
+/// A layer norm's output with the row statistics its backward needs: y [n, d], mean and rstd [n].
+struct NormCache { var y: [Float] = [], mean: [Float] = [], rstd: [Float] = [] }
+
+/// Forward. x [n, d] -> y [n, d] with the recorded statistics; gamma, beta [d].
+func layerNormForward(_ c: Compute, _ x: [Float], rows n: Int, gamma: [Float], beta: [Float]) -> NormCache {
+    let d = gamma.count
+    var r = NormCache(y: uninitializedFloats(n * d), mean: uninitializedFloats(n), rstd: uninitializedFloats(n))
+    x.withUnsafeBufferPointer { xp in gamma.withUnsafeBufferPointer { g in beta.withUnsafeBufferPointer { b in
+        r.y.withUnsafeMutableBufferPointer { yp in r.mean.withUnsafeMutableBufferPointer { mp in r.rstd.withUnsafeMutableBufferPointer { sp in
+            c.layerNorm(x: xp.baseAddress!, rows: n, dim: d, gamma: g.baseAddress!, beta: b.baseAddress!, eps: 1e-5,
+                        out: yp.baseAddress!, mean: mp.baseAddress!, rstd: sp.baseAddress!)
+        } } }
+    } } }
+    return r
 }
 
-/// Forward. x [n, d] -> y [n, d], plus per-row mean [n] and rstd [n] kept for backward.
-func layerNormForward(_ x: [Float], rows n: Int, _ ln: FrozenLayerNorm) -> (y: [Float], mean: [Float], rstd: [Float]) {
-    let d = ln.dim
-    var y = [Float](repeating: 0, count: n * d)
-    var mean = [Float](repeating: 0, count: n)
-    var rstd = [Float](repeating: 0, count: n)
-    x.withUnsafeBufferPointer { xp in
-        y.withUnsafeMutableBufferPointer { yp in
-            for r in 0..<n {
-                let row = xp.baseAddress! + r * d
-                var s: Float = 0
-                for j in 0..<d { s += row[j] }
-                let m = s / Float(d)
-                var v: Float = 0
-                for j in 0..<d { let c = row[j] - m; v += c * c }
-                let rs = 1 / (v / Float(d) + ln.eps).squareRoot()
-                mean[r] = m; rstd[r] = rs
-                for j in 0..<d { yp[r * d + j] = (row[j] - m) * rs * ln.gamma[j] + ln.beta[j] }
-            }
-        }
-    }
-    return (y, mean, rstd)
-}
-
-/// Backward to the input: with xhat = (x - mean) rstd and g = dy * gamma,
-///   dx = rstd * (g - mean(g) - xhat * mean(g * xhat)).
-func layerNormBackward(_ dy: [Float], x: [Float], mean: [Float], rstd: [Float], rows n: Int, _ ln: FrozenLayerNorm) -> [Float] {
-    let d = ln.dim
-    var dx = [Float](repeating: 0, count: n * d)
-    x.withUnsafeBufferPointer { xp in
-        dy.withUnsafeBufferPointer { gp in
-            dx.withUnsafeMutableBufferPointer { dp in
-                for r in 0..<n {
-                    let m = mean[r], rs = rstd[r]
-                    var sg: Float = 0, sgx: Float = 0
-                    for j in 0..<d {
-                        let g = gp[r * d + j] * ln.gamma[j]
-                        let xh = (xp[r * d + j] - m) * rs
-                        sg += g; sgx += g * xh
-                    }
-                    sg /= Float(d); sgx /= Float(d)
-                    for j in 0..<d {
-                        let g = gp[r * d + j] * ln.gamma[j]
-                        let xh = (xp[r * d + j] - m) * rs
-                        dp[r * d + j] = rs * (g - sg - xh * sgx)
-                    }
-                }
-            }
-        }
-    }
+/// Backward to the input: dy [n, d], the forward's input x and its statistics -> dx [n, d].
+func layerNormBackward(_ c: Compute, _ dy: [Float], x: [Float], _ stats: NormCache, rows n: Int, gamma: [Float]) -> [Float] {
+    let d = gamma.count
+    var dx = uninitializedFloats(n * d)
+    dy.withUnsafeBufferPointer { gp in x.withUnsafeBufferPointer { xp in gamma.withUnsafeBufferPointer { g in
+        stats.mean.withUnsafeBufferPointer { mp in stats.rstd.withUnsafeBufferPointer { sp in dx.withUnsafeMutableBufferPointer { dp in
+            c.layerNormBackward(dy: gp.baseAddress!, x: xp.baseAddress!, mean: mp.baseAddress!, rstd: sp.baseAddress!,
+                                rows: n, dim: d, gamma: g.baseAddress!, dx: dp.baseAddress!)
+        } } }
+    } } }
     return dx
 }

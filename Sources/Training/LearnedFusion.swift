@@ -1,6 +1,8 @@
 import Foundation
 import GlossaCore
 import Tensor
+import TensorIO
+import Whisper
 
 /// How finely learned fusion weights are shared across modules.
 public enum FusionGranularity: String, Codable, Sendable, CaseIterable {
@@ -70,17 +72,17 @@ public struct LearnedFusion: Sendable {
     public let groups: [String]
     let groupOf: [String: Int]
 
-    public init(base: FrozenWhisper, experts: [LoRAWeights], config: LearnedFusionConfig, special: SpecialTokens,
-                gemm: any GEMMBackend = ReferenceGEMM()) throws(TrainingError) {
+    public init(base: WhisperModel, experts: [LoRAWeights], config: LearnedFusionConfig, special: SpecialTokens,
+                compute: Compute) throws(TrainingError) {
         guard !experts.isEmpty else { throw .badConfig("learned fusion needs at least one expert") }
         guard config.steps > 0, config.batchSize > 0, config.learningRate > 0, config.concurrentUtterances > 0 else {
             throw .badConfig("steps, batch size, learning rate and concurrency must be positive")
         }
-        self.graph = WhisperTrainingGraph(model: base, gemm: gemm)
+        self.graph = WhisperTrainingGraph(model: base, compute: compute, concurrentUtterances: config.concurrentUtterances)
         self.config = config; self.special = special
         self.experts = try experts.map { w throws(TrainingError) in try LoRAParameters(w) }
         let all = Set(self.experts.flatMap(\.names))
-        let known = Set(adaptableModules(base.config))
+        let known = Set(WhisperLayout.adaptableModules(for: base.config))
         if let bad = all.subtracting(known).sorted().first { throw .badConfig("expert module \(bad) is not an adaptable module of the base") }
         modules = all.sorted()
         var groups: [String] = [], index: [String: Int] = [:], groupOf: [String: Int] = [:]

@@ -1,27 +1,13 @@
 import Foundation
 import GlossaCore
+import Tensor
+import TensorIO
 
 /// Which half of Whisper receives adapters.
 public enum AdapterScope: String, Codable, Sendable, CaseIterable {
     case encoder, decoder, both
     var includesEncoder: Bool { self != .decoder }
     var includesDecoder: Bool { self != .encoder }
-}
-
-/// Every linear module that can carry a LoRA pair, in canonical order (encoder layers, then
-/// decoder layers; inside a layer: self-attention q,k,v,out, cross-attention q,k,v,out, fc1, fc2).
-public func adaptableModules(_ c: WhisperConfig) -> [String] {
-    var names: [String] = []
-    let attn = ["q_proj", "k_proj", "v_proj", "out_proj"]
-    for i in 0..<c.encoderLayers {
-        let p = "model.encoder.layers.\(i)"
-        names += attn.map { "\(p).self_attn.\($0)" } + ["\(p).fc1", "\(p).fc2"]
-    }
-    for i in 0..<c.decoderLayers {
-        let p = "model.decoder.layers.\(i)"
-        names += attn.map { "\(p).self_attn.\($0)" } + attn.map { "\(p).encoder_attn.\($0)" } + ["\(p).fc1", "\(p).fc2"]
-    }
-    return names
 }
 
 /// PEFT's list-form `target_modules` rule: a module is targeted when its name equals a
@@ -54,7 +40,8 @@ public struct LoRAParameters: Sendable, Equatable {
                                   rank: Int, alpha: Double, useRSLoRA: Bool = false,
                                   seed: UInt64) throws(TrainingError) -> LoRAParameters {
         guard rank > 0 else { throw .badConfig("rank must be positive, got \(rank)") }
-        let all = adaptableModules(c)
+        let all = WhisperLayout.adaptableModules(for: c)
+        let shapes = WhisperLayout.linearModules(for: c)
         for t in targets where !all.contains(where: { matchesTarget($0, t) }) {
             throw .unknownTarget(t, known: ["q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2", "self_attn.q_proj", "encoder_attn.q_proj", "..."])
         }
@@ -67,7 +54,7 @@ public struct LoRAParameters: Sendable, Equatable {
         var rng = SeededGenerator(seed: seed)
         var factors: [LoRAFactors] = []
         for name in chosen {
-            let (o, i) = moduleShape(name, c)
+            let (i, o) = shapes[name]!
             let bound = 1 / Float(i).squareRoot()
             let a = (0..<(rank * i)).map { _ in rng.uniform(-bound, bound) }
             factors.append(LoRAFactors(a: a, b: [Float](repeating: 0, count: o * rank), rank: rank, scale: scale))
@@ -114,7 +101,7 @@ public struct LoRAParameters: Sendable, Equatable {
         var modules: [String: LoRAPair] = [:]
         for (n, f) in zip(names, factors) {
             let i = f.a.count / f.rank, o = f.b.count / f.rank
-            modules[n] = LoRAPair(a: tensorData(f.a, shape: [f.rank, i]), b: tensorData(f.b, shape: [o, f.rank]), scale: Double(f.scale))
+            modules[n] = LoRAPair(a: HalfConversion.f32Data(f.a, shape: [f.rank, i]), b: HalfConversion.f32Data(f.b, shape: [o, f.rank]), scale: Double(f.scale))
         }
         return LoRAWeights(config: config, modules: modules)
     }
@@ -125,18 +112,14 @@ public struct LoRAParameters: Sendable, Equatable {
         var factors: [LoRAFactors] = []
         for n in names {
             let p = w.modules[n]!
-            factors.append(LoRAFactors(a: try floats(p.a, name: "\(n).lora_A.weight"), b: try floats(p.b, name: "\(n).lora_B.weight"),
+            factors.append(LoRAFactors(a: try Self.floats(p.a, name: "\(n).lora_A.weight"), b: try Self.floats(p.b, name: "\(n).lora_B.weight"),
                                        rank: p.rank, scale: Float(p.scale)))
         }
         self.init(names: names, factors: factors)
     }
-}
 
-/// [out, in] of an adaptable module.
-func moduleShape(_ name: String, _ c: WhisperConfig) -> (Int, Int) {
-    let d = c.dModel
-    let ffn = name.hasPrefix("model.encoder.") ? c.encoderFFNDim : c.decoderFFNDim
-    if name.hasSuffix(".fc1") { return (ffn, d) }
-    if name.hasSuffix(".fc2") { return (d, ffn) }
-    return (d, d)
+    /// A stored factor as f32 (Tensor's conversion), its dtype error named by tensor.
+    private static func floats(_ t: TensorData, name: String) throws(TrainingError) -> [Float] {
+        do { return try HalfConversion.floats(from: t) } catch { throw .unsupportedDType(name: name, dtype: t.dtype) }
+    }
 }

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import GlossaCore
 import Tensor
+import Whisper
 
 /// What the progress callback sees after each optimizer step.
 public struct TrainingProgress: Sendable {
@@ -56,9 +57,12 @@ public struct LoRATrainer: Sendable {
     public var teachers: [Int: LoRAParameters] = [:]
     public var distillation: DistillationConfig?
 
-    public init(base: FrozenWhisper, config: TrainingConfig, special: SpecialTokens,
-                gemm: any GEMMBackend = ReferenceGEMM()) {
-        self.graph = WhisperTrainingGraph(model: base, gemm: gemm); self.config = config; self.special = special
+    /// `compute`: the shared kernels. With several utterances at once their element-wise loops
+    /// run on one thread each (the utterances are the parallelism; BLAS threads are the caller's).
+    public init(base: WhisperModel, config: TrainingConfig, special: SpecialTokens,
+                compute: Compute) {
+        self.graph = WhisperTrainingGraph(model: base, compute: compute, concurrentUtterances: config.concurrentUtterances)
+        self.config = config; self.special = special
     }
 
     /// A fresh state: PEFT-initialised LoRA from the seed.

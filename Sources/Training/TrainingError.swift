@@ -2,9 +2,7 @@ import GlossaCore
 
 /// Errors of the Training module: what failed, where, and what to do about it.
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
-    /// A base tensor the graph needs is missing or has the wrong shape.
-    case badBaseTensor(name: String, expected: [Int], found: [Int]?)
-    /// A tensor's dtype cannot be used as f32 arithmetic input.
+    /// An adapter tensor's dtype cannot be used as f32 arithmetic input.
     case unsupportedDType(name: String, dtype: DType)
     /// A LoRA target does not name any linear layer of this model.
     case unknownTarget(String, known: [String])
@@ -19,11 +17,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .badBaseTensor(name, expected, found):
-            let f = found.map { "\($0)" } ?? "missing"
-            return "Base model tensor \(name): expected shape \(expected), found \(f); re-import the base model (glossa import) or check its config"
         case let .unsupportedDType(name, dtype):
-            return "Base model tensor \(name) has dtype \(dtype.rawValue); the trainer needs F32, F16 or BF16 weights"
+            return "Adapter tensor \(name) has dtype \(dtype.rawValue); the trainer needs F32, F16 or BF16 weights"
         case let .unknownTarget(t, known):
             return "LoRA target '\(t)' matches no linear layer; use one of \(known.joined(separator: ", "))"
         case let .badExample(id, reason):

@@ -1,6 +1,14 @@
+import Tensor
+import Whisper
+
 // Whisper's teacher-forced training graph: encoder (when adapters sit there) and decoder
 // forward with activations kept, softmax cross-entropy over the vocabulary, and backward to
 // the LoRA factors only.
+//
+// One model definition: the weights are the runtime's `WhisperModel` (read in place), the
+// kernels are Tensor's `Compute` (the runtime's own), names come from `WhisperLayout`, and a
+// frozen encoder is the runtime's `WhisperModel.encode`. What is recorded for backward lives
+// in the tapes below; a forward without tape computes what inference computes.
 //
 //   encoder: mel [n_mels, F] -> gelu(conv1) -> gelu(conv2, stride 2) [S = F/2, d]
 //            + embed_positions[0..<S] -> blocks -> layer_norm            -> enc [S, d]
@@ -57,20 +65,31 @@ struct EncoderTape {
 
 /// The training graph over a frozen base model. Immutable; safe to share across threads.
 public struct WhisperTrainingGraph: Sendable {
-    public let model: FrozenWhisper
-    /// Matrix products: `ReferenceGEMM` or BLAS.
-    public let mm: any GEMMBackend
+    /// The runtime's model: the graph reads its weights in place.
+    public let model: WhisperModel
+    /// The shared kernels (Tensor's `Compute`); element-wise threads 1 when utterances run
+    /// concurrently.
+    public let compute: Compute
     let encoderNames: [BlockNames]
     let decoderNames: [BlockNames]
+    /// Views of the model's layers (no copies).
+    let encoderBlocks: [FrozenBlock]
+    let decoderBlocks: [FrozenBlock]
 
-    public init(model: FrozenWhisper, gemm: any GEMMBackend = ReferenceGEMM()) {
+    /// `concurrentUtterances`: how many utterances the caller runs through the graph at once;
+    /// above 1 the element-wise loops run on one thread each (the utterances are the parallelism).
+    public init(model: WhisperModel, compute: Compute, concurrentUtterances: Int = 1) {
         self.model = model
-        self.mm = gemm
-        encoderNames = (0..<model.config.encoderLayers).map { BlockNames("model.encoder.layers.\($0)") }
-        decoderNames = (0..<model.config.decoderLayers).map { BlockNames("model.decoder.layers.\($0)") }
+        self.compute = concurrentUtterances > 1 ? compute.with(threads: 1) : compute
+        encoderNames = (0..<model.config.encoderLayers).map { BlockNames(.encoder, $0) }
+        decoderNames = (0..<model.config.decoderLayers).map { BlockNames(.decoder, $0) }
+        encoderBlocks = model.encoderLayers.map(FrozenBlock.init)
+        decoderBlocks = model.decoderLayers.map(FrozenBlock.init)
     }
 
     var d: Int { model.config.dModel }
+    /// Short name for the kernels in the graph's formulas.
+    var c: Compute { compute }
 
     /// Encoder rows S for `features` [n_mels, F] (F even, F/2 <= max_source_positions).
     public func encoderRows(featureCount: Int) throws(TrainingError) -> Int {
@@ -81,31 +100,36 @@ public struct WhisperTrainingGraph: Sendable {
         return featureCount / nm / 2
     }
 
-    /// Encoder forward. features [n_mels, F] -> enc [F/2, d]. Keeps the tape when `keepTape`.
+    /// Encoder forward. features [n_mels, F] -> enc [F/2, d].
+    ///
+    /// A frozen encoder (no adapter in `lora`'s encoder sites) runs through the runtime's own
+    /// `WhisperModel.encode`: the same code transcription runs, nothing to record. An adapted
+    /// encoder runs the recording blocks below (keeping the tape when `keepTape`) from the
+    /// runtime's stem, so forward-only losses and gradients see the same function.
     func encoderForward(_ features: [Float], lora: LoRAParameters?, keepTape: Bool) -> (out: [Float], rows: Int, tape: EncoderTape) {
-        let c = model.config
-        let frames = features.count / c.numMelBins
-        var (x, l1) = conv1dForward(mm, features, layout: .channelsFirst, channels: c.numMelBins, length: frames,
-                                    weight: model.conv1W, bias: model.conv1B, outChannels: d, kernel: 3, stride: 1, padding: 1)
-        geluInPlace(&x)
-        var (y, s) = conv1dForward(mm, x, layout: .timeFirst, channels: d, length: l1,
-                                   weight: model.conv2W, bias: model.conv2B, outChannels: d, kernel: 3, stride: 2, padding: 1)
-        geluInPlace(&y)
-        for i in 0..<(s * d) { y[i] += model.encoderPositions[i] }
+        let cfg = model.config
+        let frames = features.count / cfg.numMelBins
+        guard let lora, lora.hasEncoderAdapters else {
+            precondition(!keepTape, "encoderForward: nothing to record in a frozen encoder")
+            let e = model.encode(features: features, frames: frames, compute: c)
+            return (e.data, e.frames, EncoderTape())
+        }
+        var y = model.encoderStem(features: features, frames: frames, compute: c)
+        let s = frames / 2
         var tape = EncoderTape()
-        for (i, blk) in model.encoderBlocks.enumerated() {
-            let r = blockForward(mm, y, rows: s, blk, encoderNames[i], lora, heads: c.encoderAttentionHeads, causal: false, enc: nil, encRows: 0,
+        for (i, blk) in encoderBlocks.enumerated() {
+            let r = blockForward(c, y, rows: s, blk, encoderNames[i], lora, heads: cfg.encoderAttentionHeads, causal: false, enc: nil, encRows: 0,
                                  keepTape: keepTape)
             y = r.y
             if keepTape { tape.blocks.append(r.tape) }
         }
-        let n = layerNormForward(y, rows: s, model.encoderLN)
-        if keepTape { tape.preNorm = y; tape.norm = NormCache(y: n.y, mean: n.mean, rstd: n.rstd) }
+        let n = layerNormForward(c, y, rows: s, gamma: model.encoderNorm.gamma, beta: model.encoderNorm.beta)
+        if keepTape { tape.preNorm = y; tape.norm = n }
         return (n.y, s, tape)
     }
 
     /// Encoder output without a tape: what the trainer caches per utterance when no adapter
-    /// sits in the encoder. features [n_mels, F] -> [F/2, d].
+    /// sits in the encoder (then the runtime's encoder computes it). features [n_mels, F] -> [F/2, d].
     public func encode(_ features: [Float], lora: LoRAParameters? = nil) -> [Float] {
         encoderForward(features, lora: lora, keepTape: false).out
     }
@@ -114,9 +138,9 @@ public struct WhisperTrainingGraph: Sendable {
     func encoderBackward(_ dEnc: [Float], tape: EncoderTape, rows s: Int, lora: LoRAParameters, grads: inout LoRAParameters) {
         let lowest = encoderNames.firstIndex { n in n.all.contains { lora.slot($0) != nil } }
         guard let lowest else { return }
-        var dy = layerNormBackward(dEnc, x: tape.preNorm, mean: tape.norm.mean, rstd: tape.norm.rstd, rows: s, model.encoderLN)
-        for i in stride(from: model.encoderBlocks.count - 1, through: lowest, by: -1) {
-            let r = blockBackward(mm, dy, tape: tape.blocks[i], rows: s, model.encoderBlocks[i], encoderNames[i], lora, &grads,
+        var dy = layerNormBackward(c, dEnc, x: tape.preNorm, tape.norm, rows: s, gamma: model.encoderNorm.gamma)
+        for i in stride(from: encoderBlocks.count - 1, through: lowest, by: -1) {
+            let r = blockBackward(c, dy, tape: tape.blocks[i], rows: s, encoderBlocks[i], encoderNames[i], lora, &grads,
                                   heads: model.config.encoderAttentionHeads, enc: nil, encRows: 0,
                                   needInputGrad: i > lowest, needEncoderGrad: false)
             if i > lowest { dy = r.dx! }
@@ -167,15 +191,15 @@ public struct WhisperTrainingGraph: Sendable {
         // dlogits [T-first, V] -> d(normed x)[T, d] = dlogits E (rows before `first` get zero)
         var dn = [Float](repeating: 0, count: t * d)
         dn.withUnsafeMutableBufferPointer { dp in fwd.ce.probs.withUnsafeBufferPointer { pp in model.tokenEmbedding.withUnsafeBufferPointer { ep in
-            gemm(mm, transA: false, transB: false, m: t - first, n: d, k: v, alpha: 1, a: pp.baseAddress!, lda: v,
+            c.sgemm(m: t - first, n: d, k: v, alpha: 1, a: pp.baseAddress!, lda: v,
                  b: ep.baseAddress!, ldb: d, beta: 0, c: dp.baseAddress! + first * d, ldc: d)
         } } }
-        var dy = layerNormBackward(dn, x: fwd.preNorm, mean: fwd.norm.mean, rstd: fwd.norm.rstd, rows: t, model.decoderLN)
+        var dy = layerNormBackward(c, dn, x: fwd.preNorm, fwd.norm, rows: t, gamma: model.decoderNorm.gamma)
         var dEnc: [Float]? = trainEncoder ? [Float](repeating: 0, count: s * d) : nil
         let lowestDecoder = decoderNames.firstIndex { n in n.all.contains { lora.slot($0) != nil } } ?? decoderNames.count
-        for i in stride(from: model.decoderBlocks.count - 1, through: 0, by: -1) {
+        for i in stride(from: decoderBlocks.count - 1, through: 0, by: -1) {
             if i < lowestDecoder && !trainEncoder { break }
-            let r = blockBackward(mm, dy, tape: fwd.tapes[i], rows: t, model.decoderBlocks[i], decoderNames[i], lora, &grads,
+            let r = blockBackward(c, dy, tape: fwd.tapes[i], rows: t, decoderBlocks[i], decoderNames[i], lora, &grads,
                                   heads: model.config.decoderAttentionHeads, enc: enc, encRows: s,
                                   needInputGrad: i > 0 && (i > lowestDecoder || trainEncoder), needEncoderGrad: trainEncoder)
             if let e = r.dEnc, dEnc != nil { addInPlace(&dEnc!, e) }
@@ -212,26 +236,26 @@ public struct WhisperTrainingGraph: Sendable {
     /// unscaled dlogits; with no objective, the logits themselves.
     func decoderForward(_ tokens: [Int], targets: [Int], enc: [Float], encRows s: Int, lora: LoRAParameters?,
                         objective: TokenObjective? = .crossEntropy, keepTape: Bool = true) -> DecoderForward {
-        let c = model.config, t = tokens.count, v = c.vocabSize
-        precondition(t == targets.count && t <= c.maxTargetPositions, "decoder: \(t) tokens for \(targets.count) targets (max \(c.maxTargetPositions))")
+        let cfg = model.config, t = tokens.count, v = cfg.vocabSize
+        precondition(t == targets.count && t <= cfg.maxTargetPositions, "decoder: \(t) tokens for \(targets.count) targets (max \(cfg.maxTargetPositions))")
         var x = [Float](repeating: 0, count: t * d)
         for (r, id) in tokens.enumerated() {
             precondition(id >= 0 && id < v, "decoder: token \(id) outside vocabulary \(v)")
             for j in 0..<d { x[r * d + j] = model.tokenEmbedding[id * d + j] + model.decoderPositions[r * d + j] }
         }
         var tapes: [BlockTape] = []
-        for (i, blk) in model.decoderBlocks.enumerated() {
-            let r = blockForward(mm, x, rows: t, blk, decoderNames[i], lora, heads: c.decoderAttentionHeads, causal: true, enc: enc, encRows: s,
+        for (i, blk) in decoderBlocks.enumerated() {
+            let r = blockForward(c, x, rows: t, blk, decoderNames[i], lora, heads: cfg.decoderAttentionHeads, causal: true, enc: enc, encRows: s,
                                  keepTape: keepTape)
             x = r.y
             if keepTape { tapes.append(r.tape) }
         }
-        let n = layerNormForward(x, rows: t, model.decoderLN)
+        let n = layerNormForward(c, x, rows: t, gamma: model.decoderNorm.gamma, beta: model.decoderNorm.beta)
         let first = targets.firstIndex { $0 >= 0 } ?? t
         var logits = [Float](repeating: 0, count: (t - first) * v)
         if first < t {
             logits.withUnsafeMutableBufferPointer { lp in n.y.withUnsafeBufferPointer { np in model.tokenEmbedding.withUnsafeBufferPointer { ep in
-                gemm(mm, transA: false, transB: true, m: t - first, n: v, k: d, alpha: 1, a: np.baseAddress! + first * d, lda: d,
+                c.sgemm(transB: true, m: t - first, n: v, k: d, alpha: 1, a: np.baseAddress! + first * d, lda: d,
                      b: ep.baseAddress!, ldb: d, beta: 0, c: lp.baseAddress!, ldc: v)
             } } }
         }
@@ -244,6 +268,6 @@ public struct WhisperTrainingGraph: Sendable {
                                   temperature: temperature, ceWeight: ceWeight)
         case nil: ce = (0, 0, logits)
         }
-        return DecoderForward(tapes: tapes, preNorm: x, norm: NormCache(y: n.y, mean: n.mean, rstd: n.rstd), firstRow: first, ce: ce)
+        return DecoderForward(tapes: tapes, preNorm: x, norm: n, firstRow: first, ce: ce)
     }
 }

@@ -1,12 +1,13 @@
 import GlossaCore
 import XCTest
+import Whisper
 @testable import Training
 import WhisperTesting
 
 /// Learned fusion and distillation against finite differences, on a tiny random Whisper.
 final class CompositionGradientTests: XCTestCase {
     static let special = SpecialTokens(startOfTranscript: 50, endOfText: 49, transcribe: 51, noTimestamps: 52)
-    let base = try! FrozenWhisper(TinyWhisper.makeNormal(seed: 11, dimensions: .gradientCheck))
+    let base = try! WhisperModel(checkpoint: TinyWhisper.makeNormal(seed: 11, dimensions: .gradientCheck))
 
     func randomLoRA(scope: AdapterScope = .both, rank: Int = 2, seed: UInt64) throws -> LoRAParameters {
         var p = try LoRAParameters.initialise(model: TinyWhisper.config(.gradientCheck), targets: ["q_proj", "v_proj", "fc1", "fc2"],
@@ -27,7 +28,7 @@ final class CompositionGradientTests: XCTestCase {
     }
 
     func testKLTermIsZeroWhenTheStudentIsTheTeacher() throws {
-        let g = WhisperTrainingGraph(model: base)
+        let g = WhisperTrainingGraph(model: base, compute: testCompute)
         let teacher = try randomLoRA(seed: 3)
         let e = example(1)
         let s = teacherForcedSequence(language: e.languageToken, transcript: e.transcript, special: Self.special)
@@ -47,7 +48,7 @@ final class CompositionGradientTests: XCTestCase {
     }
 
     func testDistillationGradientsMatchFiniteDifferences() throws {
-        let g = WhisperTrainingGraph(model: base)
+        let g = WhisperTrainingGraph(model: base, compute: testCompute)
         let teacher = try randomLoRA(seed: 3), student = try randomLoRA(seed: 5)
         let e = example(2)
         let s = teacherForcedSequence(language: e.languageToken, transcript: e.transcript, special: Self.special, predictLanguage: true)
@@ -77,7 +78,7 @@ final class CompositionGradientTests: XCTestCase {
         let config = LoRAConfig(rank: 2, alpha: 4, targetModules: ["q_proj"])
         for granularity in FusionGranularity.allCases {
             var c = LearnedFusionConfig(); c.granularity = granularity
-            let fusion = try LearnedFusion(base: base, experts: experts.map { $0.loraWeights(config: config) }, config: c, special: Self.special)
+            let fusion = try LearnedFusion(base: base, experts: experts.map { $0.loraWeights(config: config) }, config: c, special: Self.special, compute: testCompute)
             var rng = SeededGenerator(seed: 4)
             let w = fusion.initialWeights.map { $0.map { $0 + 0.3 * rng.normal() } }
             let e = example(3)
@@ -97,9 +98,9 @@ final class CompositionGradientTests: XCTestCase {
         let experts = [try randomLoRA(seed: 3), try randomLoRA(seed: 9)]
         let config = LoRAConfig(rank: 2, alpha: 4, targetModules: ["q_proj"])
         var c = LearnedFusionConfig(); c.granularity = .expert
-        let fusion = try LearnedFusion(base: base, experts: experts.map { $0.loraWeights(config: config) }, config: c, special: Self.special)
+        let fusion = try LearnedFusion(base: base, experts: experts.map { $0.loraWeights(config: config) }, config: c, special: Self.special, compute: testCompute)
         let cat = fusion.catParameters([[1, 0]])
-        let g = WhisperTrainingGraph(model: base)
+        let g = WhisperTrainingGraph(model: base, compute: testCompute)
         let e = example(5)
         let s = teacherForcedSequence(language: e.languageToken, transcript: e.transcript, special: Self.special)
         XCTAssertEqual(g.loss(.features(e.features), tokens: s.input, targets: s.targets, lora: cat).lossSum,
@@ -110,7 +111,7 @@ final class CompositionGradientTests: XCTestCase {
         let experts = [try randomLoRA(seed: 3), try randomLoRA(seed: 9)]
         let config = LoRAConfig(rank: 2, alpha: 4, targetModules: ["q_proj"])
         var c = LearnedFusionConfig(); c.steps = 6; c.batchSize = 2; c.learningRate = 0.05; c.granularity = .layer
-        let fusion = try LearnedFusion(base: base, experts: experts.map { $0.loraWeights(config: config) }, config: c, special: Self.special)
+        let fusion = try LearnedFusion(base: base, experts: experts.map { $0.loraWeights(config: config) }, config: c, special: Self.special, compute: testCompute)
         let train = (0..<4).map { example(UInt64(10 + $0)) }
         let a = try fusion.run(train: train), b = try fusion.run(train: train)
         XCTAssertEqual(a.weights, b.weights)
@@ -122,7 +123,7 @@ final class CompositionGradientTests: XCTestCase {
     func testDistillationTrainerNeedsATeacherPerLanguage() throws {
         var c = TrainingConfig(); c.rank = 2; c.alpha = 4; c.maxSteps = 3; c.batchSize = 2; c.warmupSteps = 1
         c.targets = ["q_proj", "v_proj", "fc1", "fc2"]; c.predictLanguage = true
-        var trainer = LoRATrainer(base: base, config: c, special: Self.special)
+        var trainer = LoRATrainer(base: base, config: c, special: Self.special, compute: testCompute)
         trainer.distillation = DistillationConfig(temperature: 2, ceWeight: 0.5)
         trainer.teachers = [53: try randomLoRA(seed: 3)]
         trainer.initialParameters = try randomLoRA(seed: 5)

@@ -21,7 +21,7 @@ final class InteropTests: XCTestCase {
         }
         var c = TrainingConfig()
         c.rank = 2; c.alpha = 4; c.learningRate = 5e-2; c.warmupSteps = 0; c.maxSteps = 4; c.batchSize = 2; c.seed = 1
-        let r = try LoRATrainer(base: try FrozenWhisper(ckpt), config: c, special: Self.special).run(train: ex)
+        let r = try LoRATrainer(base: try WhisperModel(checkpoint: ckpt), config: c, special: Self.special, compute: testCompute).run(train: ex)
         return (ckpt, r, ex)
     }
 
@@ -30,7 +30,7 @@ final class InteropTests: XCTestCase {
         do { blas = try BLASLibrary.load(coreType: .automatic, threads: 1) } catch { throw Peer.missing("OpenBLAS not available: \(error)") }
         let (ckpt, r, ex) = try trained()
         XCTAssertGreaterThan(r.state.params.factors.map { $0.b.map(abs).max()! }.max()!, 0.01, "training must have moved B")
-        let graph = WhisperTrainingGraph(model: try FrozenWhisper(ckpt), gemm: blas)
+        let graph = WhisperTrainingGraph(model: try WhisperModel(checkpoint: ckpt), compute: Compute(blas: blas, threads: 1))
         let model = try WhisperModel(checkpoint: ckpt)
         let adapters = try ActiveAdapters([(weights: r.weights, mix: 1.0)], for: model)
         let compute = Compute(blas: blas, threads: 1)

@@ -1,6 +1,8 @@
 import XCTest
 import Foundation
 import GlossaCore
+import Tensor
+import Whisper
 @testable import Training
 
 /// The trainer against transformers + peft on the same tiny random Whisper (golden values from
@@ -30,13 +32,13 @@ final class PEFTGoldenTests: XCTestCase {
         return try JSONDecoder().decode(Golden.self, from: Data(contentsOf: url))
     }
 
-    func setUp(_ g: Golden) throws -> (WhisperTrainingGraph, LoRAParameters, SpecialTokens) {
-        let tensors = g.tensors.mapValues { tensorData($0.values, shape: $0.shape) }
-        let graph = WhisperTrainingGraph(model: try FrozenWhisper(WhisperCheckpoint(config: g.config, tensors: tensors, tokenizerJSON: [])))
+    func setUp(_ g: Golden) throws -> (WhisperTrainingGraph, LoRAParameters, Training.SpecialTokens) {
+        let tensors = g.tensors.mapValues { HalfConversion.f32Data($0.values, shape: $0.shape) }
+        let graph = WhisperTrainingGraph(model: try WhisperModel(checkpoint: WhisperCheckpoint(config: g.config, tensors: tensors, tokenizerJSON: [])), compute: testCompute)
         var p = try LoRAParameters.initialise(model: g.config, targets: g.lora.targets, scope: .both, rank: g.lora.rank, alpha: g.lora.alpha, seed: 0)
         XCTAssertEqual(Set(p.names), Set(g.lora.before.keys))
         for (k, n) in p.names.enumerated() { p.factors[k].a = g.lora.before[n]!.A; p.factors[k].b = g.lora.before[n]!.B }
-        let sp = SpecialTokens(startOfTranscript: g.special.sot, endOfText: g.special.eot, transcribe: g.special.transcribe, noTimestamps: g.special.notimestamps)
+        let sp = Training.SpecialTokens(startOfTranscript: g.special.sot, endOfText: g.special.eot, transcribe: g.special.transcribe, noTimestamps: g.special.notimestamps)
         return (graph, p, sp)
     }
 
@@ -80,7 +82,7 @@ final class PEFTGoldenTests: XCTestCase {
         c.rank = g.lora.rank; c.alpha = g.lora.alpha; c.targets = g.lora.targets; c.scope = .both
         c.learningRate = g.adamw.lr; c.warmupSteps = 0; c.decay = .constant; c.maxSteps = 1; c.batchSize = 2
         c.adamW = AdamWConfig(weightDecay: g.adamw.weight_decay); c.clipNorm = g.adamw.clip
-        let trainer = LoRATrainer(base: graph.model, config: c, special: sp)
+        let trainer = LoRATrainer(base: graph.model, config: c, special: sp, compute: testCompute)
         let ex = examples(g)
         var state = try trainer.initialState(train: ex)
         state.params = p; state.adam = AdamWState(like: p)

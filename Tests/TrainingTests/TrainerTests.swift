@@ -1,5 +1,6 @@
 import XCTest
 import GlossaCore
+import Whisper
 @testable import Training
 import WhisperTesting
 
@@ -7,7 +8,7 @@ import WhisperTesting
 /// reproducibility, resume after a kill, early stopping, encoder-output caching.
 final class TrainerTests: XCTestCase {
     static let special = SpecialTokens(startOfTranscript: 50, endOfText: 49, transcribe: 51, noTimestamps: 52)
-    let base = try! FrozenWhisper(TinyWhisper.makeNormal(seed: 11, dimensions: .gradientCheck))
+    let base = try! WhisperModel(checkpoint: TinyWhisper.makeNormal(seed: 11, dimensions: .gradientCheck))
 
     /// Utterances whose transcript is a function of the features, so there is something to learn.
     func examples(_ n: Int, seed: UInt64) -> [TrainingExample] {
@@ -65,7 +66,7 @@ final class TrainerTests: XCTestCase {
 
     func testTrainingLowersTheLossAndIsBitReproducible() throws {
         let train = examples(9, seed: 1), dev = examples(3, seed: 2)
-        let trainer = LoRATrainer(base: base, config: config(steps: 24), special: Self.special)
+        let trainer = LoRATrainer(base: base, config: config(steps: 24), special: Self.special, compute: testCompute)
         let before = trainer.devLoss(try trainer.initialState(train: train).params, dev: dev)
         var losses: [Double] = []
         var evaluated: [Int] = []
@@ -81,12 +82,12 @@ final class TrainerTests: XCTestCase {
         XCTAssertLessThan(losses.suffix(3).reduce(0, +), losses.prefix(3).reduce(0, +))
         // Same data and seed: identical bits, also when run sequentially.
         var seq = config(steps: 24); seq.concurrentUtterances = 1
-        let b = try LoRATrainer(base: base, config: seq, special: Self.special).run(train: train, dev: dev)
+        let b = try LoRATrainer(base: base, config: seq, special: Self.special, compute: testCompute).run(train: train, dev: dev)
         XCTAssertTrue(a.weights == b.weights, "same seed and data must give identical weights")
         XCTAssertTrue(a.state.params == b.state.params)
         // Another seed: different weights.
         var other = config(steps: 24); other.seed = 8
-        let c = try LoRATrainer(base: base, config: other, special: Self.special).run(train: train, dev: dev)
+        let c = try LoRATrainer(base: base, config: other, special: Self.special, compute: testCompute).run(train: train, dev: dev)
         XCTAssertFalse(a.state.params == c.state.params)
         XCTAssertEqual(a.provenance.dataDigest, examplesDigest(train))
         XCTAssertEqual(a.provenance.steps, 24)
@@ -95,7 +96,7 @@ final class TrainerTests: XCTestCase {
 
     func testResumeAfterKillGivesTheSameBits() throws {
         let train = examples(9, seed: 1)
-        let trainer = LoRATrainer(base: base, config: config(steps: 10), special: Self.special)
+        let trainer = LoRATrainer(base: base, config: config(steps: 10), special: Self.special, compute: testCompute)
         let straight = try trainer.run(train: train)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-train-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -112,7 +113,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(resumed.weights == straight.weights)
         // A state from another configuration is refused.
         var other = config(steps: 10); other.seed = 99
-        XCTAssertThrowsError(try LoRATrainer(base: base, config: other, special: Self.special).run(train: train, resume: restored))
+        XCTAssertThrowsError(try LoRATrainer(base: base, config: other, special: Self.special, compute: testCompute).run(train: train, resume: restored))
         // A truncated file is reported, not misread.
         let bytes = try Data(contentsOf: file)
         try bytes.prefix(bytes.count - 3).write(to: file)
@@ -124,7 +125,7 @@ final class TrainerTests: XCTestCase {
     func testEarlyStoppingKeepsTheBestWeights() throws {
         let train = examples(9, seed: 1), dev = examples(3, seed: 2)
         var c = config(steps: 40); c.learningRate = 0.3; c.evalEvery = 1; c.patience = 2; c.minDelta = 1e9   // nothing after the first eval counts
-        let r = try LoRATrainer(base: base, config: c, special: Self.special).run(train: train, dev: dev)
+        let r = try LoRATrainer(base: base, config: c, special: Self.special, compute: testCompute).run(train: train, dev: dev)
         XCTAssertTrue(r.provenance.stoppedEarly)
         XCTAssertEqual(r.provenance.steps, 3)
         XCTAssertEqual(r.provenance.keptStep, 1)
@@ -136,8 +137,8 @@ final class TrainerTests: XCTestCase {
         let train = examples(6, seed: 3)
         var cached = config(scope: .decoder, steps: 4); cached.cacheEncoderOutputs = true
         var uncached = cached; uncached.cacheEncoderOutputs = false
-        let a = try LoRATrainer(base: base, config: cached, special: Self.special).run(train: train)
-        let b = try LoRATrainer(base: base, config: uncached, special: Self.special).run(train: train)
+        let a = try LoRATrainer(base: base, config: cached, special: Self.special, compute: testCompute).run(train: train)
+        let b = try LoRATrainer(base: base, config: uncached, special: Self.special, compute: testCompute).run(train: train)
         XCTAssertTrue(a.state.params == b.state.params, "caching must not change the result")
         XCTAssertTrue(a.state.params.names.allSatisfy { $0.hasPrefix("model.decoder.") })
         XCTAssertEqual(a.weights.config.targetModules, a.state.params.names)
@@ -146,7 +147,7 @@ final class TrainerTests: XCTestCase {
     func testRejectsOverlongTranscripts() throws {
         var e = examples(1, seed: 1)
         e[0].transcript = Array(repeating: 3, count: 13)
-        XCTAssertThrowsError(try LoRATrainer(base: base, config: config(), special: Self.special).run(train: e)) { err in
+        XCTAssertThrowsError(try LoRATrainer(base: base, config: config(), special: Self.special, compute: testCompute).run(train: e)) { err in
             XCTAssertTrue("\(err)".contains("u0"), "\(err)")
         }
     }

@@ -1,5 +1,6 @@
 import XCTest
 import GlossaCore
+import Whisper
 @testable import Training
 import WhisperTesting
 
@@ -8,7 +9,7 @@ final class WhisperGraphGradientTests: XCTestCase {
     static let special = SpecialTokens(startOfTranscript: 50, endOfText: 49, transcribe: 51, noTimestamps: 52)
 
     func makeGraph() throws -> WhisperTrainingGraph {
-        WhisperTrainingGraph(model: try FrozenWhisper(TinyWhisper.makeNormal(seed: 11, dimensions: .gradientCheck)))
+        WhisperTrainingGraph(model: try WhisperModel(checkpoint: TinyWhisper.makeNormal(seed: 11, dimensions: .gradientCheck)), compute: testCompute)
     }
 
     /// LoRA with random (nonzero) B so every factor has a nonzero gradient.
@@ -49,6 +50,21 @@ final class WhisperGraphGradientTests: XCTestCase {
         let b = g.loss(.features(feats), tokens: s.input, targets: s.targets, lora: nil)
         XCTAssertEqual(a.lossSum, b.lossSum)
         XCTAssertEqual(a.count, 4)
+    }
+
+    /// One model definition: a frozen encoder runs through the runtime's `WhisperModel.encode`;
+    /// an adapted one through the recording blocks, which sum in the runtime's order. With
+    /// zero B (and with no tape kept) the two must agree bit for bit.
+    func testRecordingEncoderComputesWhatTheRuntimeEncoderComputes() throws {
+        let g = try makeGraph()
+        let p = try LoRAParameters.initialise(model: TinyWhisper.config(.gradientCheck), targets: ["q_proj", "v_proj", "out_proj", "fc1", "fc2"],
+                                              scope: .encoder, rank: 2, alpha: 4, seed: 2)
+        XCTAssertTrue(p.hasEncoderAdapters)
+        var rng = SeededGenerator(seed: 8)
+        let feats = randomArray(4 * 8, &rng)
+        let runtime = g.model.encode(features: feats, frames: 8, compute: testCompute).data
+        XCTAssertEqual(g.encode(feats, lora: p), runtime)
+        XCTAssertEqual(g.encode(feats), runtime)
     }
 
     func testFullGraphGradientsEncoderAndDecoder() throws { try fullGraphCheck(scope: .both) }

@@ -1,4 +1,5 @@
 import GlossaCore
+import TensorIO
 
 extension TinyWhisper {
     /// The variant the trainer's gradient checks (Tests/TrainingTests) were tuned on: one
@@ -16,31 +17,34 @@ extension TinyWhisper {
             tensors[name] = .float32(shape: shape, (0..<n).map { _ in mean + std * rng.normal() })
         }
         let d = c.dModel
-        func lin(_ p: String, _ o: Int, _ i: Int, bias: Bool = true) {
-            put("\(p).weight", [o, i], std: 1 / Float(i).squareRoot())
-            if bias { put("\(p).bias", [o], std: 0.02) }
+        // Names and shapes from WhisperLayout's table; values drawn in a fixed order (block by
+        // block: linears in canonical order, each norm after its sub-layer) so a seed always
+        // gives the same weights.
+        func lin(_ s: WhisperLayout.Stack, _ i: Int, _ l: WhisperLayout.BlockLinear) {
+            let p = WhisperLayout.module(s, i, l), shape = WhisperLayout.shape(of: l, in: s, config: c)
+            put("\(p).weight", shape, std: 1 / Float(shape[1]).squareRoot())
+            if l.hasBias { put("\(p).bias", [shape[0]], std: 0.02) }
         }
         func ln(_ p: String) { put("\(p).weight", [d], std: 0.1, mean: 1); put("\(p).bias", [d], std: 0.05) }
-        func attn(_ p: String) { lin("\(p).q_proj", d, d); lin("\(p).k_proj", d, d, bias: false); lin("\(p).v_proj", d, d); lin("\(p).out_proj", d, d) }
+        func block(_ s: WhisperLayout.Stack, _ i: Int) {
+            for l in [WhisperLayout.BlockLinear.selfQ, .selfK, .selfV, .selfOut] { lin(s, i, l) }
+            ln(WhisperLayout.norm(s, i, .selfAttention))
+            if s == .decoder {
+                for l in [WhisperLayout.BlockLinear.crossQ, .crossK, .crossV, .crossOut] { lin(s, i, l) }
+                ln(WhisperLayout.norm(s, i, .encoderAttention))
+            }
+            lin(s, i, .fc1); lin(s, i, .fc2); ln(WhisperLayout.norm(s, i, .final))
+        }
         put("model.encoder.conv1.weight", [d, c.numMelBins, 3], std: 1 / Float(3 * c.numMelBins).squareRoot())
         put("model.encoder.conv1.bias", [d], std: 0.02)
         put("model.encoder.conv2.weight", [d, d, 3], std: 1 / Float(3 * d).squareRoot())
         put("model.encoder.conv2.bias", [d], std: 0.02)
         put("model.encoder.embed_positions.weight", [c.maxSourcePositions, d], std: 0.1)
-        for i in 0..<c.encoderLayers {
-            let p = "model.encoder.layers.\(i)"
-            attn("\(p).self_attn"); ln("\(p).self_attn_layer_norm")
-            lin("\(p).fc1", c.encoderFFNDim, d); lin("\(p).fc2", d, c.encoderFFNDim); ln("\(p).final_layer_norm")
-        }
+        for i in 0..<c.encoderLayers { block(.encoder, i) }
         ln("model.encoder.layer_norm")
         put("model.decoder.embed_tokens.weight", [c.vocabSize, d], std: 0.5)
         put("model.decoder.embed_positions.weight", [c.maxTargetPositions, d], std: 0.1)
-        for i in 0..<c.decoderLayers {
-            let p = "model.decoder.layers.\(i)"
-            attn("\(p).self_attn"); ln("\(p).self_attn_layer_norm")
-            attn("\(p).encoder_attn"); ln("\(p).encoder_attn_layer_norm")
-            lin("\(p).fc1", c.decoderFFNDim, d); lin("\(p).fc2", d, c.decoderFFNDim); ln("\(p).final_layer_norm")
-        }
+        for i in 0..<c.decoderLayers { block(.decoder, i) }
         ln("model.decoder.layer_norm")
         return WhisperCheckpoint(config: c, tensors: tensors, tokenizerJSON: [])
     }

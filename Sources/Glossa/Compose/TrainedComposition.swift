@@ -70,8 +70,6 @@ struct TrainedComposition {
         if !uncovered.isEmpty {
             throw GlossaError(.invalidInput, "\(training.manifest) has utterances in \(uncovered.joined(separator: ", ")), which no expert serves (experts cover \(covered.sorted().joined(separator: ", "))); add experts for them or filter the manifest")
         }
-        let frozen: FrozenWhisper
-        do { frozen = try FrozenWhisper(checkpoint) } catch { throw GlossaError(.invalidInput, "Cannot prepare base for training: \(error)") }
         log("preparing features of \(training.manifest)")
         let train = try examples(training.manifest, speech: speech, inputs: inputs)
         let dev = try training.dev.map { d throws(GlossaError) in try examples(d, speech: speech, inputs: inputs) } ?? []
@@ -79,19 +77,19 @@ struct TrainedComposition {
         compute.blas.setThreads(1)
         defer { compute.blas.setThreads(compute.threads) }
         switch job.method {
-        case .learned: return try learned(inputs, frozen: frozen, speech: speech, train: train, dataDigest: digest)
-        default: return try distill(inputs, frozen: frozen, speech: speech, train: train, dev: dev, dataDigest: digest)
+        case .learned: return try learned(inputs, speech: speech, train: train, dataDigest: digest)
+        default: return try distill(inputs, speech: speech, train: train, dev: dev, dataDigest: digest)
         }
     }
 
-    func learned(_ inputs: [ComposeInput], frozen: FrozenWhisper, speech: SpeechModel, train: [TrainingExample],
+    func learned(_ inputs: [ComposeInput], speech: SpeechModel, train: [TrainingExample],
                  dataDigest: Digest) throws(GlossaError) -> Output {
         var c = LearnedFusionConfig()
         c.granularity = training.granularity; c.steps = training.steps ?? c.steps; c.batchSize = training.batchSize
         c.learningRate = training.learningRate ?? c.learningRate; c.seed = job.seed; c.concurrentUtterances = compute.threads
         let result: LearnedFusionResult
         do {
-            let fusion = try LearnedFusion(base: frozen, experts: inputs.map(\.adapter), config: c, special: speech.trainingSpecials, gemm: compute.blas)
+            let fusion = try LearnedFusion(base: speech.model, experts: inputs.map(\.adapter), config: c, special: speech.trainingSpecials, compute: compute)
             result = try fusion.run(train: train) { step, total, _ in progress(step, total) }
         } catch { throw GlossaError(.invalidInput, "Learned fusion failed: \(error)") }
         var metrics: [String: Double] = ["final_train_loss": result.losses.last ?? 0]
@@ -101,7 +99,7 @@ struct TrainedComposition {
         return Output(adapter: Self.fused(result.adapter), metrics: metrics, dataDigest: dataDigest)
     }
 
-    func distill(_ inputs: [ComposeInput], frozen: FrozenWhisper, speech: SpeechModel, train: [TrainingExample], dev: [TrainingExample],
+    func distill(_ inputs: [ComposeInput], speech: SpeechModel, train: [TrainingExample], dev: [TrainingExample],
                  dataDigest: Digest) throws(GlossaError) -> Output {
         // The student starts from the experts' linear fusion at the target rank.
         let start: FusedAdapter
@@ -117,7 +115,7 @@ struct TrainedComposition {
         if !dev.isEmpty { c.evalEvery = 0 }
         let result: TrainingResult
         do {
-            var trainer = LoRATrainer(base: frozen, config: c, special: speech.trainingSpecials, gemm: compute.blas)
+            var trainer = LoRATrainer(base: speech.model, config: c, special: speech.trainingSpecials, compute: compute)
             trainer.initialParameters = try LoRAParameters(start.loraWeights)
             trainer.distillation = training.distillation
             for (input, e) in zip(inputs, job.experts) {

@@ -90,12 +90,10 @@ public struct ExpertTraining: Sendable {
         if let devManifest {
             dev = try Self.examples(devManifest, languages: languages, tokenizer: speech.tokenizer, mel: speech.features) { _, _ in }.0
         }
-        let frozen: FrozenWhisper
-        do { frozen = try FrozenWhisper(checkpoint) } catch { throw GlossaError(.invalidInput, "Cannot prepare base for training: \(error)") }
         // Utterances run concurrently, one per core; BLAS single-threaded inside each.
         compute.blas.setThreads(1)
         defer { compute.blas.setThreads(compute.threads) }
-        let trainer = LoRATrainer(base: frozen, config: config, special: speech.trainingSpecials, gemm: compute.blas)
+        let trainer = LoRATrainer(base: speech.model, config: config, special: speech.trainingSpecials, compute: compute)
         var resume: TrainerState? = nil
         if let cp = stateFile, FileManager.default.fileExists(atPath: cp.path) {
             do { resume = try TrainerState.read(from: cp); log("resuming from \(cp.path) at step \(resume!.step)") } catch {

@@ -244,7 +244,7 @@ extension WhisperModel {
             }
             decoderNorm.apply(c, x: xp, rows: rows, out: xp)
             logits.withUnsafeMutableBufferPointer { lb in tokenEmbedding.withUnsafeBufferPointer { ep in
-                c.blas.sgemm(transB: true, m: rows, n: vocabSize, k: d, a: xp, lda: d, b: ep.baseAddress!, ldb: d,
+                c.sgemm(transB: true, m: rows, n: vocabSize, k: d, a: xp, lda: d, b: ep.baseAddress!, ldb: d,
                              c: lb.baseAddress!, ldc: vocabSize)
             } }
         } } } } } }

@@ -10,49 +10,41 @@ public struct EncoderOutput: Sendable {
 extension WhisperModel {
     /// Runs the encoder (`model.encoder.*`) on one window of log-mel features.
     ///
-    /// - features: [n_mels, 3000] channel-major (as Whisper's feature extractor returns).
+    /// - features: [n_mels, 3000] channel-major (as Whisper's feature extractor returns),
+    ///   one whole window (see the `frames:` variant below for the trainer's shorter inputs).
     /// - Returns [1500, d]: conv1 (k3, pad 1) + GELU, conv2 (k3, pad 1, stride 2) + GELU,
     ///   + sinusoidal positions, pre-norm blocks, final layer norm.
     public func encode(features: [Float], compute c: Compute, adapters: ActiveAdapters = .none) throws(WhisperModelError) -> EncoderOutput {
-        let mels = config.numMelBins, frames = inputFrames, d = dModel
+        let mels = config.numMelBins, frames = inputFrames
         guard features.count == mels * frames else { throw .badFeatures(expected: [mels, frames], got: [features.count / frames, frames]) }
-        let t = config.maxSourcePositions
+        return encode(features: features, frames: frames, compute: c, adapters: adapters)
+    }
+
+    /// The encoder on `frames` log-mel frames, [n_mels, frames] channel-major, for any even
+    /// frames <= `inputFrames`: [frames / 2, d], using the first frames / 2 positions.
+    /// Transcription always passes a whole (padded) 30 s window; the trainer passes what its
+    /// examples hold and checks the shape itself (`WhisperTrainingGraph.encoderRows`).
+    public func encode(features: [Float], frames: Int, compute c: Compute, adapters: ActiveAdapters = .none) -> EncoderOutput {
+        let d = dModel
+        precondition(features.count == config.numMelBins * frames && frames % 2 == 0 && frames <= inputFrames,
+                     "encode: \(features.count) values are not [\(config.numMelBins), even frames <= \(inputFrames)]")
+        let t = frames / 2
         let heads = config.encoderAttentionHeads, hd = d / heads, ffn = config.encoderFFNDim
 
+        var x = encoderStem(features: features, frames: frames, compute: c)   // residual stream [t, d]
         // Buffers reused across layers.
-        var x = [Float](repeating: 0, count: t * d)          // residual stream [t, d]
         var h = [Float](repeating: 0, count: t * d)          // normed input [t, d]
         var qkv = [Float](repeating: 0, count: t * 3 * d)    // [t, 3d]
         var attn = [Float](repeating: 0, count: t * d)       // [t, d]
-        var big = [Float](repeating: 0, count: max(t * ffn, frames * d, t * t))  // conv1 out / fc1 out / scores
-        var scratch = [Float](repeating: 0, count: max(Compute.conv1dScratch(inChannels: mels, kernel: 3, outLength: frames),
-                                                       Compute.conv1dScratch(inChannels: d, kernel: 3, outLength: t)))
+        var big = [Float](repeating: 0, count: max(t * ffn, t * t))  // fc1 out / scores
 
-        features.withUnsafeBufferPointer { fp in
         x.withUnsafeMutableBufferPointer { xb in
         h.withUnsafeMutableBufferPointer { hb in
         qkv.withUnsafeMutableBufferPointer { qb in
         attn.withUnsafeMutableBufferPointer { ab in
         big.withUnsafeMutableBufferPointer { bb in
-        scratch.withUnsafeMutableBufferPointer { sb in
             let xp = xb.baseAddress!, hp = hb.baseAddress!, qp = qb.baseAddress!, ap = ab.baseAddress!
-            let bp = bb.baseAddress!, sp = sb.baseAddress!
-            // conv1: [mels, 3000] -> [3000, d]   (model.encoder.conv1)
-            conv1.weight.withUnsafeBufferPointer { w in conv1.bias!.withUnsafeBufferPointer { b in
-                c.conv1d(input: fp.baseAddress!, length: frames, inChannels: mels, timeStride: 1, channelStride: frames,
-                         weight: w.baseAddress!, bias: b.baseAddress!, outChannels: d, kernel: 3, stride: 1, padding: 1,
-                         out: bp, scratch: sp)
-            } }
-            c.gelu(bp, count: frames * d)
-            // conv2: [3000, d] -> [1500, d]  (model.encoder.conv2, stride 2)
-            conv2.weight.withUnsafeBufferPointer { w in conv2.bias!.withUnsafeBufferPointer { b in
-                c.conv1d(input: bp, length: frames, inChannels: d, timeStride: d, channelStride: 1,
-                         weight: w.baseAddress!, bias: b.baseAddress!, outChannels: d, kernel: 3, stride: 2, padding: 1,
-                         out: xp, scratch: sp)
-            } }
-            c.gelu(xp, count: t * d)
-            encoderPositions.withUnsafeBufferPointer { pp in for i in 0..<(t * d) { xp[i] += pp[i] } }
-
+            let bp = bb.baseAddress!
             for (i, layer) in encoderLayers.enumerated() {
                 // self-attention block: x += out(attn(LN(x)))
                 layer.selfAttnNorm.apply(c, x: xp, rows: t, out: hp)
@@ -76,7 +68,38 @@ extension WhisperModel {
                 adapters.apply(LinearSite(stack: .encoder, layer: i, kind: .fc2), c, x: bp, rows: t, inFeatures: ffn, outFeatures: d, y: xp, ldy: d)
             }
             encoderNorm.apply(c, x: xp, rows: t, out: xp)
-        } } } } } } }
+        } } } } }
         return EncoderOutput(frames: t, dModel: d, data: x)
+    }
+
+    /// The encoder's convolutional stem (`model.encoder.conv1`, `conv2`, `embed_positions`):
+    /// features [n_mels, frames] channel-major -> x [frames / 2, d], the first block's input.
+    /// conv1 (k3, pad 1) + GELU -> [frames, d]; conv2 (k3, pad 1, stride 2) + GELU -> [frames/2, d];
+    /// + sinusoidal positions. The runtime's encoder and the trainer's recording encoder both
+    /// start here (no adapter sits below the blocks, so the stem never needs a backward).
+    public func encoderStem(features: [Float], frames: Int, compute c: Compute) -> [Float] {
+        let mels = config.numMelBins, d = dModel, t = frames / 2
+        var x = uninitializedFloats(t * d)                 // written by conv2
+        var conv1Out = uninitializedFloats(frames * d)     // written by conv1
+        var scratch = uninitializedFloats(max(Compute.conv1dScratch(inChannels: mels, kernel: 3, outLength: frames),
+                                              Compute.conv1dScratch(inChannels: d, kernel: 3, outLength: t)))
+        features.withUnsafeBufferPointer { fp in x.withUnsafeMutableBufferPointer { xb in
+        conv1Out.withUnsafeMutableBufferPointer { cb in scratch.withUnsafeMutableBufferPointer { sb in
+            let xp = xb.baseAddress!, bp = cb.baseAddress!, sp = sb.baseAddress!
+            conv1.weight.withUnsafeBufferPointer { w in conv1.bias!.withUnsafeBufferPointer { b in
+                c.conv1d(input: fp.baseAddress!, length: frames, inChannels: mels, timeStride: 1, channelStride: frames,
+                         weight: w.baseAddress!, bias: b.baseAddress!, outChannels: d, kernel: 3, stride: 1, padding: 1,
+                         out: bp, scratch: sp)
+            } }
+            c.gelu(bp, count: frames * d)
+            conv2.weight.withUnsafeBufferPointer { w in conv2.bias!.withUnsafeBufferPointer { b in
+                c.conv1d(input: bp, length: frames, inChannels: d, timeStride: d, channelStride: 1,
+                         weight: w.baseAddress!, bias: b.baseAddress!, outChannels: d, kernel: 3, stride: 2, padding: 1,
+                         out: xp, scratch: sp)
+            } }
+            c.gelu(xp, count: t * d)
+            encoderPositions.withUnsafeBufferPointer { pp in for i in 0..<(t * d) { xp[i] += pp[i] } }
+        } } } }
+        return x
     }
 }

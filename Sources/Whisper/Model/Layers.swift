@@ -8,6 +8,12 @@ public struct LinearWeights: Sendable {
     public let inFeatures: Int
     public let outFeatures: Int
 
+    public init(weight: [Float], bias: [Float]?, inFeatures: Int, outFeatures: Int) {
+        precondition(weight.count == inFeatures * outFeatures, "LinearWeights: \(weight.count) values for [\(outFeatures), \(inFeatures)]")
+        precondition(bias == nil || bias!.count == outFeatures, "LinearWeights: bias must be [\(outFeatures)]")
+        self.weight = weight; self.bias = bias; self.inFeatures = inFeatures; self.outFeatures = outFeatures
+    }
+
     /// y[n, out] (row stride ldy) = x[n, in] W^T + b, or `+=` with `accumulate` (residuals).
     @inline(__always)
     func apply(_ c: Compute, x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool = false) {

@@ -1,16 +1,13 @@
 import GlossaCore
 import Tensor
+import TensorIO
 
 /// An adaptable linear layer of Whisper, parsed from a canonical module path such as
 /// `model.decoder.layers.3.encoder_attn.k_proj`.
+/// Names come from TensorIO's `WhisperLayout` table.
 public struct LinearSite: Hashable, Sendable, CustomStringConvertible {
-    public enum Stack: String, Sendable { case encoder, decoder }
-    public enum Kind: String, Sendable, CaseIterable {
-        case selfQ = "self_attn.q_proj", selfK = "self_attn.k_proj", selfV = "self_attn.v_proj", selfOut = "self_attn.out_proj"
-        case crossQ = "encoder_attn.q_proj", crossK = "encoder_attn.k_proj", crossV = "encoder_attn.v_proj"
-        case crossOut = "encoder_attn.out_proj"
-        case fc1, fc2
-    }
+    public typealias Stack = WhisperLayout.Stack
+    public typealias Kind = WhisperLayout.BlockLinear
     public let stack: Stack
     public let layer: Int
     public let kind: Kind
@@ -23,11 +20,11 @@ public struct LinearSite: Hashable, Sendable, CustomStringConvertible {
         guard parts.count == 5, parts[0] == "model", parts[2] == "layers",
               let stack = Stack(rawValue: String(parts[1])), let layer = Int(parts[3]), layer >= 0,
               let kind = Kind(rawValue: String(parts[4])) else { return nil }
-        if stack == .encoder, [.crossQ, .crossK, .crossV, .crossOut].contains(kind) { return nil }
+        if stack == .encoder, kind.isCrossAttention { return nil }
         self.init(stack: stack, layer: layer, kind: kind)
     }
 
-    public var description: String { "model.\(stack.rawValue).layers.\(layer).\(kind.rawValue)" }
+    public var description: String { WhisperLayout.module(stack, layer, kind) }
 }
 
 /// One low-rank term y += coefficient * (x A^T) B^T.
@@ -99,11 +96,11 @@ public struct ActiveAdapters: Sendable {
             var tmp = [Float](repeating: 0, count: n * t.rank)
             tmp.withUnsafeMutableBufferPointer { tp in
                 t.a.withUnsafeBufferPointer { ap in
-                    c.blas.sgemm(transB: true, m: n, n: t.rank, k: inFeatures, a: x, lda: inFeatures, b: ap.baseAddress!, ldb: inFeatures,
+                    c.sgemm(transB: true, m: n, n: t.rank, k: inFeatures, a: x, lda: inFeatures, b: ap.baseAddress!, ldb: inFeatures,
                                  c: tp.baseAddress!, ldc: t.rank)
                 }
                 t.b.withUnsafeBufferPointer { bp in
-                    c.blas.sgemm(transB: true, m: n, n: outFeatures, k: t.rank, alpha: t.coefficient, a: tp.baseAddress!, lda: t.rank,
+                    c.sgemm(transB: true, m: n, n: outFeatures, k: t.rank, alpha: t.coefficient, a: tp.baseAddress!, lda: t.rank,
                                  b: bp.baseAddress!, ldb: t.rank, beta: 1, c: y, ldc: ldy)
                 }
             }
@@ -118,13 +115,8 @@ extension WhisperModel {
 
     /// (out, in) of the PyTorch linear at `site`.
     func dimensions(of s: LinearSite) -> (Int, Int) {
-        let d = config.dModel
-        let ffn = s.stack == .encoder ? config.encoderFFNDim : config.decoderFFNDim
-        switch s.kind {
-        case .fc1: return (ffn, d)
-        case .fc2: return (d, ffn)
-        default: return (d, d)
-        }
+        let shape = WhisperLayout.shape(of: s.kind, in: s.stack, config: config)
+        return (shape[0], shape[1])
     }
 
     /// Row offset of `site` inside the fused weight that holds it.
@@ -150,7 +142,7 @@ extension WhisperModel {
                     for t in list {
                         t.b.withUnsafeBufferPointer { bp in t.a.withUnsafeBufferPointer { ap in
                             // W[rowOffset ..< rowOffset+out, :] += coef * B [out, r] A [r, in]
-                            compute.blas.sgemm(m: out, n: inF, k: t.rank, alpha: t.coefficient, a: bp.baseAddress!, lda: t.rank,
+                            compute.sgemm(m: out, n: inF, k: t.rank, alpha: t.coefficient, a: bp.baseAddress!, lda: t.rank,
                                                b: ap.baseAddress!, ldb: inF, beta: 1, c: wp.baseAddress! + rowOffset * inF, ldc: inF)
                         } }
                     }

@@ -1,5 +1,6 @@
 import GlossaCore
 import Tensor
+import TensorIO
 
 /// Immutable Whisper weights in f32 (f16/bf16 checkpoints are widened at load).
 ///
@@ -31,41 +32,49 @@ public struct WhisperModel: Sendable {
     public init(checkpoint: WhisperCheckpoint) throws(WhisperModelError) {
         let c = checkpoint.config
         let d = c.dModel
-        var loader = Loader(tensors: checkpoint.tensors)
+        let loader = Loader(tensors: checkpoint.tensors)
         self.config = c
         conv1 = try loader.linear("model.encoder.conv1", out: d, in: c.numMelBins * 3, shape: [d, c.numMelBins, 3])
         conv2 = try loader.linear("model.encoder.conv2", out: d, in: d * 3, shape: [d, d, 3])
         encoderPositions = try loader.floats("model.encoder.embed_positions.weight", [c.maxSourcePositions, d])
         encoderLayers = []
         for i in 0..<c.encoderLayers {
-            let p = "model.encoder.layers.\(i)."
+            let (lin, ln) = (Self.names(.encoder, i), Self.normNames(.encoder, i))
             encoderLayers.append(EncoderLayerWeights(
-                selfAttnNorm: try loader.norm(p + "self_attn_layer_norm", d),
-                qkv: try loader.fused([p + "self_attn.q_proj", p + "self_attn.k_proj", p + "self_attn.v_proj"], d: d),
-                out: try loader.linear(p + "self_attn.out_proj", out: d, in: d),
-                ffnNorm: try loader.norm(p + "final_layer_norm", d),
-                fc1: try loader.linear(p + "fc1", out: c.encoderFFNDim, in: d),
-                fc2: try loader.linear(p + "fc2", out: d, in: c.encoderFFNDim)))
+                selfAttnNorm: try loader.norm(ln(.selfAttention), d),
+                qkv: try loader.fused([lin(.selfQ), lin(.selfK), lin(.selfV)], d: d),
+                out: try loader.linear(lin(.selfOut), out: d, in: d),
+                ffnNorm: try loader.norm(ln(.final), d),
+                fc1: try loader.linear(lin(.fc1), out: c.encoderFFNDim, in: d),
+                fc2: try loader.linear(lin(.fc2), out: d, in: c.encoderFFNDim)))
         }
         encoderNorm = try loader.norm("model.encoder.layer_norm", d)
         tokenEmbedding = try loader.floats("model.decoder.embed_tokens.weight", [c.vocabSize, d])
         decoderPositions = try loader.floats("model.decoder.embed_positions.weight", [c.maxTargetPositions, d])
         decoderLayers = []
         for i in 0..<c.decoderLayers {
-            let p = "model.decoder.layers.\(i)."
+            let (lin, ln) = (Self.names(.decoder, i), Self.normNames(.decoder, i))
             decoderLayers.append(DecoderLayerWeights(
-                selfAttnNorm: try loader.norm(p + "self_attn_layer_norm", d),
-                selfQKV: try loader.fused([p + "self_attn.q_proj", p + "self_attn.k_proj", p + "self_attn.v_proj"], d: d),
-                selfOut: try loader.linear(p + "self_attn.out_proj", out: d, in: d),
-                crossNorm: try loader.norm(p + "encoder_attn_layer_norm", d),
-                crossQ: try loader.linear(p + "encoder_attn.q_proj", out: d, in: d),
-                crossKV: try loader.fused([p + "encoder_attn.k_proj", p + "encoder_attn.v_proj"], d: d),
-                crossOut: try loader.linear(p + "encoder_attn.out_proj", out: d, in: d),
-                ffnNorm: try loader.norm(p + "final_layer_norm", d),
-                fc1: try loader.linear(p + "fc1", out: c.decoderFFNDim, in: d),
-                fc2: try loader.linear(p + "fc2", out: d, in: c.decoderFFNDim)))
+                selfAttnNorm: try loader.norm(ln(.selfAttention), d),
+                selfQKV: try loader.fused([lin(.selfQ), lin(.selfK), lin(.selfV)], d: d),
+                selfOut: try loader.linear(lin(.selfOut), out: d, in: d),
+                crossNorm: try loader.norm(ln(.encoderAttention), d),
+                crossQ: try loader.linear(lin(.crossQ), out: d, in: d),
+                crossKV: try loader.fused([lin(.crossK), lin(.crossV)], d: d),
+                crossOut: try loader.linear(lin(.crossOut), out: d, in: d),
+                ffnNorm: try loader.norm(ln(.final), d),
+                fc1: try loader.linear(lin(.fc1), out: c.decoderFFNDim, in: d),
+                fc2: try loader.linear(lin(.fc2), out: d, in: c.decoderFFNDim)))
         }
         decoderNorm = try loader.norm("model.decoder.layer_norm", d)
+    }
+
+    /// Module paths of block `i` of `stack`, from `WhisperLayout`'s name table.
+    private static func names(_ stack: WhisperLayout.Stack, _ i: Int) -> (WhisperLayout.BlockLinear) -> String {
+        { WhisperLayout.module(stack, i, $0) }
+    }
+    private static func normNames(_ stack: WhisperLayout.Stack, _ i: Int) -> (WhisperLayout.BlockNorm) -> String {
+        { WhisperLayout.norm(stack, i, $0) }
     }
 
     /// Reads and widens tensors by canonical name.

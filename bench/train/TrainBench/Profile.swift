@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import Training
+import Tensor
 
 /// A GEMM backend that forwards to another and accumulates the time spent in matrix products,
 /// so the bench can split a step into BLAS time and everything else.

@@ -46,7 +46,7 @@ func realDataRun(_ args: [String], blas: BLASLibrary) throws {
     c.rank = 16; c.alpha = 32; c.scope = scope; c.epochs = epochs; c.batchSize = 4; c.learningRate = lr
     c.warmupSteps = 4; c.seed = 1; c.concurrentUtterances = 2
     blas.setThreads(1)
-    let trainer = LoRATrainer(base: try FrozenWhisper(ckpt), config: c, special: .multilingual, gemm: blas)
+    let trainer = LoRATrainer(base: try WhisperModel(checkpoint: ckpt), config: c, special: .multilingual, compute: Compute(blas: blas))
     let before = trainer.devLoss(try trainer.initialState(train: train).params, dev: dev)
     log(String(format: "real: dev loss before %.4f", before))
     let t0 = Date()

@@ -17,6 +17,7 @@ import GlossaCore
 import Tensor
 import Training
 import WhisperTesting
+import Whisper
 
 let args = CommandLine.arguments
 let steps = args.count > 1 ? Int(args[1]) ?? 2 : 2
@@ -37,7 +38,7 @@ if modes == ["real"] {
 }
 
 let t0 = Date()
-let base = try FrozenWhisper(TinyWhisper.make(seed: 1, dimensions: .whisperBase))
+let base = try WhisperModel(checkpoint: TinyWhisper.make(seed: 1, dimensions: .whisperBase))
 log("TrainBench: random whisper-base built in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s")
 
 var rng = SeededGenerator(seed: 2)
@@ -49,13 +50,12 @@ let examples: [TrainingExample] = (0..<4).map { i in
 if modes == ["profile"] {
     // One utterance, sequential, BLAS threads as given: where does a step's time go?
     blas.setThreads(Int(layouts.first?.split(separator: "x").last ?? "2") ?? 2)
-    let ep = expProfile()
-    log(String(format: "profile exp over 18M: FastMath %.3f s, vexp %.3f s, max rel diff %.2e", ep.fastMath, ep.vexp, ep.maxRelDiff))
-    for (name, t) in softmaxPassProfile() { log(String(format: "profile softmax pass %@: %.3f s", name, t)) }
+    let kernels = Compute(blas: blas, threads: 1)
+    for (name, t) in softmaxPassProfile(kernels) { log(String(format: "profile softmax pass %@: %.3f s", name, t)) }
     if layouts.first == "softmax" { exit(0) }
-    for (name, t) in elementwiseProfile() { log(String(format: "profile element-wise %@: %.3f s", name, t)) }
+    for (name, t) in elementwiseProfile(kernels) { log(String(format: "profile element-wise %@: %.3f s", name, t)) }
     let timed = TimedGEMM(blas)
-    let graph = WhisperTrainingGraph(model: base, gemm: timed)
+    let graph = WhisperTrainingGraph(model: base, compute: Compute(blas: blas, threads: 1, gemm: timed))
     let e = examples[0]
     let seq = teacherForcedSequence(language: e.languageToken, transcript: e.transcript, special: .multilingual)
     for scope in [AdapterScope.both, .decoder] {
@@ -88,7 +88,7 @@ for mode in modes {
         c.cacheEncoderOutputs = mode == "dec_only_cached"
         c.batchSize = 4; c.maxSteps = steps + 1; c.learningRate = 1e-4; c.warmupSteps = 0
         c.concurrentUtterances = parts[0]
-        let trainer = LoRATrainer(base: base, config: c, special: .multilingual, gemm: blas)
+        let trainer = LoRATrainer(base: base, config: c, special: .multilingual, compute: Compute(blas: blas))
         var marks: [Double] = []
         _ = try trainer.run(train: examples, progress: { p in
             marks.append(p.elapsedSeconds)

@@ -1,14 +1,18 @@
+// Reductions over contiguous floats, 16 lanes at a time in a fixed order (results are
+// reproducible run to run). The scalar loops LLVM leaves alone, since reassociating float
+// sums changes their value; these choose one order and vectorise it.
+
 /// A Float array whose contents the caller overwrites completely before reading (GEMM outputs
 /// with beta 0). Skips the zero fill: for the encoder's [8, 1500, 1500] attention buffers the
 /// memset costs as much as the softmax itself.
 @inline(__always)
-func uninitializedFloats(_ n: Int) -> [Float] {
+public func uninitializedFloats(_ n: Int) -> [Float] {
     [Float](unsafeUninitializedCapacity: n) { _, count in count = n }
 }
 
-/// max over n floats, 16 lanes at a time.
+/// max over n floats (-infinity for n = 0).
 @inline(__always)
-func vectorMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+public func vectorMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     var i = 0
     var m16 = SIMD16<Float>(repeating: -.infinity)
     let raw = UnsafeRawPointer(p)
@@ -23,9 +27,9 @@ func vectorMax(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     return m
 }
 
-/// sum over n floats, 16 lanes at a time (a fixed order: results are reproducible).
+/// sum over n floats.
 @inline(__always)
-func vectorSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+public func vectorSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     var i = 0
     var s16 = SIMD16<Float>(repeating: 0)
     let raw = UnsafeRawPointer(p)
@@ -35,9 +39,9 @@ func vectorSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     return s
 }
 
-/// sum of a[i] * b[i] over n floats, 16 lanes at a time.
+/// sum of a[i] * b[i] over n floats.
 @inline(__always)
-func vectorDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+public func vectorDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
     var i = 0
     var s16 = SIMD16<Float>(repeating: 0)
     let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)

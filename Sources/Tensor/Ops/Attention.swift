@@ -1,0 +1,60 @@
+// Multi-head scaled dot-product attention on already-projected q, k, v, BLAS per head.
+//
+//   per head h (hd = head width, scale = hd^-0.5):
+//     P_h[tq,tk] = softmax(scale * q_h k_h^T [+ causal mask])
+//     o_h[tq,hd] = P_h v_h
+//   backward:  dP = do_h v_h^T;  dS = P * (dP - rowsum(dP * P));
+//              dq_h = scale dS k_h;  dk_h = scale dS^T q_h;  dv_h = P^T do_h
+//
+// Head h uses columns h*hd ..< (h+1)*hd of each operand; row strides let q/k/v sit inside
+// a fused [t, 3d] projection. Whisper (HF) multiplies q_proj's output by `scale`; applying
+// it to the scores is the same math. Encoder self-attention, decoder causal self-attention
+// and decoder cross-attention all use it.
+
+extension Compute {
+    /// Forward. q [tq, heads*hd] (row stride ldq), k and v [tk, heads*hd] (strides ldk, ldv),
+    /// out [tq, heads*hd] (stride ldo).
+    /// `causalOffset` k: query row i may see keys 0...k+i (decoder self-attention with
+    /// k cached positions); nil: no mask.
+    /// `scores`: tq*tk floats, reused by every head; with `recordProbs`, heads*tq*tk floats
+    /// that keep each head's probabilities P_h at h*tq*tk for `attentionBackward`.
+    public func attention(q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int,
+                          v: UnsafePointer<Float>, ldv: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
+                          tq: Int, tk: Int, heads: Int, headDim hd: Int, causalOffset: Int? = nil,
+                          scores: UnsafeMutablePointer<Float>, recordProbs: Bool = false) {
+        let scale = 1 / Float(hd).squareRoot()
+        for h in 0..<heads {
+            let p = scores + (recordProbs ? h * tq * tk : 0)
+            sgemm(transB: true, m: tq, n: tk, k: hd, alpha: scale, a: q + h * hd, lda: ldq,
+                  b: k + h * hd, ldb: ldk, c: p, ldc: tk)
+            softmaxRows(p, rows: tq, cols: tk, ld: tk, causalOffset: causalOffset)
+            sgemm(m: tq, n: hd, k: tk, a: p, lda: tk, b: v + h * hd, ldb: ldv, c: out + h * hd, ldc: ldo)
+        }
+    }
+
+    /// Backward from dOut [tq, heads*hd] (stride lddo) with the forward's q, k, v and recorded
+    /// probs [heads, tq, tk]. Writes dq (stride lddq) and, when given, dk and dv (strides
+    /// lddk, lddv; a decoder block whose keys and values are frozen and whose encoder output
+    /// needs no gradient skips them). `scratch`: tq*tk floats.
+    public func attentionBackward(dOut: UnsafePointer<Float>, lddo: Int, q: UnsafePointer<Float>, ldq: Int,
+                                  k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int,
+                                  probs: UnsafePointer<Float>, tq: Int, tk: Int, heads: Int, headDim hd: Int,
+                                  dq: UnsafeMutablePointer<Float>, lddq: Int,
+                                  dk: UnsafeMutablePointer<Float>?, lddk: Int, dv: UnsafeMutablePointer<Float>?, lddv: Int,
+                                  scratch ds: UnsafeMutablePointer<Float>) {
+        let scale = 1 / Float(hd).squareRoot()
+        for h in 0..<heads {
+            let p = probs + h * tq * tk, g = dOut + h * hd
+            sgemm(transB: true, m: tq, n: tk, k: hd, a: g, lda: lddo, b: v + h * hd, ldb: ldv, c: ds, ldc: tk)   // dP
+            softmaxBackwardRows(ds, y: p, rows: tq, cols: tk, ld: tk)                                           // dS
+            sgemm(m: tq, n: hd, k: tk, alpha: scale, a: ds, lda: tk, b: k + h * hd, ldb: ldk, c: dq + h * hd, ldc: lddq)
+            if let dk {
+                sgemm(transA: true, m: tk, n: hd, k: tq, alpha: scale, a: ds, lda: tk, b: q + h * hd, ldb: ldq,
+                      c: dk + h * hd, ldc: lddk)
+            }
+            if let dv {
+                sgemm(transA: true, m: tk, n: hd, k: tq, a: p, lda: tk, b: g, ldb: lddo, c: dv + h * hd, ldc: lddv)
+            }
+        }
+    }
+}
