@@ -51,10 +51,7 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         try reporting {
             // Clips run in parallel, one per thread; BLAS single-threaded in each.
-            var single = runtime
-            single.threads = 1
-            let compute = try single.compute()
-            let loaded = try model.load(compute: compute)
+            let loaded = try model.load(compute: try runtime.workerCompute())
             var ev = Evaluation(mode: mode == .languageAware ? .languageAware : .languageAgnostic, beamSize: beam,
                                 workers: runtime.threads)
             guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }

@@ -16,6 +16,14 @@ struct RuntimeOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Log details (BLAS kernel in use, timings) to stderr.")
     var verbose = false
 
+    /// The compute for many clips on --threads workers (`BatchedWorkers`): one worker per
+    /// thread, so BLAS runs single-threaded in each.
+    func workerCompute() throws -> Compute {
+        var single = self
+        single.threads = 1
+        return try single.compute()
+    }
+
     func compute() throws -> Compute {
         let choice: BLASLibrary.CoreTypeChoice = blasCore.map { .named($0) } ?? .automatic
         let blas: BLASLibrary

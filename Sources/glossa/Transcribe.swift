@@ -65,9 +65,7 @@ struct Transcribe: ParsableCommand {
         try reporting {
             let settings = TranscribeSettings(language: language, beamSize: beam, noFallback: decoding.noFallback)
             if files.count > 1 && batch > 1 {
-                var single = runtime
-                single.threads = 1
-                let loaded = try model.load(compute: try single.compute())
+                let loaded = try model.load(compute: try runtime.workerCompute())
                 let speech = loaded.speech, router = loaded.router, files = self.files
                 let bar = ProgressBar(total: files.count, label: "transcribe")
                 try BatchedWorkers.run(count: files.count, workers: runtime.threads, batch: batch, model: speech, job: { i, batcher -> Result<FileTranscription, GlossaError> in
