@@ -43,8 +43,8 @@ printf '%-13s %10s %9s %8s %8s\n' target executions exec/s corpus crashes
 failed=0
 for t in "${TARGETS[@]}"; do
   corpus=$WORK/corpus/$t; mkdir -p "$corpus"
-  if [[ $t == audio ]]; then audio_seeds "$corpus"
-  elif [[ -d fuzz/seeds/$t ]]; then cp fuzz/seeds/"$t"/* "$corpus"/
+  if [[ $t == audio ]]; then audio_seeds "$corpus"; fi
+  if [[ -d fuzz/seeds/$t ]]; then cp fuzz/seeds/"$t"/* "$corpus"/
   else echo "fuzz/run.sh: unknown target '$t' (no fuzz/seeds/$t)" >&2; exit 2
   fi
   seeds=$(ls "$corpus" | wc -l)

@@ -39,8 +39,11 @@ public final class AudioReader {
     /// Duration in seconds from the header.
     public var duration: Double { Double(sourceFrames) / Double(sourceSampleRate) }
     /// Expected number of 16 kHz output samples (exact up to rounding of the resampler).
+    /// A hostile header may claim up to Int64.max frames at 1 Hz: the count saturates at
+    /// Int.max / 2 instead of trapping in the conversion (callers cap what they reserve).
     public var expectedSamples: Int {
-        Int((Double(sourceFrames) * Double(Self.sampleRate) / Double(sourceSampleRate)).rounded())
+        let n = (Double(sourceFrames) * Double(Self.sampleRate) / Double(sourceSampleRate)).rounded()
+        return n.isFinite && n < Double(Int.max / 2) ? max(0, Int(n)) : Int.max / 2
     }
 
     private let file: OpaquePointer
