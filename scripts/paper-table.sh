@@ -40,7 +40,7 @@ log "scale: $LANGS; $PER_LANG sentences per language split $SPLIT; experts $EPOC
 # Seconds of compute per artifact, appended once: "NAME SECONDS".
 record() { grep -q "^$1 " "$OUT/seconds.txt" 2>/dev/null || echo "$1 $2" >> "$OUT/seconds.txt"; }
 
-$G list --kind base | grep -q whisper-base || $G base import models/whisper-base-ct2 --name whisper-base --version 1.0.0 >/dev/null
+$G list --kind base 2>/dev/null | grep -q whisper-base || $G base import models/whisper-base-ct2 --name whisper-base --version 1.0.0 >/dev/null
 if [[ ! -f "$C/test.jsonl" ]]; then
   log "corpus: $LANGS, $PER_LANG sentences each"
   $G corpus synth --langs "$LANGS" --sentences corpus/sentences --out "$C" --limit "$PER_LANG" --split "$SPLIT" ${PAPER_SYNTH_FLAGS:-} >/dev/null

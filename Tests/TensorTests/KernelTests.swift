@@ -80,6 +80,50 @@ final class KernelTests: XCTestCase {
         XCTAssertLessThan(relMaxError(y, before.map { $0 * 2 }), 1e-6)
     }
 
+    /// The few-rows path (`skinnyLinear`, rows <= skinnyRowLimit) against the reference, at
+    /// every row count around its 4-row tiles, odd and even output counts, k with and
+    /// without a tail past the 8 lanes, strided x and y, bias or not, and accumulate; one and
+    /// two threads. Rows above the limit (BLAS) are covered by `testLinear`.
+    func testSkinnyLinearAtEveryRowCount() {
+        var rng = SeededRandom(seed: 9)
+        for threads in [1, 2] {
+            let c = compute.with(threads: threads)
+            for (i, o) in [(64, 37), (70, 45), (5, 2), (512, 1), (512, 257)] {
+                for n in 1...(Compute.skinnyRowLimit + 1) {
+                    let ldx = i + 3, ldy = o + 2
+                    let x = rng.floats(n * ldx), w = rng.floats(o * i), b = rng.floats(o)
+                    let dense = (0..<n).flatMap { r in x[(r * ldx)..<(r * ldx + i)] }
+                    for bias in [true, false] {
+                        let start = rng.floats(n * ldy)
+                        for accumulate in [false, true] {
+                            var y = start
+                            y.withUnsafeMutableBufferPointer { yp in
+                                c.linear(x: x, ldx: ldx, rows: n, inFeatures: i, weight: w, bias: bias ? b : nil,
+                                         outFeatures: o, y: yp.baseAddress!, ldy: ldy, accumulate: accumulate)
+                            }
+                            let want = Reference.linear(dense, rows: n, w, bias ? b : nil, inFeatures: i, outFeatures: o)
+                            // Each output against the float error bound of its sum: a few ulps of
+                            // sum |x w| + |b| + |y before| (a relative check fails by cancellation
+                            // when one output happens to be near 0).
+                            var worst: Float = 0
+                            for r in 0..<n {
+                                for j in 0..<o {
+                                    var scale = abs(bias ? b[j] : 0) + abs(accumulate ? start[r * ldy + j] : 0)
+                                    for p in 0..<i { scale += abs(dense[r * i + p] * w[j * i + p]) }
+                                    let expected = want[r * o + j] + (accumulate ? start[r * ldy + j] : 0)
+                                    worst = max(worst, abs(y[r * ldy + j] - expected) / scale)
+                                }
+                                // the stride padding is never written
+                                for j in o..<ldy { XCTAssertEqual(y[r * ldy + j], start[r * ldy + j]) }
+                            }
+                            XCTAssertLessThan(worst, 1e-6, "rows \(n) in \(i) out \(o) bias \(bias) accumulate \(accumulate) threads \(threads)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     func testLayerNorm() {
         var rng = SeededRandom(seed: 2)
         let n = 17, d = 512

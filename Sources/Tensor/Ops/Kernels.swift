@@ -9,6 +9,11 @@ extension Compute {
     public func linear(x: UnsafePointer<Float>, ldx: Int, rows n: Int, inFeatures: Int,
                        weight w: UnsafePointer<Float>, bias b: UnsafePointer<Float>?, outFeatures: Int,
                        y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool = false) {
+        if n <= Compute.skinnyRowLimit {   // decoder steps: see SkinnyLinear.swift
+            skinnyLinear(x: x, ldx: ldx, rows: n, inFeatures: inFeatures, weight: w, bias: b, outFeatures: outFeatures,
+                         y: y, ldy: ldy, accumulate: accumulate)
+            return
+        }
         if let b, !accumulate {
             for r in 0..<n { (y + r * ldy).update(from: b, count: outFeatures) }
             sgemm(transB: true, m: n, n: outFeatures, k: inFeatures, a: x, lda: ldx, b: w, ldb: inFeatures,
