@@ -192,6 +192,40 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The few-queries path (tq <= fewQueryLimit: decoder steps) against the reference, with
+    /// head widths that take each of its column loops (64 and 40: 32 lanes; 16: 8; 12: the
+    /// scalar tail), one key to a few hundred, causal or not, operands inside wider rows,
+    /// and heads on one or two threads (two only above its 64K multiply-add threshold).
+    func testFewQueryAttentionMatchesReference() {
+        var rng = SeededRandom(seed: 11)
+        for threads in [1, 2] {
+            let c = compute.with(threads: threads)
+            for hd in [64, 40, 16, 12] {
+                let heads = 3, d = heads * hd, pad = 5
+                for tk in [1, 6, 301] {
+                    for tq in 1...(Compute.fewQueryLimit + 1) {
+                        for causal in [nil, tk - tq] as [Int?] where causal.map({ $0 >= 0 }) ?? true {
+                            let ld = d + pad
+                            let q = rng.floats(tq * ld), k = rng.floats(tk * ld), v = rng.floats(tk * ld)
+                            func dense(_ a: [Float], _ rows: Int) -> [Float] { (0..<rows).flatMap { a[($0 * ld)..<($0 * ld + d)] } }
+                            var out = [Float](repeating: 7, count: tq * ld)
+                            var scores = [Float](repeating: 0, count: tq * tk)
+                            out.withUnsafeMutableBufferPointer { op in scores.withUnsafeMutableBufferPointer { sp in
+                                c.attention(q: q, ldq: ld, k: k, ldk: ld, v: v, ldv: ld, out: op.baseAddress!, ldo: ld, tq: tq, tk: tk,
+                                            heads: heads, headDim: hd, causalOffset: causal, scores: sp.baseAddress!)
+                            } }
+                            let ref = Reference.attention(q: dense(q, tq), k: dense(k, tk), v: dense(v, tk), tq: tq, tk: tk,
+                                                          heads: heads, headDim: hd, causalOffset: causal)
+                            let what = "threads \(threads) hd \(hd) tk \(tk) tq \(tq) causal \(String(describing: causal))"
+                            XCTAssertLessThan(maxAbsError(dense(out, tq), ref), 2e-6, what)
+                            for i in 0..<tq { for j in d..<ld { XCTAssertEqual(out[i * ld + j], 7, "padding written: " + what) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Tensor widens stored halves (the conversion itself is tested in GlossaCoreTests'
     /// TensorDataFloatTests) and refuses tensors that are not float weights.
     func testHalfAndBFloat16Conversion() throws {

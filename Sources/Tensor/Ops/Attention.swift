@@ -22,6 +22,13 @@ extension Compute {
                           v: UnsafePointer<Float>, ldv: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
                           tq: Int, tk: Int, heads: Int, headDim hd: Int, causalOffset: Int? = nil,
                           scores: UnsafeMutablePointer<Float>, recordProbs: Bool = false) {
+        // Decoder steps (FewQueryAttention.swift). Whether probabilities are recorded never
+        // changes the path, so a training forward computes exactly what inference computes.
+        if tq <= Compute.fewQueryLimit {
+            fewQueryAttention(q: q, ldq: ldq, k: k, ldk: ldk, v: v, ldv: ldv, out: out, ldo: ldo, tq: tq, tk: tk,
+                              heads: heads, headDim: hd, causalOffset: causalOffset, scores: scores, recordProbs: recordProbs)
+            return
+        }
         let scale = 1 / Float(hd).squareRoot()
         for h in 0..<heads {
             let p = scores + (recordProbs ? h * tq * tk : 0)

@@ -244,8 +244,9 @@ extension WhisperModel {
             }
             decoderNorm.apply(c, x: xp, rows: rows, out: xp)
             logits.withUnsafeMutableBufferPointer { lb in tokenEmbedding.withUnsafeBufferPointer { ep in
-                c.sgemm(transB: true, m: rows, n: vocabSize, k: d, a: xp, lda: d, b: ep.baseAddress!, ldb: d,
-                             c: lb.baseAddress!, ldc: vocabSize)
+                // logits = x E^T (the output projection is the token embedding, tied)
+                c.linear(x: xp, ldx: d, rows: rows, inFeatures: d, weight: ep.baseAddress!, bias: nil,
+                         outFeatures: vocabSize, y: lb.baseAddress!, ldy: vocabSize)
             } }
         } } } } } }
         var out = [[Float]]()

@@ -2,6 +2,7 @@
 // decoding on the golden log-mel windows and prints one JSON object per measurement.
 //
 //   whisper-bench <model-dir> <golden-dir> [--beam N] [--repeat R] [--threads T]
+//   whisper-bench --linear-microbench [--threads T]
 //
 // <golden-dir> is Tests/WhisperTests/Golden/model: features_<lang>.safetensors hold
 // [80, frames] f16 windows; ct2.json gives each clip's constant `fill` for the other frames
@@ -62,6 +63,44 @@ struct Digits: TokenTextDecoding { func decodeText(_ t: [Int]) -> String { t.map
 let args = parse()
 let blas = try BLASLibrary.load(threads: args.threads)
 let compute = Compute(blas: blas, threads: args.threads)
+
+// Few-row linears (decoder steps), `Compute.linear`'s streaming path vs BLAS sgemm, on
+// whisper-base's widest shapes: the output projection [51865, 512] and fc1 [2048, 512].
+// The two alternate within each round so they share the machine's noise; min of 5 rounds.
+// This is what set `Compute.skinnyRowLimit`.
+//   whisper-bench --linear-microbench [--threads T]
+if CommandLine.arguments.contains("--linear-microbench") {
+    for (outF, inF) in [(51865, 512), (2048, 512)] {
+        let w = (0..<(outF * inF)).map { Float($0 % 113) * 1e-3 - 0.05 }
+        for rows in [1, 2, 4, 8, 12, 16, 20, 24, 32] {
+            let x = (0..<(rows * inF)).map { Float($0 % 71) * 1e-2 - 0.3 }
+            var y = [Float](repeating: 0, count: rows * outF)
+            var best = (skinny: Double.infinity, blas: Double.infinity)
+            let calls = max(3, 40 / rows)
+            for _ in 0..<5 {
+                for useBLAS in [false, true] {
+                    let s = now()
+                    for _ in 0..<calls {
+                        x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in y.withUnsafeMutableBufferPointer { yp in
+                            if useBLAS {
+                                compute.sgemm(transB: true, m: rows, n: outF, k: inF, a: xp.baseAddress!, lda: inF,
+                                              b: wp.baseAddress!, ldb: inF, c: yp.baseAddress!, ldc: outF)
+                            } else {
+                                compute.skinnyLinear(x: xp.baseAddress!, ldx: inF, rows: rows, inFeatures: inF, weight: wp.baseAddress!,
+                                                     bias: nil, outFeatures: outF, y: yp.baseAddress!, ldy: outF, accumulate: false)
+                            }
+                        } } }
+                    }
+                    let dt = (now() - s) / Double(calls)
+                    if useBLAS { best.blas = min(best.blas, dt) } else { best.skinny = min(best.skinny, dt) }
+                }
+            }
+            emit(["what": "linear", "out": outF, "in": inF, "rows": rows, "skinny_ms": best.skinny * 1e3,
+                  "blas_ms": best.blas * 1e3, "ratio": best.skinny / best.blas])
+        }
+    }
+    exit(0)
+}
 let peak = GEMMProbe.measure(blas)
 emit(["what": "blas", "core": blas.info.coreName, "source": blas.info.source.rawValue, "threads": blas.info.threads,
       "sgemm_gflops": peak.gflops, "probe": peak.description])
