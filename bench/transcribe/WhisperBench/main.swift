@@ -3,6 +3,7 @@
 //
 //   whisper-bench <model-dir> <golden-dir> [--beam N] [--repeat R] [--threads T]
 //   whisper-bench --linear-microbench [--threads T]
+//   whisper-bench <model-dir> <golden-dir> --encoder-only [--repeat R] [--threads T]
 //
 // <golden-dir> is Tests/WhisperTests/Golden/model: features_<lang>.safetensors hold
 // [80, frames] f16 windows; ct2.json gives each clip's constant `fill` for the other frames
@@ -162,6 +163,8 @@ for _ in 0..<max(1, args.repeatCount) {
 let flops = encoderFLOPs(model.config)
 emit(["what": "encoder", "best_s": times.min()!, "mean_s": times.reduce(0, +) / Double(times.count),
       "gflop": flops / 1e9, "gflops": flops / times.min()! / 1e9, "fraction_of_sgemm_peak": flops / times.min()! / 1e9 / peak.gflops])
+// --encoder-only: stop here (for profiling the encoder alone, e.g. under perf record).
+if CommandLine.arguments.contains("--encoder-only") { exit(0) }
 
 // Whole windows (encode + decode, language given), per beam size.
 for beam in args.beams {
