@@ -16,9 +16,16 @@
 # Scale (environment; printed at the start): PAPER_SENTENCES sentences per language (default
 # 80), PAPER_SPLIT train,dev,test fractions (default 0.6,0.1,0.3: 48/8/24 per language, so the
 # 4-language test set has 96 utterances by test-only speakers), PAPER_EPOCHS expert epochs
-# (2), PAPER_DISTILL_STEPS (default: one epoch over all languages), PAPER_LEARNED_STEPS (30),
-# PAPER_SYNTH_FLAGS extra `glossa corpus synth` flags (noise, variants). The wall time of the
-# whole run is printed at the end and kept in OUT/seconds.txt ("total"). Needs `make build model`.
+# (default 1), PAPER_DISTILL_STEPS (default: half an epoch over all languages),
+# PAPER_LEARNED_STEPS (20), PAPER_SYNTH_FLAGS extra `glossa corpus synth` flags (noise,
+# variants), PAPER_EVAL_FLAGS (default --no-fallback: pure greedy, as the paper decodes; the
+# temperature fallback re-decodes every looping window up to five times and made the base's
+# evals alone take a quarter of an hour). These defaults fit the 4-language run in 90 minutes
+# on a 2-core machine; the full recipe of earlier runs was PAPER_EPOCHS=2
+# PAPER_LEARNED_STEPS=30 PAPER_DISTILL_STEPS=48 PAPER_EVAL_FLAGS= (about two hours).
+# The scale is kept in OUT/scale.txt; resuming OUT with another scale is refused.
+# The wall time of the whole run is printed at the end and kept in OUT/seconds.txt ("total").
+# Needs `make build model`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LANGS=${1:-de,fr,nl,pl}
@@ -26,8 +33,9 @@ OUT=${2:-out/paper}
 G=${GLOSSA_BIN:-$PWD/.build/release/glossa}
 PER_LANG=${PAPER_SENTENCES:-80}
 SPLIT=${PAPER_SPLIT:-0.6,0.1,0.3}
-EPOCHS=${PAPER_EPOCHS:-2}
-LEARNED_STEPS=${PAPER_LEARNED_STEPS:-30}
+EPOCHS=${PAPER_EPOCHS:-1}
+LEARNED_STEPS=${PAPER_LEARNED_STEPS:-20}
+EVAL_FLAGS=${PAPER_EVAL_FLAGS---no-fallback}
 RECIPE=(--scope both --rank 16 --alpha 32 --lr 1e-3 --batch 4 --seed 0)
 . scripts/venv.sh
 export GLOSSA_REGISTRY="$OUT/registry"
@@ -35,8 +43,13 @@ mkdir -p "$OUT/reports" "$OUT/logs"
 C="$OUT/corpus"
 log() { printf '%s paper-table: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 T0=$(date +%s)
-log "scale: $LANGS; $PER_LANG sentences per language split $SPLIT; experts $EPOCHS epochs, rank 16, batch 4;" \
-    "learned $LEARNED_STEPS steps; distill ${PAPER_DISTILL_STEPS:-one epoch}; load $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores"
+SCALE="$LANGS; $PER_LANG sentences per language split $SPLIT; synth flags '${PAPER_SYNTH_FLAGS:-}'; experts $EPOCHS epochs, rank 16, batch 4; learned $LEARNED_STEPS steps; distill ${PAPER_DISTILL_STEPS:-half an epoch}; eval flags '$EVAL_FLAGS'"
+log "scale: $SCALE; load $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores"
+if [[ -f "$OUT/scale.txt" && "$(cat "$OUT/scale.txt")" != "$SCALE" ]]; then
+  echo "paper-table: $OUT was started at another scale ($(cat "$OUT/scale.txt")); use a new OUT folder or the same PAPER_* settings" >&2
+  exit 2
+fi
+echo "$SCALE" > "$OUT/scale.txt"
 # Seconds of compute per artifact, appended once: "NAME SECONDS".
 record() { grep -q "^$1 " "$OUT/seconds.txt" 2>/dev/null || echo "$1 $2" >> "$OUT/seconds.txt"; }
 
@@ -81,7 +94,7 @@ EXPERT_REFS=$(IFS=,; echo "${refs[*]}")
 train multi "$LANGS" "$C/all-train.jsonl" "$C/all-dev.jsonl" --steps "$total_steps"
 
 n_all=$(wc -l < "$C/all-train.jsonl")
-DISTILL_STEPS=${PAPER_DISTILL_STEPS:-$(( (n_all + 3) / 4 ))}
+DISTILL_STEPS=${PAPER_DISTILL_STEPS:-$(( (n_all + 7) / 8 ))}
 for m in cat linear ties dare; do compose "$m" "$m" --rank 16 --density 0.5 --seed 0; done
 compose shared shared --rank 16
 compose learned learned --manifest "$C/all-dev.jsonl" --steps "$LEARNED_STEPS" --granularity layer --seed 0
@@ -94,7 +107,7 @@ evaluate() {  # evaluate ROW SCENARIO ARGS...
   [[ -f "$dir/report.json" ]] && return 0
   log "eval $row ($scenario)"
   local mode=--language-aware; [[ $scenario == detected ]] && mode=--language-agnostic
-  $G eval --model whisper-base "$@" $mode --beam 1 --manifest "${EVAL_MANIFEST:-$C/all-test.jsonl}" --name "$row" --report "$dir.tmp" \
+  $G eval --model whisper-base "$@" $mode --beam 1 $EVAL_FLAGS --manifest "${EVAL_MANIFEST:-$C/all-test.jsonl}" --name "$row" --report "$dir.tmp" \
      > /dev/null 2> "$OUT/logs/eval-$row-$scenario.log"
   mv "$dir.tmp" "$dir"
 }
