@@ -97,9 +97,20 @@ public enum HuggingFaceWhisper {
             "max_length": c.maxTargetPositions,
         ]
         for (key, id) in special {
-            config[key] = id
+            if !["no_timestamps_token_id", "prev_sot_token_id"].contains(key) { config[key] = id }
             generation[key] = id
         }
+        // What transformers' Whisper `generate(language=, task=)` looks up: without these it
+        // refuses a `language` argument as an "outdated generation config".
+        // A tokenizer without a BPE vocabulary (test checkpoints) has no language tokens to list.
+        let languages = (try? WhisperVocabulary.languageTokens(tokenizerJSON: checkpoint.tokenizerJSON,
+                                                               path: folder.appendingPathComponent("tokenizer.json").path)) ?? []
+        generation["is_multilingual"] = !languages.isEmpty
+        if !languages.isEmpty { generation["lang_to_id"] = Dictionary(uniqueKeysWithValues: languages.map { ($0.token, $0.id) }) }
+        let tasks = taskTokenIDs(checkpoint.tokenizerJSON)
+        if !tasks.isEmpty { generation["task_to_id"] = tasks }
+        // At most 1 s (50 timestamp steps of 20 ms) before the first timestamp, as OpenAI's decoder.
+        generation["max_initial_timestamp_index"] = 50
         try writeJSON(config, to: folder.appendingPathComponent("config.json"))
         try writeJSON(generation, to: folder.appendingPathComponent("generation_config.json"))
         try SafeTensors.write(checkpoint.tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent("model.safetensors"))
@@ -159,6 +170,19 @@ public enum HuggingFaceWhisper {
             out["bos_token_id"] = eot; out["eos_token_id"] = eot; out["pad_token_id"] = eot
         }
         if let sot = byContent["<|startoftranscript|>"] { out["decoder_start_token_id"] = sot }
+        if let id = byContent["<|notimestamps|>"] { out["no_timestamps_token_id"] = id }
+        if let id = byContent["<|startofprev|>"] { out["prev_sot_token_id"] = id }
+        return out
+    }
+
+    /// `transcribe` / `translate` -> the id of `<|transcribe|>` / `<|translate|>` (those present).
+    static func taskTokenIDs(_ tokenizerJSON: [UInt8]) -> [String: Int] {
+        guard let root = try? JSONValue.parse(Data(tokenizerJSON)).object, let added = root["added_tokens"]?.array else { return [:] }
+        var out = [String: Int]()
+        for t in added {
+            guard let o = t.object, let content = o["content"]?.string, let id = o["id"]?.integer else { continue }
+            for task in ["transcribe", "translate"] where content == "<|\(task)|>" { out[task] = id }
+        }
         return out
     }
 }

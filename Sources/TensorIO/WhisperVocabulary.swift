@@ -42,11 +42,16 @@ public enum WhisperVocabulary {
 
     /// Ids of the language tokens (`<|en|>`, `<|fr|>` ...), ascending.
     public static func languageTokenIDs(tokenizerJSON: [UInt8], path: String) throws(TensorIOError) -> [Int] {
+        try languageTokens(tokenizerJSON: tokenizerJSON, path: path).map(\.id)
+    }
+
+    /// The language tokens (`<|en|>` ...) with their ids, by ascending id.
+    public static func languageTokens(tokenizerJSON: [UInt8], path: String) throws(TensorIOError) -> [(id: Int, token: String)] {
         let (_, added) = try parse(tokenizerJSON, path: path)
         return added.filter { id, content in
             content.hasPrefix("<|") && content.hasSuffix("|>") && !nonLanguageSpecials.contains(content)
                 && content.dropFirst(2).dropLast(2).allSatisfy { $0.isLetter || $0 == "-" }
-        }.map(\.0).sorted()
+        }.map { (id: $0.0, token: $0.1) }.sorted { $0.id < $1.id }
     }
 
     /// (id -> token for vocab and added tokens, added tokens as (id, content)).

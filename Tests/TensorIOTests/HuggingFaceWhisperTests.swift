@@ -48,6 +48,30 @@ final class HuggingFaceWhisperTests: XCTestCase {
                        ["config.json", "generation_config.json", "model.safetensors", "tokenizer.json"])
     }
 
+    /// generation_config.json carries what transformers' `generate(language=, task=)` looks up
+    /// (without `lang_to_id` it refuses a language), with the ids of the checkpoint's tokenizer.
+    func testGenerationConfigNamesLanguagesAndTasks() throws {
+        let dir = try TestPaths.tempDir(self)
+        let added = ["<|endoftext|>", "<|startoftranscript|>", "<|en|>", "<|fr|>", "<|translate|>", "<|transcribe|>",
+                     "<|startofprev|>", "<|nospeech|>", "<|notimestamps|>"]
+        let tokenizer = #"{"model":{"type":"BPE","vocab":{"a":0,"b":1}},"added_tokens":["#
+            + added.enumerated().map { #"{"id":\#($0.offset + 2),"content":"\#($0.element)"}"# }.joined(separator: ",") + "]}"
+        let ckpt = TinyWhisper.make(seed: 9, dimensions: small, tokenizerJSON: Array(tokenizer.utf8), suppressTokens: [1], beginSuppressTokens: [2])
+        try HuggingFaceWhisper.write(ckpt, to: dir)
+        let g = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("generation_config.json"))) as! [String: Any]
+        XCTAssertEqual(g["lang_to_id"] as? [String: Int], ["<|en|>": 4, "<|fr|>": 5])
+        XCTAssertEqual(g["task_to_id"] as? [String: Int], ["translate": 6, "transcribe": 7])
+        XCTAssertEqual(g["is_multilingual"] as? Bool, true)
+        XCTAssertEqual(g["no_timestamps_token_id"] as? Int, 10)
+        XCTAssertEqual(g["prev_sot_token_id"] as? Int, 8)
+        XCTAssertEqual(g["decoder_start_token_id"] as? Int, 3)
+        XCTAssertEqual(g["eos_token_id"] as? Int, 2)
+        XCTAssertEqual(g["suppress_tokens"] as? [Int], [1])
+        XCTAssertEqual(g["begin_suppress_tokens"] as? [Int], [2])
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("config.json"))) as! [String: Any]
+        XCTAssertNil(config["lang_to_id"], "generation settings stay in generation_config.json")
+    }
+
     /// Writes `tensors` + a config for `small` into a fresh folder.
     private func folder(_ tensors: [String: TensorData], config: WhisperConfig? = nil) throws -> URL {
         let dir = try TestPaths.tempDir(self)

@@ -13,6 +13,10 @@ every step suppresses generation_config.json's suppress_tokens, the first step a
 begin_suppress_tokens (blank and end-of-text); stop at end-of-text or after 224 steps.
 Recorded per clip: the tokens (end-of-text excluded) and, per step, the log-prob margin
 between the best and second-best token, so the test accepts a divergence only at a near tie.
+Each clip is also decoded the way a transformers user would, `model.generate(features,
+language=..., task="transcribe")` with greedy settings, which needs the folder's
+generation_config.json (lang_to_id, task_to_id, no_timestamps_token_id); the script fails
+unless that gives the same tokens as the loop above.
 
 Run: .venv/bin/python scripts/golden/hf_export_tokens.py HF_DIR OUT_JSON   (needs torch, transformers)
 """
@@ -66,6 +70,16 @@ def main():
         window = np.full((80, 3000), clip["fill"], dtype=np.float32)
         window[:, : clip["frames"]] = part.astype(np.float32)
         tokens, margins = greedy(model, window, clip["prompt"], gen["suppress_tokens"], gen["begin_suppress_tokens"])
+        with torch.no_grad():
+            out = model.generate(torch.from_numpy(window)[None], language=clip["lang"], task="transcribe",
+                                 do_sample=False, num_beams=1, max_new_tokens=MAX_STEPS)
+        generated = out[0].tolist()
+        if generated[: len(clip["prompt"])] == clip["prompt"]:   # older transformers return the prompt too
+            generated = generated[len(clip["prompt"]):]
+        while generated and generated[-1] == EOT:                # end-of-text, and the padding after it
+            generated.pop()
+        if generated != tokens:
+            sys.exit(f"{clip['lang']}/{clip['index']}: generate(language=...) gave {generated}, the greedy loop {tokens}")
         clips.append({"lang": clip["lang"], "index": clip["index"], "tokens": tokens, "top2_margins": margins})
         print(f"{clip['lang']}/{clip['index']}: {len(tokens)} tokens", file=sys.stderr)
     doc = {"transformers": f"transformers {transformers.__version__}, torch {torch.__version__}, float32", "clips": clips}
