@@ -80,6 +80,36 @@ final class KernelTests: XCTestCase {
         XCTAssertLessThan(relMaxError(y, before.map { $0 * 2 }), 1e-6)
     }
 
+    /// The f16-weight streaming path equals the f32 one bit for bit when the f32 weights are the
+    /// f16 ones widened (the products and their order are the same): at every tile remainder,
+    /// with and without a k tail, bias and accumulate, above the row limit too, one and two threads.
+    func testSkinnyLinearWithHalfWeightsIsBitIdentical() {
+        var rng = SeededRandom(seed: 21)
+        for threads in [1, 2] {
+            let c = compute.with(threads: threads)
+            for (i, o) in [(64, 37), (70, 45), (5, 2), (512, 257)] {
+                for n in [1, 2, 3, 5, 8, Compute.skinnyRowLimit, 2 * Compute.skinnyRowLimit + 1] {
+                    let half = rng.floats(o * i).map { Float16($0) }, w = half.map { Float($0) }
+                    let x = rng.floats(n * i), b = rng.floats(o), start = rng.floats(n * o)
+                    for bias in [true, false] {
+                        for accumulate in [false, true] {
+                            var y32 = start, y16 = start
+                            y32.withUnsafeMutableBufferPointer { yp in
+                                c.skinnyLinear(x: x, ldx: i, rows: n, inFeatures: i, weight: w, bias: bias ? b : nil,
+                                               outFeatures: o, y: yp.baseAddress!, ldy: o, accumulate: accumulate)
+                            }
+                            y16.withUnsafeMutableBufferPointer { yp in
+                                c.skinnyLinear(x: x, ldx: i, rows: n, inFeatures: i, weight: half, bias: bias ? b : nil,
+                                               outFeatures: o, y: yp.baseAddress!, ldy: o, accumulate: accumulate)
+                            }
+                            XCTAssertEqual(y16, y32, "rows \(n) in \(i) out \(o) bias \(bias) accumulate \(accumulate) threads \(threads)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The few-rows path (`skinnyLinear`, rows <= skinnyRowLimit) against the reference, at
     /// every row count around its 4-row tiles, odd and even output counts, k with and
     /// without a tail past the 8 lanes, strided x and y, bias or not, and accumulate; one and

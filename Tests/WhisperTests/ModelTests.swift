@@ -77,4 +77,42 @@ final class ModelTests: XCTestCase {
         let f32 = try HalfConversion.floats(from: tinyCheckpoint().tensors["model.decoder.embed_tokens.weight"]!)
         XCTAssertEqual(m.tokenEmbedding, f32.map { Float(Float16($0)) })
     }
+
+    /// An f16 checkpoint keeps exact f16 twins of the per-step decoder weights, and decoding
+    /// through them gives the f32 path's logits bit for bit; changing a weight (a merged LoRA)
+    /// drops its twin, and an f32 checkpoint whose values are not f16 never has one.
+    func testExactHalfTwinsDecodeBitIdentically() throws {
+        var ck = tinyCheckpoint()
+        for (k, v) in ck.tensors {
+            let floats = try HalfConversion.floats(from: v)
+            var d = Data()
+            for f in floats { withUnsafeBytes(of: Float16(f).bitPattern.littleEndian) { d.append(contentsOf: $0) } }
+            ck.tensors[k] = TensorData(dtype: .f16, shape: v.shape, bytes: d)
+        }
+        let halves = try WhisperModel(checkpoint: ck)
+        XCTAssertNotNil(halves.tokenEmbeddingHalf)
+        XCTAssertNotNil(halves.decoderLayers[0].fc1.half)
+        XCTAssertNil(halves.decoderLayers[0].crossKV.half, "crossKV runs on every encoder frame, through BLAS")
+        var plain = halves
+        func rewrite(_ w: inout [Float]) { w[0] += 0 }   // any write drops the twin, even of the same value
+        rewrite(&plain.tokenEmbedding)
+        for i in plain.decoderLayers.indices {
+            rewrite(&plain.decoderLayers[i].selfQKV.weight); rewrite(&plain.decoderLayers[i].selfOut.weight)
+            rewrite(&plain.decoderLayers[i].crossQ.weight); rewrite(&plain.decoderLayers[i].crossOut.weight)
+            rewrite(&plain.decoderLayers[i].fc1.weight); rewrite(&plain.decoderLayers[i].fc2.weight)
+        }
+        XCTAssertNil(plain.tokenEmbeddingHalf)
+        XCTAssertNil(plain.decoderLayers[0].fc1.half)
+        var rng = TestRNG(state: 5)
+        let features = rng.floats(halves.config.numMelBins * halves.inputFrames, scale: 1)
+        let enc = try halves.encode(features: features, compute: testCompute)
+        var s1 = halves.makeDecoderState(encoderOutput: enc, compute: testCompute)
+        var s2 = plain.makeDecoderState(encoderOutput: enc, compute: testCompute)
+        for tokens in [[1, 2, 3], [4], [7]] {
+            let a = try halves.decode(tokens: tokens, tokensPerBeam: tokens.count, state: &s1, compute: testCompute)
+            let b = try plain.decode(tokens: tokens, tokensPerBeam: tokens.count, state: &s2, compute: testCompute)
+            XCTAssertEqual(a, b)
+        }
+        XCTAssertNil(try WhisperModel(checkpoint: tinyCheckpoint()).tokenEmbeddingHalf, "random f32 values are not f16")
+    }
 }

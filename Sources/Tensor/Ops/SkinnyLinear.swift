@@ -15,6 +15,11 @@
 // chunks of 8 lanes then a scalar tail. Tiles past the last row of W or x repeat that row
 // (computed, not stored), so there is one loop body. Sums are in a fixed order, so results
 // repeat run to run (they differ from BLAS's order in the last bits).
+//
+// W may also be f16 (`Float16`), widened lane by lane as it is loaded (one vcvtph2ps per 8
+// lanes with F16C). Whisper's released weights are f16, so a model keeps an f16 copy of a
+// decoder linear when every weight round-trips exactly (`LinearWeights.half`): the products
+// and their order are then those of the f32 path, bit for bit, and a step reads half the bytes.
 
 extension Compute {
     /// Rows up to which `linear` takes the streaming path. Above it, BLAS's packing pays
@@ -27,6 +32,20 @@ extension Compute {
     public func skinnyLinear(x: UnsafePointer<Float>, ldx: Int, rows m: Int, inFeatures k: Int,
                              weight w: UnsafePointer<Float>, bias b: UnsafePointer<Float>?, outFeatures n: Int,
                              y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
+        streamLinear(x: x, ldx: ldx, rows: m, inFeatures: k, weight: w, bias: b, outFeatures: n, y: y, ldy: ldy, accumulate: accumulate)
+    }
+
+    /// `skinnyLinear` with W [n, k] in f16, widened exactly as it is read. Any row count works
+    /// (cost grows with rows; above `skinnyRowLimit` BLAS on an f32 copy is faster).
+    public func skinnyLinear(x: UnsafePointer<Float>, ldx: Int, rows m: Int, inFeatures k: Int,
+                             weight w: UnsafePointer<Float16>, bias b: UnsafePointer<Float>?, outFeatures n: Int,
+                             y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
+        streamLinear(x: x, ldx: ldx, rows: m, inFeatures: k, weight: w, bias: b, outFeatures: n, y: y, ldy: ldy, accumulate: accumulate)
+    }
+
+    func streamLinear<W: StreamedWeight>(x: UnsafePointer<Float>, ldx: Int, rows m: Int, inFeatures k: Int,
+                                         weight w: UnsafePointer<W>, bias b: UnsafePointer<Float>?, outFeatures n: Int,
+                                         y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
         if m == 0 || n == 0 { return }
         let quads = (n + 3) / 4   // each quad streams 4 * k floats of W
         parallelRanges(quads, parts: threads, minPerPart: max(4, 8192 / max(1, k))) { range in
@@ -38,8 +57,8 @@ extension Compute {
     /// The kernel, on one thread: for W rows 4q ..< 4q + 4 (q in `quads`, rows < n) and all m
     /// rows of x, y[i, j] = alpha * (x_i . w_j) + b_j (+ y[i, j] with `accumulate`).
     /// W row j starts at w + j * ldw (attention passes a head's keys inside a wider matrix).
-    static func skinnyProduct(x: UnsafePointer<Float>, ldx: Int, rows m: Int, k: Int,
-                              w: UnsafePointer<Float>, ldw: Int, n: Int, quads: Range<Int>, alpha: Float,
+    static func skinnyProduct<W: StreamedWeight>(x: UnsafePointer<Float>, ldx: Int, rows m: Int, k: Int,
+                              w: UnsafePointer<W>, ldw: Int, n: Int, quads: Range<Int>, alpha: Float,
                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
         for q in quads {
             let j = 4 * q
@@ -54,8 +73,8 @@ extension Compute {
 
     /// x rows r, r + 1 (clamped to m - 1) against W rows j ..< j + 4 (clamped to n - 1).
     @inline(__always)
-    static func skinnyTile(x: UnsafePointer<Float>, ldx: Int, rows m: Int, from r: Int, k: Int,
-                           w: UnsafePointer<Float>, ldw: Int, n: Int, j: Int, alpha: Float,
+    static func skinnyTile<W: StreamedWeight>(x: UnsafePointer<Float>, ldx: Int, rows m: Int, from r: Int, k: Int,
+                           w: UnsafePointer<W>, ldw: Int, n: Int, j: Int, alpha: Float,
                            bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
         let x0 = x + r * ldx, x1 = x + min(r + 1, m - 1) * ldx
         let w0 = w + j * ldw, w1 = w + min(j + 1, n - 1) * ldw
@@ -69,10 +88,7 @@ extension Compute {
             let o = 4 * p
             let a = rx0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
             let c = rx1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            let v0 = rw0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            let v1 = rw1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            let v2 = rw2.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            let v3 = rw3.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            let v0 = W.load8(rw0, p), v1 = W.load8(rw1, p), v2 = W.load8(rw2, p), v3 = W.load8(rw3, p)
             // addingProduct is a fused multiply-add (one rounding; one instruction with FMA).
             s00 = s00.addingProduct(a, v0); s01 = s01.addingProduct(a, v1)
             s02 = s02.addingProduct(a, v2); s03 = s03.addingProduct(a, v3)
@@ -84,8 +100,9 @@ extension Compute {
         var d10 = s10.sum(), d11 = s11.sum(), d12 = s12.sum(), d13 = s13.sum()
         while p < k {
             let a = x0[p], c = x1[p]
-            d00 += a * w0[p]; d01 += a * w1[p]; d02 += a * w2[p]; d03 += a * w3[p]
-            d10 += c * w0[p]; d11 += c * w1[p]; d12 += c * w2[p]; d13 += c * w3[p]
+            let v0 = Float(w0[p]), v1 = Float(w1[p]), v2 = Float(w2[p]), v3 = Float(w3[p])
+            d00 += a * v0; d01 += a * v1; d02 += a * v2; d03 += a * v3
+            d10 += c * v0; d11 += c * v1; d12 += c * v2; d13 += c * v3
             p += 1
         }
         @inline(__always) func store(_ i: Int, _ jj: Int, _ dot: Float) {
@@ -95,5 +112,25 @@ extension Compute {
         }
         store(0, 0, d00); store(0, 1, d01); store(0, 2, d02); store(0, 3, d03)
         store(1, 0, d10); store(1, 1, d11); store(1, 2, d12); store(1, 3, d13)
+    }
+}
+
+/// A weight element the streaming kernel reads: 8 consecutive lanes widened to f32.
+protocol StreamedWeight: BinaryFloatingPoint {
+    /// Elements p ..< p + 8 from `base` (element 0), as f32.
+    static func load8(_ base: UnsafeRawPointer, _ p: Int) -> SIMD8<Float>
+}
+
+extension Float: StreamedWeight {
+    @inline(__always)
+    static func load8(_ base: UnsafeRawPointer, _ p: Int) -> SIMD8<Float> {
+        base.loadUnaligned(fromByteOffset: 4 * p, as: SIMD8<Float>.self)
+    }
+}
+
+extension Float16: StreamedWeight {
+    @inline(__always)
+    static func load8(_ base: UnsafeRawPointer, _ p: Int) -> SIMD8<Float> {
+        SIMD8<Float>(base.loadUnaligned(fromByteOffset: 2 * p, as: SIMD8<Float16>.self))   // exact
     }
 }

@@ -243,11 +243,20 @@ extension WhisperModel {
                 adapt(LinearSite(stack: .decoder, layer: i, kind: .fc2), fp, ffn, d, xp, ld: d)
             }
             decoderNorm.apply(c, x: xp, rows: rows, out: xp)
-            logits.withUnsafeMutableBufferPointer { lb in tokenEmbedding.withUnsafeBufferPointer { ep in
+            logits.withUnsafeMutableBufferPointer { lb in
                 // logits = x E^T (the output projection is the token embedding, tied)
-                c.linear(x: xp, ldx: d, rows: rows, inFeatures: d, weight: ep.baseAddress!, bias: nil,
-                         outFeatures: vocabSize, y: lb.baseAddress!, ldy: vocabSize)
-            } }
+                if rows <= Compute.skinnyRowLimit, let half = tokenEmbeddingHalf {
+                    half.withUnsafeBufferPointer { ep in
+                        c.skinnyLinear(x: xp, ldx: d, rows: rows, inFeatures: d, weight: ep.baseAddress!, bias: nil,
+                                       outFeatures: vocabSize, y: lb.baseAddress!, ldy: vocabSize, accumulate: false)
+                    }
+                } else {
+                    tokenEmbedding.withUnsafeBufferPointer { ep in
+                        c.linear(x: xp, ldx: d, rows: rows, inFeatures: d, weight: ep.baseAddress!, bias: nil,
+                                 outFeatures: vocabSize, y: lb.baseAddress!, ldy: vocabSize)
+                    }
+                }
+            }
         } } } } } }
         var out = [[Float]]()
         out.reserveCapacity(requests.count)

@@ -3,7 +3,10 @@ import Tensor
 /// One `nn.Linear`: weight [out, in] (row-major, f32), optional bias [out].
 /// Several PyTorch linears may be fused row-wise (q/k/v -> [3d, d]) so one GEMM serves all.
 public struct LinearWeights: Sendable {
-    public var weight: [Float]
+    public var weight: [Float] { didSet { half = nil } }   // a changed weight (merged LoRA) has no f16 twin
+    /// The same weight in f16 when every value is exactly an f16 (`withExactHalf()`): decoder
+    /// steps stream it instead, bit-identical results for half the bytes (SkinnyLinear.swift).
+    public private(set) var half: [Float16]?
     public var bias: [Float]?
     public let inFeatures: Int
     public let outFeatures: Int
@@ -14,9 +17,30 @@ public struct LinearWeights: Sendable {
         self.weight = weight; self.bias = bias; self.inFeatures = inFeatures; self.outFeatures = outFeatures
     }
 
+    /// This linear with an f16 copy of its weight when that copy is exact (else unchanged).
+    public func withExactHalf() -> LinearWeights {
+        var out = self
+        out.half = exactHalf(weight)
+        return out
+    }
+
     /// y[n, out] (row stride ldy) = x[n, in] W^T + b, or `+=` with `accumulate` (residuals).
     @inline(__always)
     func apply(_ c: Compute, x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool = false) {
+        if rows <= Compute.skinnyRowLimit, let half {
+            half.withUnsafeBufferPointer { h in
+                if let bias {
+                    bias.withUnsafeBufferPointer { b in
+                        c.skinnyLinear(x: x, ldx: inFeatures, rows: rows, inFeatures: inFeatures, weight: h.baseAddress!,
+                                       bias: b.baseAddress!, outFeatures: outFeatures, y: y, ldy: ldy, accumulate: accumulate)
+                    }
+                } else {
+                    c.skinnyLinear(x: x, ldx: inFeatures, rows: rows, inFeatures: inFeatures, weight: h.baseAddress!,
+                                   bias: nil, outFeatures: outFeatures, y: y, ldy: ldy, accumulate: accumulate)
+                }
+            }
+            return
+        }
         weight.withUnsafeBufferPointer { w in
             if let bias {
                 bias.withUnsafeBufferPointer { b in
@@ -29,6 +53,17 @@ public struct LinearWeights: Sendable {
             }
         }
     }
+}
+
+/// `values` in f16 when each converts exactly (Whisper's released weights are f16), else nil.
+func exactHalf(_ values: [Float]) -> [Float16]? {
+    var out = [Float16](repeating: 0, count: values.count)
+    for (i, v) in values.enumerated() {
+        let h = Float16(v)
+        guard Float(h) == v else { return nil }
+        out[i] = h
+    }
+    return out
 }
 
 /// `nn.LayerNorm` weight (gamma) and bias (beta), eps 1e-5.

@@ -17,7 +17,9 @@ public struct WhisperModel: Sendable {
     public var encoderLayers: [EncoderLayerWeights]
     public var encoderNorm: LayerNormWeights
     /// `model.decoder.embed_tokens.weight` [vocab, d]; also the output projection (tied).
-    public var tokenEmbedding: [Float]
+    public var tokenEmbedding: [Float] { didSet { tokenEmbeddingHalf = nil } }
+    /// The same in f16 when exact: a decoder step's output projection streams it (half the bytes).
+    public private(set) var tokenEmbeddingHalf: [Float16]?
     /// `model.decoder.embed_positions.weight` [448, d].
     public var decoderPositions: [Float]
     public var decoderLayers: [DecoderLayerWeights]
@@ -67,6 +69,16 @@ public struct WhisperModel: Sendable {
                 fc2: try loader.linear(lin(.fc2), out: d, in: c.decoderFFNDim)))
         }
         decoderNorm = try loader.norm("model.decoder.layer_norm", d)
+        // Decoder steps run a few rows at a time and are bound by reading the weights: keep an
+        // f16 twin of each per-step weight when exact (not crossKV: it runs once on 1500 frames).
+        tokenEmbeddingHalf = exactHalf(tokenEmbedding)
+        for i in decoderLayers.indices {
+            var l = decoderLayers[i]
+            l.selfQKV = l.selfQKV.withExactHalf(); l.selfOut = l.selfOut.withExactHalf()
+            l.crossQ = l.crossQ.withExactHalf(); l.crossOut = l.crossOut.withExactHalf()
+            l.fc1 = l.fc1.withExactHalf(); l.fc2 = l.fc2.withExactHalf()
+            decoderLayers[i] = l
+        }
     }
 
     /// Module paths of block `i` of `stack`, from `WhisperLayout`'s name table.
