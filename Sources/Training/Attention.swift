@@ -12,7 +12,7 @@ func attentionForward(_ c: Compute, q: [Float], k: [Float], v: [Float], queries 
                       causal: Bool, keepProbs: Bool = true) -> (o: [Float], probs: [Float]) {
     precondition(d % nh == 0, "attention: width \(d) not divisible by \(nh) heads")
     precondition(!causal || s >= t, "attention: causal mask needs at least as many keys as queries")
-    var probs = uninitializedFloats((keepProbs ? nh : 1) * t * s)   // written by each head's first GEMM (beta 0)
+    var probs = uninitializedFloats(Compute.attentionScoreCount(tq: t, tk: s, heads: nh, recordProbs: keepProbs))   // written by each head's first GEMM (beta 0)
     var o = uninitializedFloats(t * d)                              // every head's columns are written (beta 0)
     q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
         probs.withUnsafeMutableBufferPointer { pp in o.withUnsafeMutableBufferPointer { op in

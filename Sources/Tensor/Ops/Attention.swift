@@ -16,8 +16,14 @@ extension Compute {
     /// out [tq, heads*hd] (stride ldo).
     /// `causalOffset` k: query row i may see keys 0...k+i (decoder self-attention with
     /// k cached positions); nil: no mask.
-    /// `scores`: tq*tk floats, reused by every head; with `recordProbs`, heads*tq*tk floats
-    /// that keep each head's probabilities P_h at h*tq*tk for `attentionBackward`.
+    /// `scores`: `attentionScoreCount` floats: tq*tk reused by every head; heads*tq*tk with
+    /// `recordProbs` (each head's probabilities P_h stay at h*tq*tk for `attentionBackward`)
+    /// or when tq <= `fewQueryLimit` (heads then run in parallel, a block each).
+    /// Floats of `scores` that `attention` needs for these sizes.
+    public static func attentionScoreCount(tq: Int, tk: Int, heads: Int, recordProbs: Bool) -> Int {
+        (recordProbs || tq <= fewQueryLimit ? heads : 1) * tq * tk
+    }
+
     public func attention(q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int,
                           v: UnsafePointer<Float>, ldv: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
                           tq: Int, tk: Int, heads: Int, headDim hd: Int, causalOffset: Int? = nil,

@@ -12,8 +12,8 @@ extension Compute {
     /// Queries up to which `attention` takes this path (more: BLAS's packing pays off).
     public static let fewQueryLimit = 8
 
-    /// Same contract as `attention` (with `recordProbs`, head h's probabilities stay at
-    /// scores + h * tq * tk).
+    /// Same contract as `attention`: `scores` holds heads * tq * tk floats, head h's block at
+    /// scores + h * tq * tk (its probabilities stay there with `recordProbs`).
     func fewQueryAttention(q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int,
                            v: UnsafePointer<Float>, ldv: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
                            tq: Int, tk: Int, heads: Int, headDim hd: Int, causalOffset: Int?,
@@ -30,25 +30,11 @@ extension Compute {
                                      out: out + i * ldo + h * hd)
             }
         }
-        // Parallel heads need a score block each; below ~64K multiply-adds per head the
-        // dispatch costs more than it saves.
+        // Each head has its own score block, so heads can run in parallel; below ~64K
+        // multiply-adds per head the dispatch costs more than it saves.
         let parts = tq * tk * hd >= 65_536 ? min(threads, heads) : 1
-        if recordProbs {
-            parallelRanges(heads, parts: parts, minPerPart: 1) { range in
-                for h in range { head(h, scores + h * tq * tk) }
-            }
-            return
-        }
-        if parts <= 1 {
-            for h in 0..<heads { head(h, scores) }
-            return
-        }
-        var blocks = uninitializedFloats(heads * tq * tk)
-        blocks.withUnsafeMutableBufferPointer { bp in
-            let base = bp.baseAddress!
-            parallelRanges(heads, parts: parts, minPerPart: 1) { range in
-                for h in range { head(h, base + h * tq * tk) }
-            }
+        parallelRanges(heads, parts: parts, minPerPart: 1) { range in
+            for h in range { head(h, scores + h * tq * tk) }
         }
     }
 

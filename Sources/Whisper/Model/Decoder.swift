@@ -143,6 +143,7 @@ extension WhisperModel {
         let d = dModel
         // Row offset of each run in the stacked [rows, d] activations.
         var offsets = [Int](), rows = 0, scoreRows = 1
+        let heads = config.decoderAttentionHeads, hd = d / heads, ffn = config.decoderFFNDim
         for (r, p) in zip(requests, states) {
             let bn = p.pointee.beams, tn = r.tokensPerBeam, start = p.pointee.length
             precondition(r.tokens.count == bn * tn, "decode: \(r.tokens.count) tokens for \(bn) beams x \(tn)")
@@ -152,9 +153,9 @@ extension WhisperModel {
             p.pointee.reserve(start + tn)
             offsets.append(rows)
             rows += bn * tn
-            scoreRows = max(scoreRows, tn * (start + tn), bn * tn * p.pointee.frames)
+            scoreRows = max(scoreRows, Compute.attentionScoreCount(tq: tn, tk: start + tn, heads: heads, recordProbs: false),
+                            Compute.attentionScoreCount(tq: bn * tn, tk: p.pointee.frames, heads: heads, recordProbs: false))
         }
-        let heads = config.decoderAttentionHeads, hd = d / heads, ffn = config.decoderFFNDim
         let allPlain = requests.allSatisfy(\.adapters.isEmpty)
 
         var x = [Float](repeating: 0, count: rows * d)

@@ -36,7 +36,7 @@ extension WhisperModel {
         var h = [Float](repeating: 0, count: t * d)          // normed input [t, d]
         var qkv = [Float](repeating: 0, count: t * 3 * d)    // [t, 3d]
         var attn = [Float](repeating: 0, count: t * d)       // [t, d]
-        var big = [Float](repeating: 0, count: max(t * ffn, t * t))  // fc1 out / scores
+        var big = [Float](repeating: 0, count: max(t * ffn, Compute.attentionScoreCount(tq: t, tk: t, heads: heads, recordProbs: false)))  // fc1 out / scores
 
         x.withUnsafeMutableBufferPointer { xb in
         h.withUnsafeMutableBufferPointer { hb in
