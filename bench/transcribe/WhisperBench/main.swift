@@ -72,32 +72,38 @@ let compute = Compute(blas: blas, threads: args.threads)
 //   whisper-bench --linear-microbench [--threads T]
 if CommandLine.arguments.contains("--linear-microbench") {
     for (outF, inF) in [(51865, 512), (2048, 512)] {
-        let w = (0..<(outF * inF)).map { Float($0 % 113) * 1e-3 - 0.05 }
+        let w = (0..<(outF * inF)).map { Float(Float16(Float($0 % 113) * 1e-3 - 0.05)) }, half = w.map { Float16($0) }
         for rows in [1, 2, 4, 8, 12, 16, 20, 24, 32] {
             let x = (0..<(rows * inF)).map { Float($0 % 71) * 1e-2 - 0.3 }
             var y = [Float](repeating: 0, count: rows * outF)
-            var best = (skinny: Double.infinity, blas: Double.infinity)
+            // 0: streaming f32, 1: BLAS, 2: streaming f16 twin (the decoder's path for f16 models)
+            var best = [Double](repeating: .infinity, count: 3)
             let calls = max(3, 40 / rows)
             for _ in 0..<5 {
-                for useBLAS in [false, true] {
+                for path in 0..<3 {
                     let s = now()
                     for _ in 0..<calls {
                         x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in y.withUnsafeMutableBufferPointer { yp in
-                            if useBLAS {
+                            switch path {
+                            case 1:
                                 compute.sgemm(transB: true, m: rows, n: outF, k: inF, a: xp.baseAddress!, lda: inF,
                                               b: wp.baseAddress!, ldb: inF, c: yp.baseAddress!, ldc: outF)
-                            } else {
+                            case 2:
+                                half.withUnsafeBufferPointer { hp in
+                                    compute.skinnyLinear(x: xp.baseAddress!, ldx: inF, rows: rows, inFeatures: inF, weight: hp.baseAddress!,
+                                                         bias: nil, outFeatures: outF, y: yp.baseAddress!, ldy: outF, accumulate: false)
+                                }
+                            default:
                                 compute.skinnyLinear(x: xp.baseAddress!, ldx: inF, rows: rows, inFeatures: inF, weight: wp.baseAddress!,
                                                      bias: nil, outFeatures: outF, y: yp.baseAddress!, ldy: outF, accumulate: false)
                             }
                         } } }
                     }
-                    let dt = (now() - s) / Double(calls)
-                    if useBLAS { best.blas = min(best.blas, dt) } else { best.skinny = min(best.skinny, dt) }
+                    best[path] = min(best[path], (now() - s) / Double(calls))
                 }
             }
-            emit(["what": "linear", "out": outF, "in": inF, "rows": rows, "skinny_ms": best.skinny * 1e3,
-                  "blas_ms": best.blas * 1e3, "ratio": best.skinny / best.blas])
+            emit(["what": "linear", "out": outF, "in": inF, "rows": rows, "skinny_ms": best[0] * 1e3, "skinny_f16_ms": best[2] * 1e3,
+                  "blas_ms": best[1] * 1e3, "ratio": best[0] / best[1], "ratio_f16": best[2] / best[1]])
         }
     }
     exit(0)
