@@ -26,6 +26,9 @@ extension Compute {
     /// for itself: `whisper-bench --linear-microbench` times both on whisper-base's widest
     /// shapes (output projection, fc1) at 1 to 32 rows.
     public static let skinnyRowLimit = 16
+    /// The same limit for f16 weights (half the bytes to stream): up to 32 rows the f16 path
+    /// took 0.43-1.00x BLAS's time on those shapes (0.69x at 20 rows: eval's batch 4 x beam 5).
+    public static let skinnyHalfRowLimit = 32
 
     /// y[m, n] (row stride ldy) = x[m, k] (row stride ldx) W^T + b, W [n, k] row-major (as
     /// `linear`); with `accumulate`, adds to y. Output features are split across `threads`.
@@ -36,7 +39,7 @@ extension Compute {
     }
 
     /// `skinnyLinear` with W [n, k] in f16, widened exactly as it is read. Any row count works
-    /// (cost grows with rows; above `skinnyRowLimit` BLAS on an f32 copy is faster).
+    /// (cost grows with rows; above `skinnyHalfRowLimit` BLAS on an f32 copy is faster).
     public func skinnyLinear(x: UnsafePointer<Float>, ldx: Int, rows m: Int, inFeatures k: Int,
                              weight w: UnsafePointer<Float16>, bias b: UnsafePointer<Float>?, outFeatures n: Int,
                              y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {

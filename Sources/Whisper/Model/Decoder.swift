@@ -246,7 +246,7 @@ extension WhisperModel {
             decoderNorm.apply(c, x: xp, rows: rows, out: xp)
             logits.withUnsafeMutableBufferPointer { lb in
                 // logits = x E^T (the output projection is the token embedding, tied)
-                if rows <= Compute.skinnyRowLimit, let half = tokenEmbeddingHalf {
+                if rows <= Compute.skinnyHalfRowLimit, let half = tokenEmbeddingHalf {
                     half.withUnsafeBufferPointer { ep in
                         c.skinnyLinear(x: xp, ldx: d, rows: rows, inFeatures: d, weight: ep.baseAddress!, bias: nil,
                                        outFeatures: vocabSize, y: lb.baseAddress!, ldy: vocabSize, accumulate: false)

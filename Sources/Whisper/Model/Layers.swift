@@ -27,7 +27,7 @@ public struct LinearWeights: Sendable {
     /// y[n, out] (row stride ldy) = x[n, in] W^T + b, or `+=` with `accumulate` (residuals).
     @inline(__always)
     func apply(_ c: Compute, x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool = false) {
-        if rows <= Compute.skinnyRowLimit, let half {
+        if rows <= Compute.skinnyHalfRowLimit, let half {
             half.withUnsafeBufferPointer { h in
                 if let bias {
                     bias.withUnsafeBufferPointer { b in
