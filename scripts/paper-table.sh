@@ -45,6 +45,10 @@ log() { printf '%s paper-table: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 T0=$(date +%s)
 SCALE="$LANGS; $PER_LANG sentences per language split $SPLIT; synth flags '${PAPER_SYNTH_FLAGS:-}'; experts $EPOCHS epochs, rank 16, batch 4; learned $LEARNED_STEPS steps; distill ${PAPER_DISTILL_STEPS:-half an epoch}; eval flags '$EVAL_FLAGS'"
 log "scale: $SCALE; load $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores"
+if [[ ! -f "$OUT/scale.txt" && -d "$OUT/registry" ]]; then
+  echo "paper-table: $OUT holds a registry from a run that did not record its scale; use a new OUT folder" >&2
+  exit 2
+fi
 if [[ -f "$OUT/scale.txt" && "$(cat "$OUT/scale.txt")" != "$SCALE" ]]; then
   echo "paper-table: $OUT was started at another scale ($(cat "$OUT/scale.txt")); use a new OUT folder or the same PAPER_* settings" >&2
   exit 2
