@@ -64,16 +64,20 @@ final class ModelTests: XCTestCase {
         XCTAssertThrowsError(try m.decode(tokens: Array(repeating: 1, count: 25), tokensPerBeam: 25, state: &st3, compute: testCompute))
     }
 
-    /// f16 checkpoints load to the same model as their f32 originals rounded to f16.
-    func testHalfPrecisionCheckpointLoads() throws {
+    /// `tinyCheckpoint()` with every tensor rounded to f16 and stored as f16.
+    func halfCheckpoint() throws -> WhisperCheckpoint {
         var ck = tinyCheckpoint()
         for (k, v) in ck.tensors {
-            let floats = try HalfConversion.floats(from: v)
             var d = Data()
-            for f in floats { withUnsafeBytes(of: Float16(f).bitPattern.littleEndian) { d.append(contentsOf: $0) } }
+            for f in try HalfConversion.floats(from: v) { withUnsafeBytes(of: Float16(f).bitPattern.littleEndian) { d.append(contentsOf: $0) } }
             ck.tensors[k] = TensorData(dtype: .f16, shape: v.shape, bytes: d)
         }
-        let m = try WhisperModel(checkpoint: ck)
+        return ck
+    }
+
+    /// f16 checkpoints load to the same model as their f32 originals rounded to f16.
+    func testHalfPrecisionCheckpointLoads() throws {
+        let m = try WhisperModel(checkpoint: try halfCheckpoint())
         let f32 = try HalfConversion.floats(from: tinyCheckpoint().tensors["model.decoder.embed_tokens.weight"]!)
         XCTAssertEqual(m.tokenEmbedding, f32.map { Float(Float16($0)) })
     }
@@ -82,14 +86,7 @@ final class ModelTests: XCTestCase {
     /// through them gives the f32 path's logits bit for bit; changing a weight (a merged LoRA)
     /// drops its twin, and an f32 checkpoint whose values are not f16 never has one.
     func testExactHalfTwinsDecodeBitIdentically() throws {
-        var ck = tinyCheckpoint()
-        for (k, v) in ck.tensors {
-            let floats = try HalfConversion.floats(from: v)
-            var d = Data()
-            for f in floats { withUnsafeBytes(of: Float16(f).bitPattern.littleEndian) { d.append(contentsOf: $0) } }
-            ck.tensors[k] = TensorData(dtype: .f16, shape: v.shape, bytes: d)
-        }
-        let halves = try WhisperModel(checkpoint: ck)
+        let halves = try WhisperModel(checkpoint: try halfCheckpoint())
         XCTAssertNotNil(halves.tokenEmbeddingHalf)
         XCTAssertNotNil(halves.decoderLayers[0].fc1.half)
         XCTAssertNil(halves.decoderLayers[0].crossKV.half, "crossKV runs on every encoder frame, through BLAS")

@@ -27,31 +27,25 @@ public struct LinearWeights: Sendable {
     /// y[n, out] (row stride ldy) = x[n, in] W^T + b, or `+=` with `accumulate` (residuals).
     @inline(__always)
     func apply(_ c: Compute, x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool = false) {
-        if rows <= Compute.skinnyHalfRowLimit, let half {
-            half.withUnsafeBufferPointer { h in
-                if let bias {
-                    bias.withUnsafeBufferPointer { b in
-                        c.skinnyLinear(x: x, ldx: inFeatures, rows: rows, inFeatures: inFeatures, weight: h.baseAddress!,
-                                       bias: b.baseAddress!, outFeatures: outFeatures, y: y, ldy: ldy, accumulate: accumulate)
-                    }
-                } else {
+        withBias { b in
+            if rows <= Compute.skinnyHalfRowLimit, let half {
+                half.withUnsafeBufferPointer { h in
                     c.skinnyLinear(x: x, ldx: inFeatures, rows: rows, inFeatures: inFeatures, weight: h.baseAddress!,
-                                   bias: nil, outFeatures: outFeatures, y: y, ldy: ldy, accumulate: accumulate)
-                }
-            }
-            return
-        }
-        weight.withUnsafeBufferPointer { w in
-            if let bias {
-                bias.withUnsafeBufferPointer { b in
-                    c.linear(x: x, ldx: inFeatures, rows: rows, inFeatures: inFeatures, weight: w.baseAddress!,
-                             bias: b.baseAddress!, outFeatures: outFeatures, y: y, ldy: ldy, accumulate: accumulate)
+                                   bias: b, outFeatures: outFeatures, y: y, ldy: ldy, accumulate: accumulate)
                 }
             } else {
-                c.linear(x: x, ldx: inFeatures, rows: rows, inFeatures: inFeatures, weight: w.baseAddress!,
-                         bias: nil, outFeatures: outFeatures, y: y, ldy: ldy, accumulate: accumulate)
+                weight.withUnsafeBufferPointer { w in
+                    c.linear(x: x, ldx: inFeatures, rows: rows, inFeatures: inFeatures, weight: w.baseAddress!,
+                             bias: b, outFeatures: outFeatures, y: y, ldy: ldy, accumulate: accumulate)
+                }
             }
         }
+    }
+
+    /// Runs `body` with the bias's base address, or nil when there is none.
+    @inline(__always)
+    private func withBias(_ body: (UnsafePointer<Float>?) -> Void) {
+        if let bias { bias.withUnsafeBufferPointer { body($0.baseAddress!) } } else { body(nil) }
     }
 }
 
