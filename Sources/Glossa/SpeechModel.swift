@@ -19,9 +19,12 @@ public struct SpeechModel: Sendable {
     public var specials: SpecialTokens { transcriber.specials }
     public var model: WhisperModel { transcriber.model }
 
-    public init(checkpoint: WhisperCheckpoint, compute: Compute, origin: String) throws(GlossaError) {
+    /// `precision`: `.halfWhereExact` to transcribe (the f16 decoder weights stay f16: half
+    /// the memory and the bytes per step); `.float32` to train (the graph reads f32 only).
+    public init(checkpoint: WhisperCheckpoint, compute: Compute, origin: String,
+                precision: WeightPrecision = .halfWhereExact) throws(GlossaError) {
         let model: WhisperModel
-        do { model = try WhisperModel(checkpoint: checkpoint) } catch {
+        do { model = try WhisperModel(checkpoint: checkpoint, precision: precision) } catch {
             throw GlossaError(.invalidInput, "Cannot build the Whisper model from \(origin): \(error)")
         }
         let specials: SpecialTokens

@@ -78,7 +78,10 @@ public struct WhisperTrainingGraph: Sendable {
 
     /// `concurrentUtterances`: how many utterances the caller runs through the graph at once;
     /// above 1 the element-wise loops run on one thread each (the utterances are the parallelism).
+    /// A model loaded for transcription (f16 decoder weights) is widened here: backward runs
+    /// BLAS on f32 weights in both directions. Load with `.float32` to skip the f16 step.
     public init(model: WhisperModel, compute: Compute, concurrentUtterances: Int = 1) {
+        let model = model.widened()
         self.model = model
         self.compute = concurrentUtterances > 1 ? compute.with(threads: 1) : compute
         encoderNames = (0..<model.config.encoderLayers).map { BlockNames(.encoder, $0) }
@@ -239,9 +242,10 @@ public struct WhisperTrainingGraph: Sendable {
         let cfg = model.config, t = tokens.count, v = cfg.vocabSize
         precondition(t == targets.count && t <= cfg.maxTargetPositions, "decoder: \(t) tokens for \(targets.count) targets (max \(cfg.maxTargetPositions))")
         var x = [Float](repeating: 0, count: t * d)
+        let embedding = model.tokenEmbedding, positions = model.decoderPositions
         for (r, id) in tokens.enumerated() {
             precondition(id >= 0 && id < v, "decoder: token \(id) outside vocabulary \(v)")
-            for j in 0..<d { x[r * d + j] = model.tokenEmbedding[id * d + j] + model.decoderPositions[r * d + j] }
+            for j in 0..<d { x[r * d + j] = embedding[id * d + j] + positions[r * d + j] }
         }
         var tapes: [BlockTape] = []
         for (i, blk) in decoderBlocks.enumerated() {

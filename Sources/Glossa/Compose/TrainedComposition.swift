@@ -63,7 +63,7 @@ struct TrainedComposition {
     func run(inputs: [ComposeInput]) throws(GlossaError) -> Output {
         let base = job.experts[0].base
         let (checkpoint, _) = try registry.loadBase(base.description)
-        let speech = try SpeechModel(checkpoint: checkpoint, compute: compute, origin: base.description)
+        let speech = try SpeechModel(checkpoint: checkpoint, compute: compute, origin: base.description, precision: .float32)
         let covered = Set(job.experts.flatMap(\.manifest.coveredLanguages))
         let (entries, digest) = try Evaluation.readManifest(training.manifest)
         let uncovered = Set(entries.map(\.lang)).subtracting(covered).sorted()

@@ -80,7 +80,7 @@ public struct ExpertTraining: Sendable {
             throw Registry.wrap(error, "Cannot train \(name):\(version)")
         }
         let (checkpoint, baseDigest) = try registry.loadBase(base)
-        let speech = try SpeechModel(checkpoint: checkpoint, compute: compute, origin: baseDigest.description)
+        let speech = try SpeechModel(checkpoint: checkpoint, compute: compute, origin: baseDigest.description, precision: .float32)
         for l in languages where speech.specials.languageIDs[l] == nil {
             throw GlossaError(.invalidInput, "Unknown language code '\(l)' for base \(base) (Whisper codes such as de, fr, nl, pl)")
         }

@@ -185,16 +185,14 @@ extension WhisperModel {
                 }
             }
             // token + learned position embeddings (each run from its own cache length)
-            tokenEmbedding.withUnsafeBufferPointer { ep in decoderPositions.withUnsafeBufferPointer { pp in
+            decoderPositions.withUnsafeBufferPointer { pp in
                 for (k, r) in requests.enumerated() {
                     let start = states[k].pointee.length, tn = r.tokensPerBeam
                     for (i, tok) in r.tokens.enumerated() {
-                        let row = offsets[k] + i
-                        let te = ep.baseAddress! + tok * d, pe = pp.baseAddress! + (start + i % tn) * d
-                        for j in 0..<d { xp[row * d + j] = te[j] + pe[j] }
+                        embedTokens.row(tok, plus: pp.baseAddress! + (start + i % tn) * d, into: xp + (offsets[k] + i) * d)
                     }
                 }
-            } }
+            }
             for (i, layer) in decoderLayers.enumerated() {
                 // masked self-attention with each run's KV cache
                 layer.selfAttnNorm.apply(c, x: xp, rows: rows, out: hp)
@@ -246,17 +244,7 @@ extension WhisperModel {
             decoderNorm.apply(c, x: xp, rows: rows, out: xp)
             logits.withUnsafeMutableBufferPointer { lb in
                 // logits = x E^T (the output projection is the token embedding, tied)
-                if rows <= Compute.skinnyHalfRowLimit, let half = tokenEmbeddingHalf {
-                    half.withUnsafeBufferPointer { ep in
-                        c.skinnyLinear(x: xp, ldx: d, rows: rows, inFeatures: d, weight: ep.baseAddress!, bias: nil,
-                                       outFeatures: vocabSize, y: lb.baseAddress!, ldy: vocabSize, accumulate: false)
-                    }
-                } else {
-                    tokenEmbedding.withUnsafeBufferPointer { ep in
-                        c.linear(x: xp, ldx: d, rows: rows, inFeatures: d, weight: ep.baseAddress!, bias: nil,
-                                 outFeatures: vocabSize, y: lb.baseAddress!, ldy: vocabSize)
-                    }
-                }
+                embedTokens.apply(c, x: xp, rows: rows, y: lb.baseAddress!, ldy: vocabSize)
             }
         } } } } } }
         var out = [[Float]]()

@@ -1,44 +1,112 @@
 import Tensor
 
-/// One `nn.Linear`: weight [out, in] (row-major, f32), optional bias [out].
+/// How a weight matrix is held. Whisper's released weights are f16: a model keeps the
+/// per-step decoder weights in f16 when every value is exactly an f16 (`WeightPrecision`),
+/// which halves both their memory and the bytes a decoder step streams, and computes the
+/// same products as f32 bit for bit (the kernel widens each value exactly as it loads it).
+public enum WeightValues: Sendable {
+    case float([Float])
+    case half([Float16])
+}
+
+/// Which weights a `WhisperModel` keeps in f16.
+public enum WeightPrecision: Sendable {
+    /// Everything in f32: what the training graph reads (BLAS products in both directions).
+    case float32
+    /// The per-step decoder weights (self q/k/v and out, cross q and out, fc1, fc2, the tied
+    /// output projection) in f16 where every value converts exactly; the rest in f32. For
+    /// transcription: whisper-base's decoder then holds 97 MB instead of 194 MB.
+    case halfWhereExact
+}
+
+/// One `nn.Linear`: weight [out, in] (row-major), optional bias [out] (f32).
 /// Several PyTorch linears may be fused row-wise (q/k/v -> [3d, d]) so one GEMM serves all.
 public struct LinearWeights: Sendable {
-    public var weight: [Float] { didSet { half = nil } }   // a changed weight (merged LoRA) has no f16 twin
-    /// The same weight in f16 when every value is exactly an f16 (`withExactHalf()`): decoder
-    /// steps stream it instead, bit-identical results for half the bytes (SkinnyLinear.swift).
-    public private(set) var half: [Float16]?
+    public private(set) var values: WeightValues
     public var bias: [Float]?
     public let inFeatures: Int
     public let outFeatures: Int
 
     public init(weight: [Float], bias: [Float]?, inFeatures: Int, outFeatures: Int) {
-        precondition(weight.count == inFeatures * outFeatures, "LinearWeights: \(weight.count) values for [\(outFeatures), \(inFeatures)]")
-        precondition(bias == nil || bias!.count == outFeatures, "LinearWeights: bias must be [\(outFeatures)]")
-        self.weight = weight; self.bias = bias; self.inFeatures = inFeatures; self.outFeatures = outFeatures
+        self.init(values: .float(weight), bias: bias, inFeatures: inFeatures, outFeatures: outFeatures)
     }
 
-    /// This linear with an f16 copy of its weight when that copy is exact (else unchanged).
-    public func withExactHalf() -> LinearWeights {
+    public init(values: WeightValues, bias: [Float]?, inFeatures: Int, outFeatures: Int) {
+        let count: Int
+        switch values { case .float(let w): count = w.count; case .half(let h): count = h.count }
+        precondition(count == inFeatures * outFeatures, "LinearWeights: \(count) values for [\(outFeatures), \(inFeatures)]")
+        precondition(bias == nil || bias!.count == outFeatures, "LinearWeights: bias must be [\(outFeatures)]")
+        self.values = values; self.bias = bias; self.inFeatures = inFeatures; self.outFeatures = outFeatures
+    }
+
+    /// The weight in f32. Reading an f16 weight widens it (a new array); writing one (a merged
+    /// LoRA) stores f32 from then on.
+    public var weight: [Float] {
+        get {
+            switch values {
+            case .float(let w): return w
+            case .half(let h): return h.map(Float.init)
+            }
+        }
+        set { values = .float(newValue) }
+    }
+
+    /// The f16 weight, when that is how it is held.
+    public var half: [Float16]? {
+        if case .half(let h) = values { return h }
+        return nil
+    }
+
+    /// This linear held in f16 when every value is exactly an f16 (else unchanged).
+    public func halvedWhereExact() -> LinearWeights {
+        guard case .float(let w) = values, let h = exactHalf(w) else { return self }
         var out = self
-        out.half = exactHalf(weight)
+        out.values = .half(h)
+        return out
+    }
+
+    /// This linear held in f32.
+    public func widened() -> LinearWeights {
+        guard case .half = values else { return self }
+        var out = self
+        out.values = .float(weight)
         return out
     }
 
     /// y[n, out] (row stride ldy) = x[n, in] W^T + b, or `+=` with `accumulate` (residuals).
     @inline(__always)
-    func apply(_ c: Compute, x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool = false) {
+    public func apply(_ c: Compute, x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool = false) {
         withBias { b in
-            if rows <= Compute.skinnyHalfRowLimit, let half {
-                half.withUnsafeBufferPointer { h in
-                    c.skinnyLinear(x: x, ldx: inFeatures, rows: rows, inFeatures: inFeatures, weight: h.baseAddress!,
-                                   bias: b, outFeatures: outFeatures, y: y, ldy: ldy, accumulate: accumulate)
+            switch values {
+            case .half(let h):
+                // Streaming f16 takes about BLAS-on-f32's time up to `skinnyHalfRowLimit` rows
+                // (`whisper-bench --linear-microbench`); more rows (a long prompt, a big batch of
+                // beams) go through in passes of that many, so no f32 copy is ever needed.
+                h.withUnsafeBufferPointer { hp in
+                    var r = 0
+                    while r < rows {
+                        let n = min(Compute.skinnyHalfRowLimit, rows - r)
+                        c.skinnyLinear(x: x + r * inFeatures, ldx: inFeatures, rows: n, inFeatures: inFeatures, weight: hp.baseAddress!,
+                                       bias: b, outFeatures: outFeatures, y: y + r * ldy, ldy: ldy, accumulate: accumulate)
+                        r += n
+                    }
                 }
-            } else {
-                weight.withUnsafeBufferPointer { w in
-                    c.linear(x: x, ldx: inFeatures, rows: rows, inFeatures: inFeatures, weight: w.baseAddress!,
+            case .float(let w):
+                w.withUnsafeBufferPointer { wp in
+                    c.linear(x: x, ldx: inFeatures, rows: rows, inFeatures: inFeatures, weight: wp.baseAddress!,
                              bias: b, outFeatures: outFeatures, y: y, ldy: ldy, accumulate: accumulate)
                 }
             }
+        }
+    }
+
+    /// out[0 ..< in] = row `i` of W (widened) + add[0 ..< in]: an embedding lookup plus its position.
+    @inline(__always)
+    func row(_ i: Int, plus add: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        let k = inFeatures
+        switch values {
+        case .float(let w): w.withUnsafeBufferPointer { wp in for j in 0..<k { out[j] = wp[i * k + j] + add[j] } }
+        case .half(let h): h.withUnsafeBufferPointer { hp in for j in 0..<k { out[j] = Float(hp[i * k + j]) + add[j] } }
         }
     }
 

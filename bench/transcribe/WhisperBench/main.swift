@@ -68,15 +68,18 @@ let compute = Compute(blas: blas, threads: args.threads)
 // Few-row linears (decoder steps), `Compute.linear`'s streaming path vs BLAS sgemm, on
 // whisper-base's widest shapes: the output projection [51865, 512] and fc1 [2048, 512].
 // The two alternate within each round so they share the machine's noise; min of 5 rounds.
-// This is what set `Compute.skinnyRowLimit`.
+// This is what set `Compute.skinnyRowLimit`. The f16 column is `LinearWeights.apply` on an
+// f16 weight: above `skinnyHalfRowLimit` rows it streams in passes of that many (a long
+// prompt, many beams), and the rows past 32 show what those passes cost against BLAS.
 //   whisper-bench --linear-microbench [--threads T]
 if CommandLine.arguments.contains("--linear-microbench") {
     for (outF, inF) in [(51865, 512), (2048, 512)] {
-        let w = (0..<(outF * inF)).map { Float(Float16(Float($0 % 113) * 1e-3 - 0.05)) }, half = w.map { Float16($0) }
-        for rows in [1, 2, 4, 8, 12, 16, 20, 24, 32] {
+        let w = (0..<(outF * inF)).map { Float(Float16(Float($0 % 113) * 1e-3 - 0.05)) }
+        let half = LinearWeights(values: .half(w.map { Float16($0) }), bias: nil, inFeatures: inF, outFeatures: outF)
+        for rows in [1, 2, 4, 8, 12, 16, 20, 24, 32, 40, 64, 128, 224] {
             let x = (0..<(rows * inF)).map { Float($0 % 71) * 1e-2 - 0.3 }
             var y = [Float](repeating: 0, count: rows * outF)
-            // 0: streaming f32, 1: BLAS, 2: streaming f16 twin (the decoder's path for f16 models)
+            // 0: streaming f32, 1: BLAS, 2: f16 weight (the decoder's path for f16 models)
             var best = [Double](repeating: .infinity, count: 3)
             let calls = max(3, 40 / rows)
             for _ in 0..<5 {
@@ -89,10 +92,7 @@ if CommandLine.arguments.contains("--linear-microbench") {
                                 compute.sgemm(transB: true, m: rows, n: outF, k: inF, a: xp.baseAddress!, lda: inF,
                                               b: wp.baseAddress!, ldb: inF, c: yp.baseAddress!, ldc: outF)
                             case 2:
-                                half.withUnsafeBufferPointer { hp in
-                                    compute.skinnyLinear(x: xp.baseAddress!, ldx: inF, rows: rows, inFeatures: inF, weight: hp.baseAddress!,
-                                                         bias: nil, outFeatures: outF, y: yp.baseAddress!, ldy: outF, accumulate: false)
-                                }
+                                half.apply(compute, x: xp.baseAddress!, rows: rows, y: yp.baseAddress!, ldy: outF)
                             default:
                                 compute.skinnyLinear(x: xp.baseAddress!, ldx: inF, rows: rows, inFeatures: inF, weight: wp.baseAddress!,
                                                      bias: nil, outFeatures: outF, y: yp.baseAddress!, ldy: outF, accumulate: false)
