@@ -12,6 +12,26 @@ public struct Remote: Sendable {
         self.registry = registry; self.credentials = credentials; self.insecure = insecure
     }
 
+    /// Credentials for `remote`, in this order: $GLOSSA_REGISTRY_USERNAME and
+    /// $GLOSSA_REGISTRY_PASSWORD (sent only to $GLOSSA_REGISTRY_HOST, else to the registry of
+    /// `remote`), then the `auths` of $DOCKER_CONFIG/config.json (default ~/.docker).
+    public static func credentials(for remote: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(GlossaError) -> any CredentialsProvider {
+        var chain: [any CredentialsProvider] = []
+        if let fromEnv = EnvironmentCredentials(environment: environment, target: try reference(remote).registry) {
+            chain.append(fromEnv)
+        }
+        let home = environment["DOCKER_CONFIG"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".docker")
+        let config = home.appendingPathComponent("config.json")
+        if let data = FileManager.default.contents(atPath: config.path) {
+            do { chain.append(try DockerConfigCredentials(data: data, source: config.path)) } catch {
+                throw GlossaError(.invalidInput, "\(error)")
+            }
+        }
+        return ChainedCredentials(chain)
+    }
+
     /// Parses `oci://HOST[:PORT]/REPO[:TAG|@sha256:...]` (the `oci://` prefix is optional).
     public static func reference(_ text: String) throws(GlossaError) -> OCIReference {
         let t = text.hasPrefix("oci://") ? String(text.dropFirst(6)) : text

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Glossa
 import GlossaCore
-import Store
 
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Glossa
 import GlossaCore
-import Training
 
 struct ComposeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

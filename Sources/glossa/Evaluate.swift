@@ -1,5 +1,4 @@
 import ArgumentParser
-import Eval
 import Foundation
 import Glossa
 

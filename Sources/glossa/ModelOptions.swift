@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Glossa
-import Tensor
 
 /// `--model REF|DIR|BUNDLE` and `--expert REF` (repeatable), `--route`.
 struct ModelOptions: ParsableArguments {
@@ -37,7 +36,7 @@ struct ModelOptions: ParsableArguments {
         var modelDigest: String?
     }
 
-    func load(compute: Compute) throws -> Loaded {
+    func load(compute: ComputeBackend) throws -> Loaded {
         if ModelSourceResolver(registryPath: registry.path).isBundle(model) { return try loadBundle(compute: compute) }
         if verifyKey != nil { throw CLIError(GlossaError(.invalidInput, "--verify-key applies to bundles; \(model) is not a bundle folder or .tar")) }
         let (checkpoint, origin) = try ModelSourceResolver(registryPath: registry.path).checkpoint(model)
@@ -48,7 +47,7 @@ struct ModelOptions: ParsableArguments {
     }
 
     /// A bundle carries its experts and routing: --expert is refused, --route must agree.
-    private func loadBundle(compute: Compute) throws -> Loaded {
+    private func loadBundle(compute: ComputeBackend) throws -> Loaded {
         if !expert.isEmpty {
             throw CLIError(GlossaError(.invalidInput, "\(model) is a bundle and carries its own experts; drop --expert, or export a bundle with them"))
         }

@@ -1,31 +1,16 @@
 import ArgumentParser
 import Foundation
 import Glossa
-import OCI
 
 /// `--insecure` and credentials for OCI registries.
 struct RemoteOptions: ParsableArguments {
     @Flag(name: .long, help: "Allow plain HTTP (always allowed on loopback).")
     var insecure = false
 
-    /// $GLOSSA_REGISTRY_USERNAME / $GLOSSA_REGISTRY_PASSWORD (for $GLOSSA_REGISTRY_HOST, else
-    /// the registry of `remote`), then ~/.docker/config.json `auths`.
+    /// See `Remote.credentials(for:)`: the environment, then ~/.docker/config.json.
     /// - Parameter remote: the `oci://` reference the command talks to.
     func credentials(for remote: String) throws -> any CredentialsProvider {
-        var chain: [any CredentialsProvider] = []
-        let env = ProcessInfo.processInfo.environment
-        if let fromEnv = EnvironmentCredentials(environment: env, target: try Remote.reference(remote).registry) {
-            chain.append(fromEnv)
-        }
-        let home = env["DOCKER_CONFIG"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".docker")
-        let config = home.appendingPathComponent("config.json")
-        if let data = FileManager.default.contents(atPath: config.path) {
-            do { chain.append(try DockerConfigCredentials(data: data, source: config.path)) } catch {
-                throw CLIError(GlossaError(.invalidInput, "\(error)"))
-            }
-        }
-        return ChainedCredentials(chain)
+        do { return try Remote.credentials(for: remote) } catch { throw CLIError(error) }
     }
 }
 

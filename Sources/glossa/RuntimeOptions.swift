@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Glossa
-import Tensor
 
 /// Options shared by every command that runs the Whisper model.
 struct RuntimeOptions: ParsableArguments {
@@ -18,19 +17,16 @@ struct RuntimeOptions: ParsableArguments {
 
     /// The compute for many clips on --threads workers (`BatchedWorkers`): one worker per
     /// thread, so BLAS runs single-threaded in each.
-    func workerCompute() throws -> Compute {
+    func workerCompute() throws -> ComputeBackend {
         var single = self
         single.threads = 1
         return try single.compute()
     }
 
-    func compute() throws -> Compute {
-        let choice: BLASLibrary.CoreTypeChoice = blasCore.map { .named($0) } ?? .automatic
-        let blas: BLASLibrary
-        do { blas = try BLASLibrary.load(coreType: choice, threads: threads) } catch {
-            throw CLIError(GlossaError(.failure, "Cannot load OpenBLAS: \(error). Install it with scripts/setup.sh (Debian package libopenblas-dev)."))
-        }
-        if verbose { Console.log("glossa: \(blas.info)") }
-        return Compute(blas: blas, threads: threads)
+    func compute() throws -> ComputeBackend {
+        let compute: ComputeBackend
+        do { compute = try ComputeBackend.load(threads: threads, blasCore: blasCore) } catch { throw CLIError(error) }
+        if verbose { Console.log("glossa: \(compute.blas.info)") }
+        return compute
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Glossa
-import Training
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
