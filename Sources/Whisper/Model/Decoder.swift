@@ -158,22 +158,17 @@ extension WhisperModel {
         }
         let allPlain = requests.allSatisfy(\.adapters.isEmpty)
 
-        var x = [Float](repeating: 0, count: rows * d)
-        var h = [Float](repeating: 0, count: rows * d)
-        var qkv = [Float](repeating: 0, count: rows * 3 * d)
-        var attn = [Float](repeating: 0, count: rows * d)
-        var f = [Float](repeating: 0, count: rows * ffn)
-        var scores = [Float](repeating: 0, count: scoreRows)
-        var logits = [Float](repeating: 0, count: rows * vocabSize)
+        var logits = uninitializedFloats(rows * vocabSize)   // written by the output projection
 
-        x.withUnsafeMutableBufferPointer { xb in
-        h.withUnsafeMutableBufferPointer { hb in
-        qkv.withUnsafeMutableBufferPointer { qb in
-        attn.withUnsafeMutableBufferPointer { ab in
-        f.withUnsafeMutableBufferPointer { fb in
-        scores.withUnsafeMutableBufferPointer { sb in
-            let xp = xb.baseAddress!, hp = hb.baseAddress!, qp = qb.baseAddress!, ap = ab.baseAddress!
-            let fp = fb.baseAddress!, sp = sb.baseAddress!
+        // Every buffer is written before it is read: x by the embeddings, the rest by the
+        // layer that produces it.
+        withWorkspace([rows * d, rows * d, rows * 3 * d, rows * d, rows * ffn, scoreRows]) { w in
+            let xp = w[0]   // residual stream [rows, d]
+            let hp = w[1]   // normed input [rows, d]
+            let qp = w[2]   // self q|k|v [rows, 3d], then cross q [rows, d]
+            let ap = w[3]   // attention output [rows, d]
+            let fp = w[4]   // fc1 output [rows, ffn]
+            let sp = w[5]   // attention scores
             /// Each run's adapter on its own rows of `input` (ld = inFeatures) into `output`.
             func adapt(_ site: LinearSite, _ input: UnsafeMutablePointer<Float>, _ inF: Int, _ outF: Int,
                        _ output: UnsafeMutablePointer<Float>, ld: Int, column: Int = 0) {
@@ -246,7 +241,7 @@ extension WhisperModel {
                 // logits = x E^T (the output projection is the token embedding, tied)
                 embedTokens.apply(c, x: xp, rows: rows, y: lb.baseAddress!, ldy: vocabSize)
             }
-        } } } } } }
+        }
         var out = [[Float]]()
         out.reserveCapacity(requests.count)
         for (k, r) in requests.enumerated() {

@@ -32,19 +32,14 @@ extension WhisperModel {
         let heads = config.encoderAttentionHeads, hd = d / heads, ffn = config.encoderFFNDim
 
         var x = encoderStem(features: features, frames: frames, compute: c)   // residual stream [t, d]
-        // Buffers reused across layers.
-        var h = [Float](repeating: 0, count: t * d)          // normed input [t, d]
-        var qkv = [Float](repeating: 0, count: t * 3 * d)    // [t, 3d]
-        var attn = [Float](repeating: 0, count: t * d)       // [t, d]
-        var big = [Float](repeating: 0, count: max(t * ffn, Compute.attentionScoreCount(tq: t, tk: t, heads: heads, recordProbs: false)))  // fc1 out / scores
-
-        x.withUnsafeMutableBufferPointer { xb in
-        h.withUnsafeMutableBufferPointer { hb in
-        qkv.withUnsafeMutableBufferPointer { qb in
-        attn.withUnsafeMutableBufferPointer { ab in
-        big.withUnsafeMutableBufferPointer { bb in
-            let xp = xb.baseAddress!, hp = hb.baseAddress!, qp = qb.baseAddress!, ap = ab.baseAddress!
-            let bp = bb.baseAddress!
+        let bigCount = max(t * ffn, Compute.attentionScoreCount(tq: t, tk: t, heads: heads, recordProbs: false))
+        // Buffers reused across layers, each written before it is read.
+        x.withUnsafeMutableBufferPointer { xb in withWorkspace([t * d, t * 3 * d, t * d, bigCount]) { w in
+            let xp = xb.baseAddress!
+            let hp = w[0]   // normed input [t, d]
+            let qp = w[1]   // q|k|v [t, 3d]
+            let ap = w[2]   // attention output [t, d]
+            let bp = w[3]   // fc1 output [t, ffn], or the attention scores
             for (i, layer) in encoderLayers.enumerated() {
                 // self-attention block: x += out(attn(LN(x)))
                 layer.selfAttnNorm.apply(c, x: xp, rows: t, out: hp)
@@ -68,7 +63,7 @@ extension WhisperModel {
                 adapters.apply(LinearSite(stack: .encoder, layer: i, kind: .fc2), c, x: bp, rows: t, inFeatures: ffn, outFeatures: d, y: xp, ldy: d)
             }
             encoderNorm.apply(c, x: xp, rows: t, out: xp)
-        } } } } }
+        } }
         return EncoderOutput(frames: t, dModel: d, data: x)
     }
 
@@ -80,12 +75,13 @@ extension WhisperModel {
     public func encoderStem(features: [Float], frames: Int, compute c: Compute) -> [Float] {
         let mels = config.numMelBins, d = dModel, t = frames / 2
         var x = uninitializedFloats(t * d)                 // written by conv2
-        var conv1Out = uninitializedFloats(frames * d)     // written by conv1
-        var scratch = uninitializedFloats(max(Compute.conv1dScratch(inChannels: mels, kernel: 3, outLength: frames),
-                                              Compute.conv1dScratch(inChannels: d, kernel: 3, outLength: t)))
+        let scratchCount = max(Compute.conv1dScratch(inChannels: mels, kernel: 3, outLength: frames),
+                               Compute.conv1dScratch(inChannels: d, kernel: 3, outLength: t))
         features.withUnsafeBufferPointer { fp in x.withUnsafeMutableBufferPointer { xb in
-        conv1Out.withUnsafeMutableBufferPointer { cb in scratch.withUnsafeMutableBufferPointer { sb in
-            let xp = xb.baseAddress!, bp = cb.baseAddress!, sp = sb.baseAddress!
+        withWorkspace([frames * d, scratchCount]) { w in
+            let xp = xb.baseAddress!
+            let bp = w[0]   // conv1 output [frames, d]
+            let sp = w[1]   // im2col scratch of either conv
             conv1.weight.withUnsafeBufferPointer { w in conv1.bias!.withUnsafeBufferPointer { b in
                 c.conv1d(input: fp.baseAddress!, length: frames, inChannels: mels, timeStride: 1, channelStride: frames,
                          weight: w.baseAddress!, bias: b.baseAddress!, outChannels: d, kernel: 3, stride: 1, padding: 1,
@@ -99,7 +95,7 @@ extension WhisperModel {
             } }
             c.gelu(xp, count: t * d)
             encoderPositions.withUnsafeBufferPointer { pp in for i in 0..<(t * d) { xp[i] += pp[i] } }
-        } } } }
+        } } }
         return x
     }
 }
