@@ -46,12 +46,14 @@ let package = Package(
         .systemLibrary(name: "CSoxr", path: "Sources/CSoxr", providers: [.apt(["libsoxr-dev"])]),
         // BLAKE2b (crypto_generichash) for minisign-compatible signatures; Ed25519 itself is swift-crypto's.
         .systemLibrary(name: "CSodium", path: "Sources/CSodium", providers: [.apt(["libsodium-dev"])]),
+        // Header-only: 8-lane f16 -> f32 widening with F16C when the build's CPU target has it.
+        .systemLibrary(name: "CHalf", path: "Sources/CHalf"),
 
         .target(name: "GlossaCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The one crash-safe write protocol (temp, fsync, rename, directory fsync) every module
         // that writes files uses; kept out of GlossaCore, which does no I/O.
         .target(name: "DurableFiles"),
-        .target(name: "Tensor", dependencies: ["GlossaCore", "CBLAS"], swiftSettings: cpu),
+        .target(name: "Tensor", dependencies: ["GlossaCore", "CBLAS", "CHalf"], swiftSettings: cpu),
         .target(name: "TensorIO", dependencies: ["GlossaCore", "DurableFiles"], swiftSettings: cpu),
         .target(name: "Whisper", dependencies: ["GlossaCore", "Tensor", "TensorIO", "CSndFile", "CSoxr"], swiftSettings: cpu),
         // Training runs on the runtime's model (weights, names, encoder): one model definition.

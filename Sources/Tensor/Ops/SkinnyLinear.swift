@@ -21,6 +21,8 @@
 // decoder linear when every weight round-trips exactly (`LinearWeights.half`): the products
 // and their order are then those of the f32 path, bit for bit, and a step reads half the bytes.
 
+import CHalf
+
 extension Compute {
     /// Rows up to which `linear` takes the streaming path. Above it, BLAS's packing pays
     /// for itself: `whisper-bench --linear-microbench` times both on whisper-base's widest
@@ -134,6 +136,15 @@ extension Float: StreamedWeight {
 extension Float16: StreamedWeight {
     @inline(__always)
     static func load8(_ base: UnsafeRawPointer, _ p: Int) -> SIMD8<Float> {
-        SIMD8<Float>(base.loadUnaligned(fromByteOffset: 2 * p, as: SIMD8<Float16>.self))   // exact
+        // Widening is exact either way. With F16C in the build (GLOSSA_CPU=haswell) one inlined
+        // vcvtph2ps; Swift's own conversion below is an out-of-line call (CHalf/half.h says why).
+        if glossa_half_f16c() != 0 {
+            var out = SIMD8<Float>()
+            withUnsafeMutableBytes(of: &out) { o in
+                glossa_half8_to_float((base + 2 * p).assumingMemoryBound(to: UInt16.self), o.baseAddress!.assumingMemoryBound(to: Float.self))
+            }
+            return out
+        }
+        return SIMD8<Float>(base.loadUnaligned(fromByteOffset: 2 * p, as: SIMD8<Float16>.self))
     }
 }
