@@ -12,7 +12,7 @@
 //   TensorIO            safetensors, CTranslate2, PEFT, HF folders <-> TensorData
 //   Tensor              f32 dense tensors and ops; the only module that calls BLAS
 //   GlossaCore          pure value types: digests, dtypes, manifests, errors
-//   CBLAS CZstd CSndFile CSoxr CSodium   C headers of Debian libraries
+//   CBLAS CZstd CSndFile CSoxr CSodium   C headers of Debian libraries; CHalf (F16C widening)
 import PackageDescription
 
 // CPU target of the numeric targets: opt-in, so the default manifest has no unsafeFlags and
