@@ -12,7 +12,7 @@
 //   TensorIO            safetensors, CTranslate2, PEFT, HF folders <-> TensorData
 //   Tensor              f32 dense tensors and ops; the only module that calls BLAS
 //   GlossaCore          pure value types: digests, dtypes, manifests, errors
-//   CBLAS CZstd CSndFile CSoxr CSodium   C headers of Debian libraries; CHalf (F16C widening)
+//   CBLAS CZstd CSndFile CSoxr CSodium   C headers of Debian libraries; CIntrinsics (F16C widening, prefetch)
 import PackageDescription
 
 // CPU target of the numeric targets: opt-in, so the default manifest has no unsafeFlags and
@@ -47,13 +47,13 @@ let package = Package(
         // BLAKE2b (crypto_generichash) for minisign-compatible signatures; Ed25519 itself is swift-crypto's.
         .systemLibrary(name: "CSodium", path: "Sources/CSodium", providers: [.apt(["libsodium-dev"])]),
         // Header-only: 8-lane f16 -> f32 widening with F16C when the build's CPU target has it.
-        .systemLibrary(name: "CHalf", path: "Sources/CHalf"),
+        .systemLibrary(name: "CIntrinsics", path: "Sources/CIntrinsics"),
 
         .target(name: "GlossaCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The one crash-safe write protocol (temp, fsync, rename, directory fsync) every module
         // that writes files uses; kept out of GlossaCore, which does no I/O.
         .target(name: "DurableFiles"),
-        .target(name: "Tensor", dependencies: ["GlossaCore", "CBLAS", "CHalf"], swiftSettings: cpu),
+        .target(name: "Tensor", dependencies: ["GlossaCore", "CBLAS", "CIntrinsics"], swiftSettings: cpu),
         .target(name: "TensorIO", dependencies: ["GlossaCore", "DurableFiles"], swiftSettings: cpu),
         .target(name: "Whisper", dependencies: ["GlossaCore", "Tensor", "TensorIO", "CSndFile", "CSoxr"], swiftSettings: cpu),
         // Training runs on the runtime's model (weights, names, encoder): one model definition.

@@ -21,7 +21,7 @@
 // decoder linear when every weight round-trips exactly (`LinearWeights.half`): the products
 // and their order are then those of the f32 path, bit for bit, and a step reads half the bytes.
 
-import CHalf
+import CIntrinsics
 
 extension Compute {
     /// Rows up to which `linear` takes the streaming path. Above it, BLAS's packing pays
@@ -67,20 +67,27 @@ extension Compute {
                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
         for q in quads {
             let j = 4 * q
+            // The first pass over this quad also asks for the next quad's rows, so they
+            // arrive while this one computes (see glossa_prefetch for why the hardware
+            // does not); later passes find this quad in L1.
+            let next = q + 1 < quads.upperBound ? w + (j + 4) * ldw : nil
             var r = 0
             while r < m {
                 skinnyTile(x: x, ldx: ldx, rows: m, from: r, k: k, w: w, ldw: ldw, n: n, j: j, alpha: alpha,
-                           bias: bias, y: y, ldy: ldy, accumulate: accumulate)
+                           bias: bias, y: y, ldy: ldy, accumulate: accumulate, prefetch: r == 0 ? next : nil)
                 r += 2
             }
         }
     }
 
     /// x rows r, r + 1 (clamped to m - 1) against W rows j ..< j + 4 (clamped to n - 1).
+    /// With `prefetch`, also hints the 4 rows at `prefetch` (ldw apart, k long) into cache,
+    /// one line of each per 64 bytes of k covered.
     @inline(__always)
     static func skinnyTile<W: StreamedWeight>(x: UnsafePointer<Float>, ldx: Int, rows m: Int, from r: Int, k: Int,
                            w: UnsafePointer<W>, ldw: Int, n: Int, j: Int, alpha: Float,
-                           bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool) {
+                           bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool,
+                           prefetch: UnsafePointer<W>?) {
         let x0 = x + r * ldx, x1 = x + min(r + 1, m - 1) * ldx
         let w0 = w + j * ldw, w1 = w + min(j + 1, n - 1) * ldw
         let w2 = w + min(j + 2, n - 1) * ldw, w3 = w + min(j + 3, n - 1) * ldw
@@ -88,8 +95,14 @@ extension Compute {
         let rw0 = UnsafeRawPointer(w0), rw1 = UnsafeRawPointer(w1), rw2 = UnsafeRawPointer(w2), rw3 = UnsafeRawPointer(w3)
         var s00 = SIMD8<Float>(), s01 = SIMD8<Float>(), s02 = SIMD8<Float>(), s03 = SIMD8<Float>()
         var s10 = SIMD8<Float>(), s11 = SIMD8<Float>(), s12 = SIMD8<Float>(), s13 = SIMD8<Float>()
+        let size = MemoryLayout<W>.stride
         var p = 0
         while p + 8 <= k {
+            if let ahead = prefetch, (p * size) & 63 == 0 {
+                // Rows past n - 1 (a last, partial quad) are hinted too: a prefetch never faults.
+                let a = UnsafeRawPointer(ahead) + p * size, ld = ldw * size
+                glossa_prefetch(a); glossa_prefetch(a + ld); glossa_prefetch(a + 2 * ld); glossa_prefetch(a + 3 * ld)
+            }
             let o = 4 * p
             let a = rx0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
             let c = rx1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
@@ -137,7 +150,7 @@ extension Float16: StreamedWeight {
     @inline(__always)
     static func load8(_ base: UnsafeRawPointer, _ p: Int) -> SIMD8<Float> {
         // Widening is exact either way. With F16C in the build (GLOSSA_CPU=haswell) one inlined
-        // vcvtph2ps; Swift's own conversion below is an out-of-line call (CHalf/half.h says why).
+        // vcvtph2ps; Swift's own conversion below is an out-of-line call (CIntrinsics/intrinsics.h says why).
         if glossa_half_f16c() != 0 {
             var out = SIMD8<Float>()
             withUnsafeMutableBytes(of: &out) { o in

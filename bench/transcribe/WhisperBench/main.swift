@@ -4,6 +4,7 @@
 //   whisper-bench <model-dir> <golden-dir> [--beam N] [--repeat R] [--threads T]
 //   whisper-bench --linear-microbench [--threads T]
 //   whisper-bench <model-dir> <golden-dir> --encoder-only [--repeat R] [--threads T]
+//   whisper-bench <model-dir> <golden-dir> --beam 5 --skip-lora   (decoding only, no LoRA timing)
 //
 // <golden-dir> is Tests/WhisperTests/Golden/model: features_<lang>.safetensors hold
 // [80, frames] f16 windows; ct2.json gives each clip's constant `fill` for the other frames
@@ -192,7 +193,8 @@ for beam in args.beams {
 
 // LoRA cost: a random rank-16 adapter on every supported linear (encoder and decoder),
 // greedy on all windows, merged (folded into weights) vs unmerged (per-call adapters).
-do {
+// --skip-lora leaves it out (for timing or profiling decoding alone).
+if !CommandLine.arguments.contains("--skip-lora") {
     var state: UInt64 = 1234
     func rnd() -> Float {
         state &+= 0x9E37_79B9_7F4A_7C15
