@@ -256,6 +256,41 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Keys and values held as one block per head ([heads, tk, hd], `kvHeadStride` tk * hd,
+    /// the decoder's encoder K/V) give the column layout's output bit for bit, on the
+    /// few-queries path and on the BLAS path, on one and two threads.
+    func testHeadMajorKeysAndValuesMatchColumnLayout() {
+        var rng = SeededRandom(seed: 12)
+        let heads = 4, hd = 16, d = heads * hd
+        for threads in [1, 2] {
+            let c = compute.with(threads: threads)
+            for (tq, tk) in [(1, 37), (5, 300), (Compute.fewQueryLimit + 3, 41)] {
+                let q = rng.floats(tq * d), k = rng.floats(tk * d), v = rng.floats(tk * d)
+                func headMajor(_ a: [Float]) -> [Float] {
+                    var out = [Float]()
+                    for h in 0..<heads { for j in 0..<tk { let at = j * d + h * hd; out += a[at..<(at + hd)] } }
+                    return out
+                }
+                let kh = headMajor(k), vh = headMajor(v)
+                var scores = [Float](repeating: 0, count: Compute.attentionScoreCount(tq: tq, tk: tk, heads: heads, recordProbs: false))
+                var columns = [Float](repeating: 0, count: tq * d), blocks = columns
+                scores.withUnsafeMutableBufferPointer { sp in
+                    columns.withUnsafeMutableBufferPointer { op in
+                        c.attention(q: q, ldq: d, k: k, ldk: d, v: v, ldv: d, out: op.baseAddress!, ldo: d, tq: tq, tk: tk,
+                                    heads: heads, headDim: hd, scores: sp.baseAddress!)
+                    }
+                    blocks.withUnsafeMutableBufferPointer { op in
+                        c.attention(q: q, ldq: d, k: kh, ldk: hd, v: vh, ldv: hd, out: op.baseAddress!, ldo: d, tq: tq, tk: tk,
+                                    heads: heads, headDim: hd, kvHeadStride: tk * hd, scores: sp.baseAddress!)
+                    }
+                }
+                XCTAssertEqual(blocks, columns, "threads \(threads) tq \(tq) tk \(tk)")
+                let ref = Reference.attention(q: q, k: k, v: v, tq: tq, tk: tk, heads: heads, headDim: hd, causalOffset: nil)
+                XCTAssertLessThan(relMaxError(blocks, ref), 1e-5, "threads \(threads) tq \(tq) tk \(tk)")
+            }
+        }
+    }
+
     /// Tensor widens stored halves (the conversion itself is tested in GlossaCoreTests'
     /// TensorDataFloatTests) and refuses tensors that are not float weights.
     func testHalfAndBFloat16Conversion() throws {

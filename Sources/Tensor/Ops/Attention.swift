@@ -7,13 +7,16 @@
 //              dq_h = scale dS k_h;  dk_h = scale dS^T q_h;  dv_h = P^T do_h
 //
 // Head h uses columns h*hd ..< (h+1)*hd of each operand; row strides let q/k/v sit inside
-// a fused [t, 3d] projection. Whisper (HF) multiplies q_proj's output by `scale`; applying
+// a fused [t, 3d] projection. Keys and values may instead hold each head as a block of its
+// own ([heads, tk, hd], `kvHeadStride` = tk * hd), as the decoder keeps the encoder's: a
+// head's 1500 keys are then one contiguous 384 KB run, not 1500 pieces 4 KB apart. Whisper (HF) multiplies q_proj's output by `scale`; applying
 // it to the scores is the same math. Encoder self-attention, decoder causal self-attention
 // and decoder cross-attention all use it.
 
 extension Compute {
     /// Forward. q [tq, heads*hd] (row stride ldq), k and v [tk, heads*hd] (strides ldk, ldv),
-    /// out [tq, heads*hd] (stride ldo).
+    /// out [tq, heads*hd] (stride ldo). `kvHeadStride`: floats from head h's first key (and
+    /// value) to head h+1's; nil = hd (heads side by side in each row).
     /// `causalOffset` k: query row i may see keys 0...k+i (decoder self-attention with
     /// k cached positions); nil: no mask.
     /// `scores`: `attentionScoreCount` floats: tq*tk reused by every head; heads*tq*tk with
@@ -26,22 +29,24 @@ extension Compute {
 
     public func attention(q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int,
                           v: UnsafePointer<Float>, ldv: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
-                          tq: Int, tk: Int, heads: Int, headDim hd: Int, causalOffset: Int? = nil,
+                          tq: Int, tk: Int, heads: Int, headDim hd: Int, kvHeadStride: Int? = nil, causalOffset: Int? = nil,
                           scores: UnsafeMutablePointer<Float>, recordProbs: Bool = false) {
+        let kvh = kvHeadStride ?? hd
         // Decoder steps (FewQueryAttention.swift). Whether probabilities are recorded never
         // changes the path, so a training forward computes exactly what inference computes.
         if tq <= Compute.fewQueryLimit {
             fewQueryAttention(q: q, ldq: ldq, k: k, ldk: ldk, v: v, ldv: ldv, out: out, ldo: ldo, tq: tq, tk: tk,
-                              heads: heads, headDim: hd, causalOffset: causalOffset, scores: scores, recordProbs: recordProbs)
+                              heads: heads, headDim: hd, kvHeadStride: kvh, causalOffset: causalOffset, scores: scores,
+                              recordProbs: recordProbs)
             return
         }
         let scale = 1 / Float(hd).squareRoot()
         for h in 0..<heads {
             let p = scores + (recordProbs ? h * tq * tk : 0)
             sgemm(transB: true, m: tq, n: tk, k: hd, alpha: scale, a: q + h * hd, lda: ldq,
-                  b: k + h * hd, ldb: ldk, c: p, ldc: tk)
+                  b: k + h * kvh, ldb: ldk, c: p, ldc: tk)
             softmaxRows(p, rows: tq, cols: tk, ld: tk, causalOffset: causalOffset)
-            sgemm(m: tq, n: hd, k: tk, a: p, lda: tk, b: v + h * hd, ldb: ldv, c: out + h * hd, ldc: ldo)
+            sgemm(m: tq, n: hd, k: tk, a: p, lda: tk, b: v + h * kvh, ldb: ldv, c: out + h * hd, ldc: ldo)
         }
     }
 

@@ -16,17 +16,17 @@ extension Compute {
     /// scores + h * tq * tk (its probabilities stay there with `recordProbs`).
     func fewQueryAttention(q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int,
                            v: UnsafePointer<Float>, ldv: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
-                           tq: Int, tk: Int, heads: Int, headDim hd: Int, causalOffset: Int?,
+                           tq: Int, tk: Int, heads: Int, headDim hd: Int, kvHeadStride kvh: Int, causalOffset: Int?,
                            scores: UnsafeMutablePointer<Float>, recordProbs: Bool) {
         let scale = 1 / Float(hd).squareRoot()
         func head(_ h: Int, _ p: UnsafeMutablePointer<Float>) {
             // p[i, j] = scale * q_i . k_j, then softmax over each row's visible keys
-            Compute.skinnyProduct(x: q + h * hd, ldx: ldq, rows: tq, k: hd, w: k + h * hd, ldw: ldk, n: tk,
+            Compute.skinnyProduct(x: q + h * hd, ldx: ldq, rows: tq, k: hd, w: k + h * kvh, ldw: ldk, n: tk,
                                   quads: 0..<((tk + 3) / 4), alpha: scale, bias: nil, y: p, ldy: tk, accumulate: false)
             for i in 0..<tq {
                 let valid = causalOffset.map { min(tk, $0 + i + 1) } ?? tk
                 Compute.softmaxRow(p + i * tk, valid: valid, cols: tk)
-                Compute.weightedRows(p + i * tk, count: valid, v: v + h * hd, ldv: ldv, width: hd,
+                Compute.weightedRows(p + i * tk, count: valid, v: v + h * kvh, ldv: ldv, width: hd,
                                      out: out + i * ldo + h * hd)
             }
         }

@@ -5,8 +5,10 @@ import Tensor
 ///
 /// Kept apart from `WhisperModel` so one immutable model serves many runs.
 public struct DecoderState: Sendable {
-    /// Per layer: encoder_attn k|v of the encoder output, [frames, 2d] (k in columns
-    /// 0..<d, v in d..<2d).
+    /// Per layer: encoder_attn k and v of the encoder output, each head a block of its own:
+    /// [2, heads, frames, headDim] (keys, then values). Every decoder step reads all of it,
+    /// 37 MB for whisper-base; per head it is one contiguous run, which the cache
+    /// prefetchers follow, where a [frames, 2d] row layout scatters a head over 1500 pages.
     let crossKV: [[Float]]
     let frames: Int
     /// Per layer self-attention keys and values, [beams, capacity, d].
@@ -96,19 +98,26 @@ extension WhisperModel {
     /// layer (`encoder_attn.{k,v}_proj` of the encoder output) once.
     public func makeDecoderState(encoderOutput e: EncoderOutput, compute c: Compute,
                                  adapters: ActiveAdapters = .none) -> DecoderState {
-        let d = dModel, t = e.frames
+        let d = dModel, t = e.frames, heads = config.decoderAttentionHeads, hd = d / heads
         var kv = [[Float]]()
         e.data.withUnsafeBufferPointer { ep in
-            for (i, layer) in decoderLayers.enumerated() {
-                var out = [Float](repeating: 0, count: t * 2 * d)
-                out.withUnsafeMutableBufferPointer { op in
-                    layer.crossKV.apply(c, x: ep.baseAddress!, rows: t, y: op.baseAddress!, ldy: 2 * d)
+            withWorkspace([t * 2 * d]) { w in
+                let rows = w[0]   // one layer's k|v projection [t, 2d], as the fused GEMM writes it
+                for (i, layer) in decoderLayers.enumerated() {
+                    layer.crossKV.apply(c, x: ep.baseAddress!, rows: t, y: rows, ldy: 2 * d)
                     for kind in [LinearSite.Kind.crossK, .crossV] {
                         adapters.apply(LinearSite(stack: .decoder, layer: i, kind: kind), c, x: ep.baseAddress!, rows: t, inFeatures: d,
-                                       outFeatures: d, y: op.baseAddress! + WhisperModel.fusedRowOffset(kind, d: d), ldy: 2 * d)
+                                       outFeatures: d, y: rows + WhisperModel.fusedRowOffset(kind, d: d), ldy: 2 * d)
                     }
+                    // [t, (k|v, head, hd)] -> [(k|v, head), t, hd]
+                    kv.append([Float](unsafeUninitializedCapacity: 2 * t * d) { out, count in
+                        for block in 0..<(2 * heads) {
+                            let dst = out.baseAddress! + block * t * hd, src = rows + block * hd
+                            for f in 0..<t { (dst + f * hd).update(from: src + f * 2 * d, count: hd) }
+                        }
+                        count = 2 * t * d
+                    })
                 }
-                kv.append(out)
             }
         }
         return DecoderState(crossKV: kv, frames: t, layers: decoderLayers.count, dModel: d)
@@ -221,9 +230,11 @@ extension WhisperModel {
                 adapt(LinearSite(stack: .decoder, layer: i, kind: .crossQ), hp, d, d, qp, ld: d)
                 for (k, r) in requests.enumerated() {
                     let st = states[k], n = st.pointee.beams * r.tokensPerBeam, row0 = offsets[k]
+                    let tk = st.pointee.frames
                     st.pointee.crossKV[i].withUnsafeBufferPointer { kv in
-                        c.attention(q: qp + row0 * d, ldq: d, k: kv.baseAddress!, ldk: 2 * d, v: kv.baseAddress! + d, ldv: 2 * d,
-                                    out: ap + row0 * d, ldo: d, tq: n, tk: st.pointee.frames, heads: heads, headDim: hd, scores: sp)
+                        c.attention(q: qp + row0 * d, ldq: d, k: kv.baseAddress!, ldk: hd, v: kv.baseAddress! + tk * d, ldv: hd,
+                                    out: ap + row0 * d, ldo: d, tq: n, tk: tk, heads: heads, headDim: hd, kvHeadStride: tk * hd,
+                                    scores: sp)
                     }
                 }
                 layer.crossOut.apply(c, x: ap, rows: rows, y: xp, ldy: d, accumulate: true)
