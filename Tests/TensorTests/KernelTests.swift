@@ -154,6 +154,41 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Each row of x gets the same bits whatever row count it is decoded with (rows go
+    /// through the kernel in tiles of 3 and 2, a lone row twice in a pair tile): a beam's
+    /// logits do not depend on how many beams or utterances share its step.
+    func testSkinnyRowsDoNotDependOnTiling() {
+        var rng = SeededRandom(seed: 23)
+        for threads in [1, 2] {
+            let c = compute.with(threads: threads)
+            for (i, o) in [(70, 45), (512, 9)] {
+                let w = rng.floats(o * i), b = rng.floats(o), half = w.map { Float16($0) }
+                for n in 1...9 {
+                    let x = rng.floats(n * i)
+                    for useHalf in [false, true] {
+                        func run(_ rows: Int, _ from: Int) -> [Float] {
+                            var y = [Float](repeating: 0, count: rows * o)
+                            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+                                let xr = xp.baseAddress! + from * i
+                                if useHalf {
+                                    c.skinnyLinear(x: xr, ldx: i, rows: rows, inFeatures: i, weight: half, bias: b, outFeatures: o,
+                                                   y: yp.baseAddress!, ldy: o, accumulate: false)
+                                } else {
+                                    c.skinnyLinear(x: xr, ldx: i, rows: rows, inFeatures: i, weight: w, bias: b, outFeatures: o,
+                                                   y: yp.baseAddress!, ldy: o, accumulate: false)
+                                }
+                            } }
+                            return y
+                        }
+                        let together = run(n, 0)
+                        let alone = (0..<n).flatMap { run(1, $0) }
+                        XCTAssertEqual(together, alone, "rows \(n) in \(i) out \(o) f16 \(useHalf) threads \(threads)")
+                    }
+                }
+            }
+        }
+    }
+
     func testLayerNorm() {
         var rng = SeededRandom(seed: 2)
         let n = 17, d = 512

@@ -71,11 +71,21 @@ extension Compute {
             // arrive while this one computes (see glossa_prefetch for why the hardware
             // does not); later passes find this quad in L1.
             let next = q + 1 < quads.upperBound ? w + (j + 4) * ldw : nil
+            // Rows of x go three at a time while that leaves no single row (5 = 3 + 2,
+            // 4 = 2 + 2): each pass re-reads and re-widens the quad, and a pair tile on one
+            // remaining row computes it twice.
             var r = 0
             while r < m {
-                skinnyTile(x: x, ldx: ldx, rows: m, from: r, k: k, w: w, ldw: ldw, n: n, j: j, alpha: alpha,
-                           bias: bias, y: y, ldy: ldy, accumulate: accumulate, prefetch: r == 0 ? next : nil)
-                r += 2
+                let left = m - r
+                if left >= 3 && left != 4 {
+                    skinnyTile3(x: x, ldx: ldx, from: r, k: k, w: w, ldw: ldw, n: n, j: j, alpha: alpha,
+                                bias: bias, y: y, ldy: ldy, accumulate: accumulate, prefetch: r == 0 ? next : nil)
+                    r += 3
+                } else {
+                    skinnyTile(x: x, ldx: ldx, rows: m, from: r, k: k, w: w, ldw: ldw, n: n, j: j, alpha: alpha,
+                               bias: bias, y: y, ldy: ldy, accumulate: accumulate, prefetch: r == 0 ? next : nil)
+                    r += 2
+                }
             }
         }
     }
@@ -130,6 +140,64 @@ extension Compute {
         }
         store(0, 0, d00); store(0, 1, d01); store(0, 2, d02); store(0, 3, d03)
         store(1, 0, d10); store(1, 1, d11); store(1, 2, d12); store(1, 3, d13)
+    }
+
+    /// x rows r, r + 1, r + 2 (all < m) against W rows j ..< j + 4 (clamped to n - 1): the
+    /// pair tile's sums, in its order, for one row more per pass. 12 accumulators; each
+    /// widened W vector is used 3 times, x comes straight from L1.
+    @inline(__always)
+    static func skinnyTile3<W: StreamedWeight>(x: UnsafePointer<Float>, ldx: Int, from r: Int, k: Int,
+                            w: UnsafePointer<W>, ldw: Int, n: Int, j: Int, alpha: Float,
+                            bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool,
+                            prefetch: UnsafePointer<W>?) {
+        let x0 = x + r * ldx, x1 = x0 + ldx, x2 = x1 + ldx
+        let w0 = w + j * ldw, w1 = w + min(j + 1, n - 1) * ldw
+        let w2 = w + min(j + 2, n - 1) * ldw, w3 = w + min(j + 3, n - 1) * ldw
+        let rx0 = UnsafeRawPointer(x0), rx1 = UnsafeRawPointer(x1), rx2 = UnsafeRawPointer(x2)
+        let rw0 = UnsafeRawPointer(w0), rw1 = UnsafeRawPointer(w1), rw2 = UnsafeRawPointer(w2), rw3 = UnsafeRawPointer(w3)
+        var s00 = SIMD8<Float>(), s01 = SIMD8<Float>(), s02 = SIMD8<Float>(), s03 = SIMD8<Float>()
+        var s10 = SIMD8<Float>(), s11 = SIMD8<Float>(), s12 = SIMD8<Float>(), s13 = SIMD8<Float>()
+        var s20 = SIMD8<Float>(), s21 = SIMD8<Float>(), s22 = SIMD8<Float>(), s23 = SIMD8<Float>()
+        let size = MemoryLayout<W>.stride
+        var p = 0
+        while p + 8 <= k {
+            if let ahead = prefetch, (p * size) & 63 == 0 {
+                let a = UnsafeRawPointer(ahead) + p * size, ld = ldw * size
+                glossa_prefetch(a); glossa_prefetch(a + ld); glossa_prefetch(a + 2 * ld); glossa_prefetch(a + 3 * ld)
+            }
+            let o = 4 * p
+            let a = rx0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            let b = rx1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            let c = rx2.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            var v = W.load8(rw0, p)
+            s00 = s00.addingProduct(a, v); s10 = s10.addingProduct(b, v); s20 = s20.addingProduct(c, v)
+            v = W.load8(rw1, p)
+            s01 = s01.addingProduct(a, v); s11 = s11.addingProduct(b, v); s21 = s21.addingProduct(c, v)
+            v = W.load8(rw2, p)
+            s02 = s02.addingProduct(a, v); s12 = s12.addingProduct(b, v); s22 = s22.addingProduct(c, v)
+            v = W.load8(rw3, p)
+            s03 = s03.addingProduct(a, v); s13 = s13.addingProduct(b, v); s23 = s23.addingProduct(c, v)
+            p += 8
+        }
+        var d00 = s00.sum(), d01 = s01.sum(), d02 = s02.sum(), d03 = s03.sum()
+        var d10 = s10.sum(), d11 = s11.sum(), d12 = s12.sum(), d13 = s13.sum()
+        var d20 = s20.sum(), d21 = s21.sum(), d22 = s22.sum(), d23 = s23.sum()
+        while p < k {
+            let a = x0[p], b = x1[p], c = x2[p]
+            let v0 = Float(w0[p]), v1 = Float(w1[p]), v2 = Float(w2[p]), v3 = Float(w3[p])
+            d00 += a * v0; d01 += a * v1; d02 += a * v2; d03 += a * v3
+            d10 += b * v0; d11 += b * v1; d12 += b * v2; d13 += b * v3
+            d20 += c * v0; d21 += c * v1; d22 += c * v2; d23 += c * v3
+            p += 1
+        }
+        @inline(__always) func store(_ i: Int, _ jj: Int, _ dot: Float) {
+            guard j + jj < n else { return }
+            let at = y + (r + i) * ldy + j + jj
+            at.pointee = (accumulate ? at.pointee : 0) + alpha * dot + (bias?[j + jj] ?? 0)
+        }
+        store(0, 0, d00); store(0, 1, d01); store(0, 2, d02); store(0, 3, d03)
+        store(1, 0, d10); store(1, 1, d11); store(1, 2, d12); store(1, 3, d13)
+        store(2, 0, d20); store(2, 1, d21); store(2, 2, d22); store(2, 3, d23)
     }
 }
 
