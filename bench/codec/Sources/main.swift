@@ -1,5 +1,6 @@
 // Codec benchmark: our blob codec vs plain zstd-3 on the tensors dump_tensors.py wrote.
 // usage: glossa-bench-codec DATA_DIR [LEVEL] [REPEATS]
+//        glossa-bench-codec DATA_DIR LEVEL REPEATS --decode-only SET   (decoder alone, for profiling)
 // Prints one JSON line per data set: {"set","codec","raw","compressed","compress_s","decompress_s"}.
 // Each tensor is its own blob (as in the store); decoded bytes are checked against the input.
 // Times are process CPU seconds (best of REPEATS): the machine is shared, so wall time
@@ -18,6 +19,21 @@ let dir = URL(fileURLWithPath: args[1])
 let level = args.count > 2 ? Int32(args[2])! : 3
 let repeats = args.count > 3 ? Int(args[3])! : 3
 let index = try JSONDecoder().decode([Entry].self, from: Data(contentsOf: dir.appendingPathComponent("index.json")))
+
+// --decode-only SET: encode that set's tensors once, then decode them REPEATS times and print
+// decode MB per CPU-second (for `perf record` of the decoder alone).
+if let at = args.firstIndex(of: "--decode-only"), at + 1 < args.count {
+    let codec = BlobCodec(level: 3)
+    var frames: [[UInt8]] = [], raw = 0
+    for e in index where e.set == args[at + 1] {
+        let bytes = [UInt8](try Data(contentsOf: dir.appendingPathComponent(e.file)))
+        frames.append(codec.encode(bytes, as: .tensor(DType(rawValue: e.dtype)!))); raw += bytes.count
+    }
+    let t0 = now()
+    for _ in 0..<repeats { for f in frames { _ = try BlobCodec.decode(f) } }
+    print("decode \(args[at + 1]): \(Double(raw * repeats) / (now() - t0) / 1e6) MB per CPU-second")
+    exit(0)
+}
 
 func now() -> Double { var t = timespec(); clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t); return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9 }
 
