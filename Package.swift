@@ -12,7 +12,7 @@
 //   TensorIO            safetensors, CTranslate2, PEFT, HF folders <-> TensorData
 //   Tensor              f32 dense tensors and ops; the only module that calls BLAS
 //   GlossaCore          pure value types: digests, dtypes, manifests, errors
-//   CBLAS CZstd CSndFile CSoxr CSodium   C headers of Debian libraries; CIntrinsics (F16C widening, prefetch)
+//   CBLAS CZstd CSndFile CSoxr CSodium   C headers of Debian libraries; CIntrinsics (F16C widening, prefetch); CMalloc (glibc mallopt)
 import PackageDescription
 
 // CPU target of the numeric targets: opt-in, so the default manifest has no unsafeFlags and
@@ -48,6 +48,7 @@ let package = Package(
         .systemLibrary(name: "CSodium", path: "Sources/CSodium", providers: [.apt(["libsodium-dev"])]),
         // Header-only: 8-lane f16 -> f32 widening with F16C when the build's CPU target has it.
         .systemLibrary(name: "CIntrinsics", path: "Sources/CIntrinsics"),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
         .target(name: "GlossaCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The one crash-safe write protocol (temp, fsync, rename, directory fsync) every module
@@ -67,7 +68,7 @@ let package = Package(
         .target(name: "OCI", dependencies: ["GlossaCore", "Store", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Eval", dependencies: ["GlossaCore"]),
         .target(name: "Glossa", dependencies: [
-            "GlossaCore", "DurableFiles", "Tensor", "TensorIO", "Whisper", "Training", "Compose", "Store", "OCI", "Eval", "CSodium",
+            "GlossaCore", "DurableFiles", "Tensor", "TensorIO", "Whisper", "Training", "Compose", "Store", "OCI", "Eval", "CSodium", "CMalloc",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "glossa", dependencies: [

@@ -17,15 +17,14 @@ struct RuntimeOptions: ParsableArguments {
 
     /// The compute for many clips on --threads workers (`BatchedWorkers`): one worker per
     /// thread, so BLAS runs single-threaded in each.
-    func workerCompute() throws -> ComputeBackend {
-        var single = self
-        single.threads = 1
-        return try single.compute()
-    }
+    func workerCompute() throws -> ComputeBackend { try load(blasThreads: 1) }
 
-    func compute() throws -> ComputeBackend {
+    func compute() throws -> ComputeBackend { try load(blasThreads: threads) }
+
+    private func load(blasThreads: Int) throws -> ComputeBackend {
+        AllocatorTuning.forModelWork(workers: threads)
         let compute: ComputeBackend
-        do { compute = try ComputeBackend.load(threads: threads, blasCore: blasCore) } catch { throw CLIError(error) }
+        do { compute = try ComputeBackend.load(threads: blasThreads, blasCore: blasCore) } catch { throw CLIError(error) }
         if verbose { Console.log("glossa: \(compute.blas.info)") }
         return compute
     }
