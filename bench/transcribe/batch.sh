@@ -3,7 +3,8 @@
 # together per worker, 2 workers with BLAS single-threaded) against faster-whisper looping
 # over the same files in one process, and against its BatchedInferencePipeline (batch size 8).
 # Same held-out espeak clips, language given, greedy (beam 1) with the default temperature
-# fallback on both sides, float32, 2 threads, model load included on both sides.
+# fallback on both sides (the batched pipeline has none: its peer is glossa --no-fallback),
+# float32, 2 threads, model load included on both sides.
 # REPEATS runs of each (min and median wall seconds, peak RSS); ratios against the
 # faster-whisper loop. Check the load first: below 0.5 on an otherwise quiet machine.
 #   bench/transcribe/batch.sh [PER_LANG] [REPEATS]     default 12 clips per language (48), 3 repeats
@@ -47,6 +48,11 @@ timed() {  # timed LABEL CMD...: appends "LABEL seconds kilobytes" to $W/times
 : > "$W/times"
 for r in $(seq 1 "$REPEATS"); do
   for b in 1 4 8; do timed "glossa-eval-batch-$b" "$G" eval --model "$MODEL" --manifest "$M" --beam 1 --batch $b --threads 2 --json; done
+  # faster-whisper's batched pipeline decodes at temperature 0 only (no fallback): its peer is
+  # glossa with --no-fallback.
+  for b in 1 8; do
+    timed "glossa-eval-nofallback-batch-$b" "$G" eval --model "$MODEL" --manifest "$M" --beam 1 --batch $b --threads 2 --no-fallback --json
+  done
   timed fw-loop "$PY" "$W/fw.py" "$MODEL" "$M" loop
   timed fw-batched "$PY" "$W/fw.py" "$MODEL" "$M" batched
 done
@@ -56,9 +62,14 @@ runs = {}
 for line in open(sys.argv[1]):
     label, sec, kb = line.split()
     runs.setdefault(label, []).append((float(sec), int(kb)))
-peer = min(s for s, _ in runs["fw-loop"])
-print(f"{'what':24} {'min s':>8} {'median s':>9} {'peak MB':>8} {'ratio (min) vs faster-whisper loop':>36}")
+# Each glossa row against its peer: the faster-whisper loop (temperature fallback on both
+# sides), or the batched pipeline for the --no-fallback rows (temperature 0 only on both).
+def peer_of(label): return "fw-batched" if "nofallback" in label or label == "fw-batched" else "fw-loop"
+best = {label: min(s for s, _ in v) for label, v in runs.items()}
+med = {label: statistics.median(s for s, _ in v) for label, v in runs.items()}
+print(f"{'what':30} {'min s':>8} {'median s':>9} {'peak MB':>8}  {'peer':10} {'ratio min':>9} {'ratio median':>12}")
 for label, v in runs.items():
-    secs = [s for s, _ in v]
-    print(f"{label:24} {min(secs):8.2f} {statistics.median(secs):9.2f} {max(k for _, k in v) / 1024:8.0f} {min(secs) / peer:36.2f}")
+    p = peer_of(label)
+    print(f"{label:30} {best[label]:8.2f} {med[label]:9.2f} {max(k for _, k in v) / 1024:8.0f}  {p:10} "
+          f"{best[label] / best[p]:9.2f} {med[label] / med[p]:12.2f}")
 PY

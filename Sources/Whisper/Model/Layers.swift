@@ -7,6 +7,14 @@ import Tensor
 public enum WeightValues: Sendable {
     case float([Float])
     case half([Float16])
+
+    /// The values in f32 (f16 widened, exactly).
+    public var floats: [Float] {
+        switch self {
+        case .float(let w): return w
+        case .half(let h): return h.map(Float.init)
+        }
+    }
 }
 
 /// Which weights a `WhisperModel` keeps in f16.
@@ -42,12 +50,7 @@ public struct LinearWeights: Sendable {
     /// The weight in f32. Reading an f16 weight widens it (a new array); writing one (a merged
     /// LoRA) stores f32 from then on.
     public var weight: [Float] {
-        get {
-            switch values {
-            case .float(let w): return w
-            case .half(let h): return h.map(Float.init)
-            }
-        }
+        get { values.floats }
         set { values = .float(newValue) }
     }
 

@@ -110,9 +110,15 @@ public struct WhisperModel: Sendable {
         let tensors: [String: TensorData]
         let half: Bool
 
-        func floats(_ name: String, _ shape: [Int]) throws(WhisperModelError) -> [Float] {
+        /// The tensor `name`, which must exist with `shape`.
+        func tensor(_ name: String, _ shape: [Int]) throws(WhisperModelError) -> TensorData {
             guard let t = tensors[name] else { throw .missingTensor(name) }
             guard t.shape == shape else { throw .badShape(name, expected: shape, got: t.shape) }
+            return t
+        }
+
+        func floats(_ name: String, _ shape: [Int]) throws(WhisperModelError) -> [Float] {
+            let t = try tensor(name, shape)
             do { return try HalfConversion.floats(from: t) } catch { throw .conversion(name, error) }
         }
 
@@ -124,8 +130,7 @@ public struct WhisperModel: Sendable {
         /// and `half` and the tensor is f16, or an f32 tensor whose values all are f16.
         func values(_ name: String, _ shape: [Int], step: Bool) throws(WhisperModelError) -> WeightValues {
             guard step && half else { return .float(try floats(name, shape)) }
-            guard let t = tensors[name] else { throw .missingTensor(name) }
-            guard t.shape == shape else { throw .badShape(name, expected: shape, got: t.shape) }
+            let t = try tensor(name, shape)
             guard t.dtype == .f16 else {
                 let f = try floats(name, shape)
                 return exactHalf(f).map(WeightValues.half) ?? .float(f)
@@ -161,9 +166,7 @@ public struct WhisperModel: Sendable {
             if halves.count == parts.count {
                 w = .half(Array(halves.joined()))
             } else {
-                w = .float(Array(each.map { v -> [Float] in
-                    switch v { case .float(let f): return f; case .half(let h): return h.map(Float.init) }
-                }.joined()))
+                w = .float(Array(each.map(\.floats).joined()))
             }
             return LinearWeights(values: w, bias: b, inFeatures: d, outFeatures: parts.count * d)
         }
