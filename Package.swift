@@ -80,7 +80,7 @@ let package = Package(
         .executableTarget(name: "TrainBench", dependencies: ["Training", "Tensor", "GlossaCore", "Whisper", "TensorIO", "WhisperTesting"],
                           path: "bench/train/TrainBench"),
         // Runtime benchmark harness (bench/transcribe/run.sh); not a product.
-        .executableTarget(name: "WhisperBench", dependencies: ["Whisper", "TensorIO", "Tensor", "GlossaCore"],
+        .executableTarget(name: "WhisperBench", dependencies: ["Glossa", "Whisper", "TensorIO", "Tensor", "GlossaCore"],
                           path: "bench/transcribe/WhisperBench"),
 
         .testTarget(name: "GlossaCoreTests", dependencies: ["GlossaCore"]),

@@ -14,9 +14,11 @@ struct Evaluate: ParsableCommand {
         --language-aware (default) gives each utterance's language to the model (and with --route language picks that \
         language's expert); --language-agnostic lets the model detect it, and reports LID accuracy.
 
-        Clips run on --threads workers (one per core, BLAS single-threaded in each), and each worker decodes --batch \
-        clips together: every decoder step of those clips is one matrix-matrix pass, so the decoder weights and the \
-        vocabulary projection are read once per step for the batch. --batch 1 decodes each clip on its own.
+        Clips run on --threads workers (one per core, BLAS single-threaded in each). With --batch N each worker \
+        decodes N clips together: every decoder step of those clips is one matrix-matrix pass, so the decoder weights \
+        and the vocabulary projection are read once per step for the batch. Each clip in flight holds its own \
+        encoder state (about 40 MB for whisper-base), so memory grows with N; on 2 cores --batch 4 was no faster than \
+        1 (bench/transcribe/batch.sh), hence the default 1.
 
         Examples:
           glossa eval --model whisper-base --manifest data/espeak/test.jsonl \\
@@ -32,8 +34,8 @@ struct Evaluate: ParsableCommand {
     var mode: EvalMode = .languageAware
     @Option(name: .long, help: "Beam size (1 = greedy).")
     var beam: Int = 5
-    @Option(name: .long, help: "Clips decoded together by each worker (1 = one at a time).")
-    var batch: Int = 4
+    @Option(name: .long, help: "Clips decoded together by each worker (1 = one at a time; more costs memory).")
+    var batch: Int = 1
     @Option(name: .long, help: "Write report.json, report.md and wer.svg into this folder.")
     var report: String?
     @Option(name: .long, help: "Name of the model in the report. Default: the --model argument.")

@@ -16,9 +16,10 @@ struct Transcribe: ParsableCommand {
         Each file's result is printed as soon as it is done (with --json and several files, one JSON object per line); \
         progress within a long file goes to stderr.
 
-        Several files run on --threads workers (one per core, BLAS single-threaded in each), and each worker decodes \
-        --batch files together (one matrix-matrix pass per decoder step for the group); results still print in the order \
-        given. --batch 1 transcribes one file at a time with BLAS on every core.
+        Several files run on --threads workers (one per core, BLAS single-threaded in each); with --batch N each \
+        worker decodes N files together (one matrix-matrix pass per decoder step for the group, at about 40 MB more \
+        memory per file in flight). Results still print in the order given. --batch 1 transcribes one file at a time \
+        with every core on it.
 
         Examples:
           glossa transcribe --model whisper-base --language fr clip.wav
@@ -32,7 +33,7 @@ struct Transcribe: ParsableCommand {
     var language: String?
     @Option(name: .long, help: "Beam size (1 = greedy).")
     var beam: Int = 5
-    @Option(name: .long, help: "With several files: files decoded together by each worker (1 = one file at a time).")
+    @Option(name: .long, help: "With several files: files decoded together by each worker (1 = one file at a time; more costs memory).")
     var batch: Int = 4
     @Flag(name: .long, help: "Print JSON (text, language, probabilities, token ids, timings).")
     var json = false

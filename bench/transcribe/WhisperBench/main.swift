@@ -10,6 +10,7 @@
 // [80, frames] f16 windows; ct2.json gives each clip's constant `fill` for the other frames
 // (see scripts/golden/model_ct2.py).
 import Foundation
+import Glossa
 import GlossaCore
 import Tensor
 import TensorIO
@@ -63,6 +64,8 @@ func encoderFLOPs(_ c: WhisperConfig) -> Double {
 struct Digits: TokenTextDecoding { func decodeText(_ t: [Int]) -> String { t.map(String.init).joined(separator: " ") } }
 
 let args = parse()
+// The allocator settings `glossa` itself runs with, so peak RSS is what users see.
+AllocatorTuning.forModelWork(workers: args.threads)
 let blas = try BLASLibrary.load(threads: args.threads)
 let compute = Compute(blas: blas, threads: args.threads)
 
