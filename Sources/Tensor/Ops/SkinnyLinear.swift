@@ -90,29 +90,43 @@ extension Compute {
         }
     }
 
+    /// Raw pointers to W rows j ..< j + 4 (clamped to n - 1: a last, partial quad repeats its
+    /// last row, computed but never stored).
+    @inline(__always)
+    static func quadRows<W>(_ w: UnsafePointer<W>, ldw: Int, n: Int, j: Int)
+        -> (UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer, UnsafeRawPointer) {
+        (UnsafeRawPointer(w + j * ldw), UnsafeRawPointer(w + min(j + 1, n - 1) * ldw),
+         UnsafeRawPointer(w + min(j + 2, n - 1) * ldw), UnsafeRawPointer(w + min(j + 3, n - 1) * ldw))
+    }
+
+    /// At lane p of a tile's k loop: hints the next quad's 4 rows (from `ahead`, ldw apart)
+    /// into cache, one line of each whenever p reaches a new 64-byte line. Rows past n - 1 (a
+    /// last, partial quad) are hinted too: a prefetch never faults.
+    @inline(__always)
+    static func prefetchQuad<W>(_ ahead: UnsafePointer<W>?, at p: Int, ldw: Int) {
+        let size = MemoryLayout<W>.stride
+        guard let ahead, (p * size) & 63 == 0 else { return }
+        let a = UnsafeRawPointer(ahead) + p * size, ld = ldw * size
+        glossa_prefetch(a); glossa_prefetch(a + ld); glossa_prefetch(a + 2 * ld); glossa_prefetch(a + 3 * ld)
+    }
+
     /// x rows r, r + 1 (clamped to m - 1) against W rows j ..< j + 4 (clamped to n - 1).
-    /// With `prefetch`, also hints the 4 rows at `prefetch` (ldw apart, k long) into cache,
-    /// one line of each per 64 bytes of k covered.
+    /// With `prefetch`, also hints the next quad into cache (`prefetchQuad`).
     @inline(__always)
     static func skinnyTile<W: StreamedWeight>(x: UnsafePointer<Float>, ldx: Int, rows m: Int, from r: Int, k: Int,
                            w: UnsafePointer<W>, ldw: Int, n: Int, j: Int, alpha: Float,
                            bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool,
                            prefetch: UnsafePointer<W>?) {
         let x0 = x + r * ldx, x1 = x + min(r + 1, m - 1) * ldx
-        let w0 = w + j * ldw, w1 = w + min(j + 1, n - 1) * ldw
-        let w2 = w + min(j + 2, n - 1) * ldw, w3 = w + min(j + 3, n - 1) * ldw
+        let (rw0, rw1, rw2, rw3) = quadRows(w, ldw: ldw, n: n, j: j)
+        let w0 = rw0.assumingMemoryBound(to: W.self), w1 = rw1.assumingMemoryBound(to: W.self)
+        let w2 = rw2.assumingMemoryBound(to: W.self), w3 = rw3.assumingMemoryBound(to: W.self)
         let rx0 = UnsafeRawPointer(x0), rx1 = UnsafeRawPointer(x1)
-        let rw0 = UnsafeRawPointer(w0), rw1 = UnsafeRawPointer(w1), rw2 = UnsafeRawPointer(w2), rw3 = UnsafeRawPointer(w3)
         var s00 = SIMD8<Float>(), s01 = SIMD8<Float>(), s02 = SIMD8<Float>(), s03 = SIMD8<Float>()
         var s10 = SIMD8<Float>(), s11 = SIMD8<Float>(), s12 = SIMD8<Float>(), s13 = SIMD8<Float>()
-        let size = MemoryLayout<W>.stride
         var p = 0
         while p + 8 <= k {
-            if let ahead = prefetch, (p * size) & 63 == 0 {
-                // Rows past n - 1 (a last, partial quad) are hinted too: a prefetch never faults.
-                let a = UnsafeRawPointer(ahead) + p * size, ld = ldw * size
-                glossa_prefetch(a); glossa_prefetch(a + ld); glossa_prefetch(a + 2 * ld); glossa_prefetch(a + 3 * ld)
-            }
+            prefetchQuad(prefetch, at: p, ldw: ldw)
             let o = 4 * p
             let a = rx0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
             let c = rx1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
@@ -151,20 +165,16 @@ extension Compute {
                             bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool,
                             prefetch: UnsafePointer<W>?) {
         let x0 = x + r * ldx, x1 = x0 + ldx, x2 = x1 + ldx
-        let w0 = w + j * ldw, w1 = w + min(j + 1, n - 1) * ldw
-        let w2 = w + min(j + 2, n - 1) * ldw, w3 = w + min(j + 3, n - 1) * ldw
+        let (rw0, rw1, rw2, rw3) = quadRows(w, ldw: ldw, n: n, j: j)
+        let w0 = rw0.assumingMemoryBound(to: W.self), w1 = rw1.assumingMemoryBound(to: W.self)
+        let w2 = rw2.assumingMemoryBound(to: W.self), w3 = rw3.assumingMemoryBound(to: W.self)
         let rx0 = UnsafeRawPointer(x0), rx1 = UnsafeRawPointer(x1), rx2 = UnsafeRawPointer(x2)
-        let rw0 = UnsafeRawPointer(w0), rw1 = UnsafeRawPointer(w1), rw2 = UnsafeRawPointer(w2), rw3 = UnsafeRawPointer(w3)
         var s00 = SIMD8<Float>(), s01 = SIMD8<Float>(), s02 = SIMD8<Float>(), s03 = SIMD8<Float>()
         var s10 = SIMD8<Float>(), s11 = SIMD8<Float>(), s12 = SIMD8<Float>(), s13 = SIMD8<Float>()
         var s20 = SIMD8<Float>(), s21 = SIMD8<Float>(), s22 = SIMD8<Float>(), s23 = SIMD8<Float>()
-        let size = MemoryLayout<W>.stride
         var p = 0
         while p + 8 <= k {
-            if let ahead = prefetch, (p * size) & 63 == 0 {
-                let a = UnsafeRawPointer(ahead) + p * size, ld = ldw * size
-                glossa_prefetch(a); glossa_prefetch(a + ld); glossa_prefetch(a + 2 * ld); glossa_prefetch(a + 3 * ld)
-            }
+            prefetchQuad(prefetch, at: p, ldw: ldw)
             let o = 4 * p
             let a = rx0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
             let b = rx1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
