@@ -9,8 +9,9 @@
 // Head h uses columns h*hd ..< (h+1)*hd of each operand; row strides let q/k/v sit inside
 // a fused [t, 3d] projection. Keys and values may instead hold each head as a block of its
 // own ([heads, tk, hd], `kvHeadStride` = tk * hd), as the decoder keeps the encoder's: a
-// head's 1500 keys are then one contiguous 384 KB run, not 1500 pieces 4 KB apart. Whisper (HF) multiplies q_proj's output by `scale`; applying
-// it to the scores is the same math. Encoder self-attention, decoder causal self-attention
+// head's 1500 keys are then one contiguous 384 KB run, not 1500 pieces 4 KB apart.
+// Whisper (HF) multiplies q_proj's output by `scale`; applying it to the scores is the same
+// math. Encoder self-attention, decoder causal self-attention
 // and decoder cross-attention all use it.
 
 extension Compute {
