@@ -9,7 +9,8 @@ import WhisperTesting
 /// a tiny base and two experts.
 enum BundleTestSupport {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let goldenPEFT = root.appendingPathComponent("Tests/TensorIOTests/Golden/peft_tiny")
+    /// The golden PEFT adapter folder (rebuilt from its record, TinyPEFTAdapter; no weights are committed).
+    static var goldenPEFT: URL { get throws { try TinyPEFTAdapter.folder() } }
 
     /// `path` if executable. A missing peer fails the test when CI is set (CI must prove
     /// interoperability), and skips it elsewhere with the command that installs it.
@@ -50,13 +51,14 @@ enum BundleTestSupport {
     /// PEFT adapter was made for, with the real tokenizer), expert `fr-tiny` (the golden adapter)
     /// and expert `de-tiny` (the same adapter with B scaled by -0.5, so it decodes differently).
     static func registry(in dir: URL, baseSeed: UInt64 = 0) throws -> Registry {
+        let golden = try goldenPEFT
         let base = dir.appendingPathComponent("tiny-base")
         try HuggingFaceWhisper.write(TinyWhisper.make(seed: baseSeed, tokenizerJSON: try realTokenizer()), to: base)
         let reg = try Registry(root: dir.appendingPathComponent("registry"), create: true)
         _ = try reg.importBase(folder: base, name: "tiny", version: "1.0.0")
-        _ = try reg.importPEFT(folder: goldenPEFT, languages: ["fr"], name: "fr-tiny", version: "1.0.0", base: nil, license: "MIT", description: "")
+        _ = try reg.importPEFT(folder: golden, languages: ["fr"], name: "fr-tiny", version: "1.0.0", base: nil, license: "MIT", description: "")
         let de = dir.appendingPathComponent("de-adapter")
-        var adapter = try PEFTAdapter.load(folder: goldenPEFT)
+        var adapter = try PEFTAdapter.load(folder: golden)
         for (k, var pair) in adapter.weights.modules {
             XCTAssertEqual(pair.b.dtype, .f32)
             var bytes = pair.b.bytes

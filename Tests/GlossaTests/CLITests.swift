@@ -8,7 +8,8 @@ import WhisperTesting
 /// Runs the built `glossa` binary as a user would and checks exit codes and messages.
 final class CLITests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let golden = root.appendingPathComponent("Tests/TensorIOTests/Golden/peft_tiny")
+    /// The golden PEFT adapter folder (rebuilt from its record, TinyPEFTAdapter; no weights are committed).
+    static var golden: URL { get throws { try TinyPEFTAdapter.folder() } }
     static let realModel = root.appendingPathComponent("models/whisper-base-ct2")
 
     var tmp: URL!
@@ -50,14 +51,16 @@ final class CLITests: XCTestCase {
     }
 
     func testImportWithoutBaseSaysHowToGetOne() throws {
-        let r = try glossa(["expert", "import-peft", Self.golden.path, "--lang", "fr", "--name", "fr", "--version", "1.0.0"])
+        let golden = try Self.golden
+        let r = try glossa(["expert", "import-peft", golden.path, "--lang", "fr", "--name", "fr", "--version", "1.0.0"])
         XCTAssertEqual(r.status, 66, r.stderr)
         XCTAssertTrue(r.stderr.contains("glossa base fetch"), r.stderr)
     }
 
     func testPublishListTagVerifyAndCorruption() throws {
+        let golden = try Self.golden
         XCTAssertEqual(try glossa(["base", "import", try tinyBase(), "--name", "tiny", "--version", "1.0.0"]).status, 0)
-        let imp = try glossa(["expert", "import-peft", Self.golden.path, "--lang", "fr", "--name", "fr-tiny", "--version", "1.0.0", "--json"])
+        let imp = try glossa(["expert", "import-peft", golden.path, "--lang", "fr", "--name", "fr-tiny", "--version", "1.0.0", "--json"])
         XCTAssertEqual(imp.status, 0, imp.stderr)
         let list = try glossa(["list", "--lang", "fr", "--json"])
         XCTAssertEqual(list.status, 0)
@@ -85,9 +88,10 @@ final class CLITests: XCTestCase {
     }
 
     func testComposeFromTheCommandLine() throws {
+        let golden = try Self.golden
         XCTAssertEqual(try glossa(["base", "import", try tinyBase(), "--name", "tiny", "--version", "1.0.0"]).status, 0)
         for l in ["fr", "de"] {
-            let r = try glossa(["expert", "import-peft", Self.golden.path, "--lang", l, "--name", "\(l)-tiny", "--version", "1.0.0"])
+            let r = try glossa(["expert", "import-peft", golden.path, "--lang", l, "--name", "\(l)-tiny", "--version", "1.0.0"])
             XCTAssertEqual(r.status, 0, r.stderr)
         }
         let args = ["compose", "--experts", "fr-tiny,de-tiny", "--method", "linear", "--rank", "2", "--name", "mix", "--version", "1.0.0"]
@@ -203,6 +207,7 @@ final class CLITests: XCTestCase {
     /// push from one registry folder to a real docker-registry, pull into another: same digest,
     /// base pulled along, and the pulled expert exports to the same PEFT bytes.
     func testPushPullBetweenFoldersThroughDockerRegistry() throws {
+        let golden = try Self.golden
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-registry") else {
             throw Peer.missing("docker-registry not installed (scripts/setup.sh installs it)")
         }
@@ -212,7 +217,7 @@ final class CLITests: XCTestCase {
         defer { _ = try? sh(["stop", dir]) }
 
         XCTAssertEqual(try glossa(["base", "import", try tinyBase(), "--name", "tiny", "--version", "1.0.0"]).status, 0)
-        let imp = try glossa(["expert", "import-peft", Self.golden.path, "--lang", "fr", "--name", "fr-tiny", "--version", "1.0.0", "--json"])
+        let imp = try glossa(["expert", "import-peft", golden.path, "--lang", "fr", "--name", "fr-tiny", "--version", "1.0.0", "--json"])
         let digest = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(imp.stdout.utf8)) as? [String: String])?["digest"])
         let push = try glossa(["push", "fr-tiny:1.0.0", "oci://\(host)/glossa/fr:1.0.0"])
         XCTAssertEqual(push.status, 0, push.stderr)

@@ -10,10 +10,11 @@ import WhisperTesting
 /// (bad name, version or license, or a name:version already taken) leaves the store's
 /// blobs and manifest index exactly as they were.
 final class RefusedImportWritesNothingTests: XCTestCase {
-    static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("TensorIOTests/Golden/peft_tiny")
+    /// The golden PEFT adapter folder (rebuilt from its record, TinyPEFTAdapter; no weights are committed).
+    static var golden: URL { get throws { try TinyPEFTAdapter.folder() } }
 
     func testRefusedImportsLeaveNoBlobs() throws {
+        let golden = try Self.golden
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("glossa-refused-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: tmp) }
         let baseFolder = tmp.appendingPathComponent("tiny")
@@ -35,13 +36,13 @@ final class RefusedImportWritesNothingTests: XCTestCase {
         XCTAssertEqual(added(try stored().1, since: afterBase.1), [])
 
         for (name, version, license) in [("../evil", "1.0.0", "MIT"), ("Bad Name", "1.0.0", "MIT"), ("ok", "one", "MIT"), ("ok", "1.0.0", "")] {
-            XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, languages: ["fr"], name: name, version: version,
+            XCTAssertThrowsError(try reg.importPEFT(folder: golden, languages: ["fr"], name: name, version: version,
                                                     base: nil, license: license, description: ""), "\(name) \(version) '\(license)'")
             XCTAssertEqual(added(try stored().0, since: afterBase.0), [], "refused import of \(name):\(version) left blobs")
         }
-        _ = try reg.importPEFT(folder: Self.golden, languages: ["fr"], name: "fr-tiny", version: "1.0.0", base: nil, license: "MIT", description: "")
+        _ = try reg.importPEFT(folder: golden, languages: ["fr"], name: "fr-tiny", version: "1.0.0", base: nil, license: "MIT", description: "")
         let afterExpert = try stored()
-        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, languages: ["fr"], name: "fr-tiny", version: "1.0.0",
+        XCTAssertThrowsError(try reg.importPEFT(folder: golden, languages: ["fr"], name: "fr-tiny", version: "1.0.0",
                                                 base: nil, license: "MIT", description: "again"))
         XCTAssertEqual(added(try stored().0, since: afterExpert.0), [], "a taken name:version must write no manifest blob")
         XCTAssertEqual(added(try stored().1, since: afterExpert.1), [])

@@ -9,8 +9,8 @@ import WhisperTesting
 /// The user's registry journey on a tiny random base: import base, import a real PEFT adapter
 /// (written by Python peft, committed as a golden), list/show/tag/verify, export it back.
 final class RegistryFlowTests: XCTestCase {
-    static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("TensorIOTests/Golden/peft_tiny")
+    /// The golden PEFT adapter folder (rebuilt from its record, TinyPEFTAdapter; no weights are committed).
+    static var golden: URL { get throws { try TinyPEFTAdapter.folder() } }
 
     var tmp: URL!
 
@@ -55,12 +55,13 @@ final class RegistryFlowTests: XCTestCase {
 
     /// Without --license the adapter's card decides, else NOASSERTION: never a made-up MIT.
     func testLicenseIsRecordedOnlyWhenKnown() throws {
+        let golden = try Self.golden
         let reg = try Registry(root: tmp.appendingPathComponent("registry"), create: true)
         _ = try reg.importBase(folder: try tinyBaseFolder(), name: "tiny", version: "1.0.0")
-        let unknown = try reg.importPEFT(folder: Self.golden, languages: ["fr"], name: "a", version: "1.0.0", base: nil, license: nil, description: "")
+        let unknown = try reg.importPEFT(folder: golden, languages: ["fr"], name: "a", version: "1.0.0", base: nil, license: nil, description: "")
         XCTAssertEqual(unknown.1.license, "NOASSERTION")
         let carded = tmp.appendingPathComponent("carded")
-        try FileManager.default.copyItem(at: Self.golden, to: carded)
+        try FileManager.default.copyItem(at: golden, to: carded)
         try "---\nbase_model: openai/whisper-base\nlicense: apache-2.0\nlibrary_name: peft\n---\n# An adapter\n"
             .write(to: carded.appendingPathComponent("README.md"), atomically: true, encoding: .utf8)
         XCTAssertEqual(try reg.importPEFT(folder: carded, languages: ["fr"], name: "b", version: "1.0.0", base: nil, license: nil,
@@ -70,9 +71,10 @@ final class RegistryFlowTests: XCTestCase {
     }
 
     func testImportPEFTExportsBitIdenticalAndEquivalentConfig() throws {
+        let golden = try Self.golden
         let reg = try Registry(root: tmp.appendingPathComponent("registry"), create: true)
         let (baseDigest, _) = try reg.importBase(folder: try tinyBaseFolder(), name: "tiny", version: "1.0.0")
-        let (expertDigest, m) = try reg.importPEFT(folder: Self.golden, languages: ["fr"], name: "fr-tiny", version: "1.0.0",
+        let (expertDigest, m) = try reg.importPEFT(folder: golden, languages: ["fr"], name: "fr-tiny", version: "1.0.0",
                                                    base: nil, license: "MIT", description: "golden")
         XCTAssertEqual(m.base, baseDigest)
         XCTAssertEqual(m.tensors.count, 16)
@@ -88,29 +90,30 @@ final class RegistryFlowTests: XCTestCase {
         // export: tensors bit-identical, config equivalent (same JSON object)
         let out = tmp.appendingPathComponent("export")
         try reg.exportPEFT("fr-tiny", to: out)
-        let a = try SafeTensors.read(Self.golden.appendingPathComponent("adapter_model.safetensors"))
+        let a = try SafeTensors.read(golden.appendingPathComponent("adapter_model.safetensors"))
         let b = try SafeTensors.read(out.appendingPathComponent("adapter_model.safetensors"))
         XCTAssertEqual(Set(a.tensors.keys), Set(b.tensors.keys))
         for (k, t) in a.tensors { XCTAssertEqual(t, b.tensors[k], k) }
-        let ca = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.golden.appendingPathComponent("adapter_config.json"))) as! NSDictionary
+        let ca = try JSONSerialization.jsonObject(with: Data(contentsOf: golden.appendingPathComponent("adapter_config.json"))) as! NSDictionary
         let cb = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("adapter_config.json"))) as! NSDictionary
         XCTAssertEqual(ca, cb)
 
         // The exported folder loads and validates against the base like the original.
         let reloaded = try PEFTAdapter.load(folder: out)
-        XCTAssertEqual(reloaded.weights, try PEFTAdapter.load(folder: Self.golden).weights)
+        XCTAssertEqual(reloaded.weights, try PEFTAdapter.load(folder: golden).weights)
 
         XCTAssertEqual(try reg.verify(repair: false).status, .clean)
     }
 
     func testAdapterForAnotherBaseIsRefusedAndNothingWritten() throws {
+        let golden = try Self.golden
         let reg = try Registry(root: tmp.appendingPathComponent("registry"), create: true)
         var dims = TinyWhisper.Dimensions()
         dims.dModel = 32
         dims.ffnDim = 64
         _ = try reg.importBase(folder: try tinyBaseFolder(dims: dims, name: "narrow"), name: "narrow", version: "1.0.0")
         let before = try reg.list(ArtifactFilter()).count
-        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, languages: ["fr"], name: "fr-tiny", version: "1.0.0",
+        XCTAssertThrowsError(try reg.importPEFT(folder: golden, languages: ["fr"], name: "fr-tiny", version: "1.0.0",
                                                 base: "narrow", license: "MIT", description: "")) { error in
             let e = error as! GlossaError
             XCTAssertEqual(e.category, .invalidInput)
@@ -121,31 +124,33 @@ final class RegistryFlowTests: XCTestCase {
     }
 
     func testBadRefsAndNamesAreClearErrors() throws {
+        let golden = try Self.golden
         let reg = try Registry(root: tmp.appendingPathComponent("registry"), create: true)
         _ = try reg.importBase(folder: try tinyBaseFolder(), name: "tiny", version: "1.0.0")
         for bad in ["nope", "tiny:9.9.9", "sha256:ffff"] {
             XCTAssertThrowsError(try reg.resolve(bad)) { XCTAssertEqual(($0 as! GlossaError).category, .notFound, bad) }
         }
-        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, languages: ["fr"], name: "../evil", version: "1.0.0",
+        XCTAssertThrowsError(try reg.importPEFT(folder: golden, languages: ["fr"], name: "../evil", version: "1.0.0",
                                                 base: nil, license: "MIT", description: ""))
-        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, languages: ["xx"], name: "ok", version: "1.0.0",
+        XCTAssertThrowsError(try reg.importPEFT(folder: golden, languages: ["xx"], name: "ok", version: "1.0.0",
                                                 base: nil, license: "MIT", description: ""))
-        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, languages: ["fr"], name: "ok", version: "one",
+        XCTAssertThrowsError(try reg.importPEFT(folder: golden, languages: ["fr"], name: "ok", version: "one",
                                                 base: nil, license: "MIT", description: ""))
-        XCTAssertThrowsError(try reg.importPEFT(folder: Self.golden, languages: [], name: "ok", version: "1.0.0",
+        XCTAssertThrowsError(try reg.importPEFT(folder: golden, languages: [], name: "ok", version: "1.0.0",
                                                 base: nil, license: "MIT", description: ""))
         XCTAssertEqual(try reg.list(ArtifactFilter(kind: .expert)).count, 0)
         // Several languages: one multilingual ("mul") adapter that lists them.
-        let (_, m) = try reg.importPEFT(folder: Self.golden, languages: ["fr", "de"], name: "multi", version: "1.0.0",
+        let (_, m) = try reg.importPEFT(folder: golden, languages: ["fr", "de"], name: "multi", version: "1.0.0",
                                         base: nil, license: "MIT", description: "")
         XCTAssertEqual(m.language, "mul")
         XCTAssertEqual(m.languages, ["de", "fr"])
     }
 
     func testExpertFromRegistryRunsOnItsBase() throws {
+        let golden = try Self.golden
         let reg = try Registry(root: tmp.appendingPathComponent("registry"), create: true)
         let (baseDigest, _) = try reg.importBase(folder: try tinyBaseFolder(), name: "tiny", version: "1.0.0")
-        _ = try reg.importPEFT(folder: Self.golden, languages: ["fr"], name: "fr-tiny", version: "1.0.0",
+        _ = try reg.importPEFT(folder: golden, languages: ["fr"], name: "fr-tiny", version: "1.0.0",
                                base: nil, license: "MIT", description: "")
         let resolver = ModelSourceResolver(registryPath: reg.root)
         let (ckpt, origin) = try resolver.checkpoint("tiny")
@@ -153,8 +158,8 @@ final class RegistryFlowTests: XCTestCase {
         let e = try XCTUnwrap(resolver.experts("fr-tiny", base: ckpt, baseOrigin: origin).first)
         XCTAssertEqual(e.language, "fr")
         // Scales resolved with the stored pattern order equal PEFT's (peft_tiny.json records them).
-        let golden = try PEFTAdapter.load(folder: Self.golden).weights
-        for (k, p) in golden.modules { XCTAssertEqual(e.weights.modules[k]?.scale, p.scale, k) }
+        let goldenWeights = try PEFTAdapter.load(folder: golden).weights
+        for (k, p) in goldenWeights.modules { XCTAssertEqual(e.weights.modules[k]?.scale, p.scale, k) }
         // An expert for another base is refused.
         XCTAssertThrowsError(try resolver.experts("fr-tiny", base: ckpt, baseOrigin: "sha256:" + String(repeating: "0", count: 64)))
     }

@@ -55,3 +55,54 @@ struct MissingPeer: Error, CustomStringConvertible {
     let reason: String
     var description: String { "missing peer (CI=true, so this fails instead of skipping): \(reason)" }
 }
+
+extension Peer {
+    /// The folder a peer's script writes at test time: `python script arguments... OUT`.
+    /// Model weights, even a tiny random model's, are never committed, so tests that need a
+    /// file written by the peer itself (CTranslate2's model.bin, say) have it made here.
+    ///
+    /// Made once per script text and arguments, then reused: the folder is
+    /// .build/peer-golden/<script>-<FNV-1a of both>/, written under a temporary name and
+    /// renamed into place, so an interrupted run or a concurrent one never leaves a
+    /// half-written folder behind. A script that fails is a test failure (with its stderr),
+    /// not a skip: only a missing Python module is `Peer.missing`.
+    static func generated(by script: String, arguments: [String] = [], importing modules: [String]) throws -> URL {
+        let scriptURL = packageRoot.appendingPathComponent(script)
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in try Data(contentsOf: scriptURL) + Data(arguments.joined(separator: "\u{0}").utf8) {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        let cache = packageRoot.appendingPathComponent(".build/peer-golden")
+        let folder = cache.appendingPathComponent("\(scriptURL.deletingPathExtension().lastPathComponent)-\(String(hash, radix: 16))")
+        if FileManager.default.fileExists(atPath: folder.path) { return folder }
+
+        let python = try python(importing: modules)
+        try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
+        let scratch = cache.appendingPathComponent(".tmp-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let process = Process()
+        process.executableURL = python
+        process.arguments = [scriptURL.path] + arguments + [scratch.path]
+        let stderr = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = stderr
+        try process.run()
+        let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw GeneratorFailed(script: script, status: process.terminationStatus, stderr: message)
+        }
+        // Another process may have finished first; its folder is as good as ours.
+        if (try? FileManager.default.moveItem(at: scratch, to: folder)) == nil,
+           !FileManager.default.fileExists(atPath: folder.path) {
+            try FileManager.default.moveItem(at: scratch, to: folder)
+        }
+        return folder
+    }
+}
+
+/// A peer's generator script exited non-zero.
+struct GeneratorFailed: Error, CustomStringConvertible {
+    let script: String, status: Int32, stderr: String
+    var description: String { "\(script) exited with \(status):\n\(stderr)" }
+}

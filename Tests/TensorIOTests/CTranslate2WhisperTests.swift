@@ -11,7 +11,7 @@ final class CTranslate2WhisperTests: XCTestCase {
 
     /// The Hugging Face state dict the tiny CT2 models were converted from.
     private func expectedTiny() throws -> SafeTensorsFile {
-        try SafeTensors.read(TestPaths.golden("ct2_tiny_expected.safetensors"))
+        try SafeTensors.read(try TestPaths.ct2Tiny("ct2_tiny_expected.safetensors"))
     }
 
     /// Quantised in CTranslate2: the 2-D/3-D weights of linear, conv and embedding layers.
@@ -23,7 +23,7 @@ final class CTranslate2WhisperTests: XCTestCase {
     /// weight dequantises to within half a quantisation step of the original, and every
     /// unquantised tensor is exact.
     func testTinyInt8ModelWrittenByCTranslate2() throws {
-        let ckpt = try CTranslate2Whisper.load(folder: TestPaths.golden("ct2_tiny_int8"))
+        let ckpt = try CTranslate2Whisper.load(folder: try TestPaths.ct2Tiny("ct2_tiny_int8"))
         XCTAssertEqual(ckpt.config, tinyConfig)
         let expected = try expectedTiny()
         var hf = expected.tensors
@@ -47,11 +47,11 @@ final class CTranslate2WhisperTests: XCTestCase {
                 XCTAssertEqual(a, b, name)
             }
         }
-        XCTAssertEqual(ckpt.tokenizerJSON, try readFile(TestPaths.golden("ct2_tiny_int8/tokenizer.json").path))
+        XCTAssertEqual(ckpt.tokenizerJSON, try readFile(try TestPaths.ct2Tiny("ct2_tiny_int8/tokenizer.json").path))
     }
 
     func testTinyFloat16ModelWrittenByCTranslate2() throws {
-        let ckpt = try CTranslate2Whisper.load(folder: TestPaths.golden("ct2_tiny_float16"))
+        let ckpt = try CTranslate2Whisper.load(folder: try TestPaths.ct2Tiny("ct2_tiny_float16"))
         XCTAssertEqual(ckpt.config, tinyConfig)
         let expected = try expectedTiny()
         XCTAssertEqual(Set(ckpt.tensors.keys), Set(expected.tensors.keys.filter { !$0.hasSuffix("k_proj.bias") }))
@@ -161,14 +161,14 @@ final class CTranslate2WhisperTests: XCTestCase {
 
     func testRewriterReproducesAValidModel() throws {
         let dir = try TestPaths.tempDir(self)
-        let src = TestPaths.golden("ct2_tiny_int8")
+        let src = try TestPaths.ct2Tiny("ct2_tiny_int8")
         let copy = try rewrite(src, into: dir) { _, _ in }
         XCTAssertEqual(try CTranslate2Whisper.load(folder: copy).tensors, try CTranslate2Whisper.load(folder: src).tensors)
     }
 
     func testUnknownScalarsAreIgnoredButUnknownTensorsAreRefused() throws {
         let dir = try TestPaths.tempDir(self)
-        let src = TestPaths.golden("ct2_tiny_float16")
+        let src = try TestPaths.ct2Tiny("ct2_tiny_float16")
         let withScalar = try rewrite(src, into: dir) { vars, _ in
             vars.append((name: "decoder/some_future_flag", code: 1, shape: [], bytes: Data([1])))
         }
@@ -181,7 +181,7 @@ final class CTranslate2WhisperTests: XCTestCase {
 
     func testNonZeroKeyBiasIsRefused() throws {
         let dir = try TestPaths.tempDir(self)
-        let bad = try rewrite(TestPaths.golden("ct2_tiny_float16"), into: dir) { vars, _ in
+        let bad = try rewrite(try TestPaths.ct2Tiny("ct2_tiny_float16"), into: dir) { vars, _ in
             let i = vars.firstIndex { $0.name == "encoder/layer_1/self_attention/linear_0/bias" }!
             vars[i].bytes[16 * 2 + 3] = 0x3c  // an element of the k block (rows 16..<32)
         }
@@ -192,7 +192,7 @@ final class CTranslate2WhisperTests: XCTestCase {
 
     func testMissingVariableDanglingAliasVersionAndTruncation() throws {
         let dir = try TestPaths.tempDir(self)
-        let src = TestPaths.golden("ct2_tiny_int8")
+        let src = try TestPaths.ct2Tiny("ct2_tiny_int8")
         let missing = try rewrite(src, into: dir) { vars, _ in vars.removeAll { $0.name == "decoder/layer_1/ffn/linear_1/bias" } }
         guard case .cTranslate2(_, "decoder/layer_1/ffn/linear_1/bias", _)? = loadError(missing) else { return XCTFail() }
 

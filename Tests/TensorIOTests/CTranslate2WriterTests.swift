@@ -62,7 +62,7 @@ final class CTranslate2WriterTests: XCTestCase {
     /// same bytes, except two flags newer ctranslate2 adds (alibi options, both 0) that the real
     /// whisper-base conversion does not have.
     func testTinyModelFromCTranslate2IsRewrittenWithTheSameVariables() throws {
-        let src = TestPaths.golden("ct2_tiny_float16")
+        let src = try TestPaths.ct2Tiny("ct2_tiny_float16")
         let dir = try TestPaths.tempDir(self)
         var ckpt = try CTranslate2Whisper.load(folder: src)
         // Its tokenizer.json is a placeholder; its vocabulary.json names the 40 ids tok0...tok39.

@@ -15,7 +15,8 @@ final class PEFTAdapterTests: XCTestCase {
         try JSONDecoder().decode(Meta.self, from: Data(contentsOf: TestPaths.golden("peft_tiny.json")))
     }
 
-    private var golden: URL { TestPaths.golden("peft_tiny") }
+    /// The adapter PEFT wrote, rebuilt from its record (no weights are committed).
+    private var golden: URL { get throws { try TinyPEFTAdapter.folder() } }
 
     /// Every module of the PEFT-written adapter loads with the scale PEFT itself resolved
     /// (rank_pattern / alpha_pattern included).
@@ -71,7 +72,7 @@ final class PEFTAdapterTests: XCTestCase {
     /// PEFT loads the folder we export and computes the same logits as the adapter it made,
     /// shown without torch: the export of an adapter re-created from weights + extra config
     /// fields (as a registry exports it) holds the very tensors and config PEFT wrote for the
-    /// golden adapter, and PEFT's logits for those are peft_tiny_logits.safetensors.
+    /// golden adapter (testRebuiltAdapterIsTheFilePEFTWrote).
     /// `scripts/golden/peft_check.py --check DIR` runs PEFT itself on a folder
     /// (`scripts/setup.sh --bench` installs torch and peft into .venv).
     func testPEFTLoadsOurExportWithSameLogits() throws {
@@ -87,16 +88,24 @@ final class PEFTAdapterTests: XCTestCase {
                        try JSONValue.parse(Data(contentsOf: golden.appendingPathComponent("adapter_config.json"))))
     }
 
-    func testGoldenLogitsFileHasDocumentedShapes() throws {
-        let f = try SafeTensors.read(TestPaths.golden("peft_tiny_logits.safetensors"))
-        for p in ["base", "lora"] {
-            XCTAssertEqual(f["\(p)_head"]?.shape, [7, 256])
-            XCTAssertEqual(f["\(p)_argmax"]?.dtype, .i64)
-            XCTAssertEqual(f["\(p)_logsumexp"]?.shape, [7])
-            XCTAssertEqual(f["\(p)_max"]?.shape, [7])
+    /// The folder the tests use is the one PEFT's save_pretrained wrote, byte for byte:
+    /// rebuilt into a fresh cache, its adapter_model.safetensors has the sha256 PEFT's had,
+    /// and its config is PEFT's. A change to the value draw, to SafeTensors.write or to the
+    /// record fails here first.
+    func testRebuiltAdapterIsTheFilePEFTWrote() throws {
+        struct Record: Decodable {
+            struct Adapter: Decodable { var adapter_model_safetensors_sha256: String; var tensors: [String: [Int]] }
+            var adapter: Adapter
         }
-        XCTAssertNotEqual(f["base_head"], f["lora_head"], "the adapter must change the logits")
-        XCTAssertEqual(f["input_ids"]?.doubles, [50258, 50259, 50359, 50363, 440, 1029, 300])
+        let record = try JSONDecoder().decode(Record.self, from: Data(contentsOf: TestPaths.golden("peft_tiny.json")))
+        let folder = try TinyPEFTAdapter.folder(cache: try TestPaths.tempDir(self))
+        let bytes = try Data(contentsOf: folder.appendingPathComponent("adapter_model.safetensors"))
+        XCTAssertEqual(Digest(of: bytes).hex, record.adapter.adapter_model_safetensors_sha256)
+        let file = try SafeTensors.read(folder.appendingPathComponent("adapter_model.safetensors"))
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: file.names.map { ($0, file[$0]!.shape) }), record.adapter.tensors)
+        XCTAssertEqual(record.adapter.tensors.count, 32)
+        XCTAssertEqual(try Data(contentsOf: folder.appendingPathComponent("adapter_config.json")),
+                       try Data(contentsOf: TestPaths.golden("peft_tiny_adapter_config.json")))
     }
 
     // MARK: Config semantics

@@ -11,6 +11,14 @@ enum TestPaths {
         Bundle.module.resourceURL!.appendingPathComponent("Golden").appendingPathComponent(name)
     }
 
+    /// `name` in the folder CTranslate2 writes at test time (scripts/golden/io_ct2.py tiny):
+    /// ct2_tiny_int8/, ct2_tiny_float16/ (converted, quantised and saved by ctranslate2
+    /// itself) and ct2_tiny_expected.safetensors (the state dict they came from).
+    static func ct2Tiny(_ name: String) throws -> URL {
+        try Peer.generated(by: "scripts/golden/io_ct2.py", arguments: ["tiny"],
+                           importing: ["numpy", "safetensors", "ctranslate2"]).appendingPathComponent(name)
+    }
+
     /// The real whisper-base in CTranslate2 format, or `Peer.missing` (a skip; a failure in CI).
     static func whisperBaseCT2() throws -> URL {
         let env = ProcessInfo.processInfo.environment["GLOSSA_TEST_MODEL_DIR"]

@@ -1,57 +1,119 @@
 #!/usr/bin/env python3
-"""Regenerates the CTranslate2 golden files under Tests/TensorIOTests/Golden/.
+"""CTranslate2 golden files for the Swift importer tests (TensorIOTests).
 
-1. ct2_tiny_{int8,float16}/   tiny random Whisper converted by CTranslate2's own
-   Transformers loader (ctranslate2.converters.transformers.WhisperLoader), then
-   quantised and serialised by ctranslate2 itself; ct2_tiny_expected.safetensors holds
-   the Hugging Face state dict it came from (f32, proj_out and tied names dropped).
-   Needs torch + transformers + ctranslate2.
-2. ct2_whisper_base_slices.json   small slices of the real whisper-base (models/whisper-base-ct2)
-   read by an independent numpy parser of model.bin and mapped to HF names here, for
-   the Swift importer test. Needs numpy only.
+1. `io_ct2.py tiny OUT`: a tiny random Whisper (Hugging Face names) converted by
+   CTranslate2's own loader (ctranslate2.converters.transformers.WhisperLoader), quantised
+   and serialised by ctranslate2 itself, into OUT/ct2_tiny_{int8,float16}/; and
+   OUT/ct2_tiny_expected.safetensors, the state dict (f32) it came from (proj_out, tied to
+   embed_tokens, left out). Needs numpy + safetensors + ctranslate2 only: the loader is fed
+   a tree of plain objects with the attribute names of transformers' Whisper modules, so
+   neither torch nor transformers is needed. The tests run this at test time (these are
+   model weights, so they are generated, never committed); the output is a function of
+   this file's text and the ctranslate2 version.
+2. `io_ct2.py base`: ct2_whisper_base_slices.json, small slices of the real whisper-base
+   (models/whisper-base-ct2) read by an independent numpy parser of model.bin and mapped to
+   HF names here. Needs numpy only; committed (text).
 """
-import copy, json, pathlib, struct, sys
+import json, pathlib, struct, sys, types
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "Tests/TensorIOTests/Golden"
 
+# The tiny model: d 16, 2 + 2 layers, 2 / 4 heads, FFN 32 / 24, vocab 40, 8 mel bins,
+# 24 / 16 positions; special ids as in its config.json.
+TINY = dict(vocab=40, mels=8, d=16, enc=2, dec=2, enc_heads=2, dec_heads=4, enc_ffn=32, dec_ffn=24, src=24, tgt=16)
+SUPPRESS, BEGIN_SUPPRESS = [5, 7], [2, 9]
 
-def tiny_models():
-    import torch, ctranslate2
-    from transformers import WhisperConfig, WhisperForConditionalGeneration
+
+def tiny_state(D, seed=11):
+    """Hugging Face WhisperForConditionalGeneration names -> f32 arrays, N(0, 0.5^2)
+    everywhere (biases and norms too, so nothing is trivially 0 or 1). k_proj has no bias,
+    as in transformers."""
+    shapes = {}
+    d = D["d"]
+    def linear(p, o, i, bias=True):
+        shapes[p + ".weight"] = [o, i]
+        if bias: shapes[p + ".bias"] = [o]
+    def norm(p): shapes[p + ".weight"] = [d]; shapes[p + ".bias"] = [d]
+    def attn(p):
+        linear(p + ".q_proj", d, d); linear(p + ".k_proj", d, d, bias=False)
+        linear(p + ".v_proj", d, d); linear(p + ".out_proj", d, d)
+    shapes["model.encoder.conv1.weight"] = [d, D["mels"], 3]; shapes["model.encoder.conv1.bias"] = [d]
+    shapes["model.encoder.conv2.weight"] = [d, d, 3]; shapes["model.encoder.conv2.bias"] = [d]
+    shapes["model.encoder.embed_positions.weight"] = [D["src"], d]
+    for i in range(D["enc"]):
+        p = f"model.encoder.layers.{i}"
+        attn(p + ".self_attn"); norm(p + ".self_attn_layer_norm")
+        linear(p + ".fc1", D["enc_ffn"], d); linear(p + ".fc2", d, D["enc_ffn"]); norm(p + ".final_layer_norm")
+    norm("model.encoder.layer_norm")
+    shapes["model.decoder.embed_tokens.weight"] = [D["vocab"], d]
+    shapes["model.decoder.embed_positions.weight"] = [D["tgt"], d]
+    for i in range(D["dec"]):
+        p = f"model.decoder.layers.{i}"
+        attn(p + ".self_attn"); norm(p + ".self_attn_layer_norm")
+        attn(p + ".encoder_attn"); norm(p + ".encoder_attn_layer_norm")
+        linear(p + ".fc1", D["dec_ffn"], d); linear(p + ".fc2", d, D["dec_ffn"]); norm(p + ".final_layer_norm")
+    norm("model.decoder.layer_norm")
+    rng = np.random.default_rng(seed)  # PCG64: the same draws on every platform
+    return {k: (rng.standard_normal(s) * 0.5).astype(np.float32) for k, s in sorted(shapes.items())}
+
+
+def module_tree(state):
+    """The attribute tree WhisperLoader walks (model.model.encoder.layers[i].self_attn.q_proj.weight,
+    ...), built from a flat state dict; `proj_out` shares embed_tokens' weight, as tied in
+    transformers. Arrays are copied: the quantiser rescales them in place."""
+    root = types.SimpleNamespace()
+    for name, value in state.items():
+        node, parts = root, name.split(".")
+        for part in parts[:-1]:
+            if part.isdigit():
+                seq = node
+                while len(seq) <= int(part): seq.append(types.SimpleNamespace())
+                node = seq[int(part)]
+                continue
+            if not hasattr(node, part):
+                setattr(node, part, [] if part == "layers" else types.SimpleNamespace())
+            node = getattr(node, part)
+        setattr(node, parts[-1], value.copy())
+    for attn in ["self_attn", "encoder_attn"]:
+        for layer in getattr(root.model.decoder, "layers") + (root.model.encoder.layers if attn == "self_attn" else []):
+            if hasattr(layer, attn): getattr(layer, attn).k_proj.bias = None
+    root.proj_out = types.SimpleNamespace(weight=root.model.decoder.embed_tokens.weight.copy(), bias=None)
+    return root
+
+
+def tiny_models(out):
+    import ctranslate2
+    import ctranslate2.converters.transformers as ct2_transformers
     from ctranslate2.converters.transformers import WhisperLoader
     from safetensors.numpy import save_file
 
-    torch.manual_seed(11)
-    cfg = WhisperConfig(vocab_size=40, num_mel_bins=8, d_model=16, encoder_layers=2, decoder_layers=2,
-                        encoder_attention_heads=2, decoder_attention_heads=4, encoder_ffn_dim=32, decoder_ffn_dim=24,
-                        max_source_positions=24, max_target_positions=16, pad_token_id=0, bos_token_id=1,
-                        eos_token_id=2, decoder_start_token_id=3, suppress_tokens=[5, 7], begin_suppress_tokens=[2, 9])
-    model = WhisperForConditionalGeneration(cfg).eval()
-    with torch.no_grad():
-        for p in model.parameters():  # non-trivial values everywhere (biases and norms too)
-            p.copy_(torch.randn_like(p) * 0.5)
-    state = {k: v.detach().float().numpy().copy() for k, v in model.state_dict().items() if k != "proj_out.weight"}
-    save_file(state, str(GOLDEN / "ct2_tiny_expected.safetensors"), metadata={"source": "scripts/golden/io_ct2.py"})
-
+    # The loader only asks transformers whether a linear is a GPT-2 style Conv1D; none is.
+    if not hasattr(ct2_transformers, "transformers"):
+        ct2_transformers.transformers = types.SimpleNamespace(Conv1D=type("Conv1D", (), {}))
+    D = TINY
+    state = tiny_state(D)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(out / "ct2_tiny_expected.safetensors"), metadata={"source": "scripts/golden/io_ct2.py"})
+    config = types.SimpleNamespace(encoder_layers=D["enc"], encoder_attention_heads=D["enc_heads"],
+                                   decoder_layers=D["dec"], decoder_attention_heads=D["dec_heads"])
     for quant in ["int8", "float16"]:
-        # CTranslate2's quantiser scales numpy views of the torch parameters in place, so
-        # each conversion gets its own copy of the model.
-        loader = WhisperLoader()
-        spec = loader.get_model_spec(copy.deepcopy(model))
-        spec.register_vocabulary([f"tok{i}" for i in range(cfg.vocab_size)])
-        spec.config.suppress_ids = cfg.suppress_tokens
-        spec.config.suppress_ids_begin = cfg.begin_suppress_tokens
+        model = module_tree(state)
+        model.config = config
+        spec = WhisperLoader().get_model_spec(model)
+        spec.register_vocabulary([f"tok{i}" for i in range(D["vocab"])])
+        spec.config.suppress_ids = SUPPRESS
+        spec.config.suppress_ids_begin = BEGIN_SUPPRESS
         spec.config.lang_ids = []
         spec.config.alignment_heads = [[1, 0]]
         spec.validate()
         spec.optimize(quantization=quant)
-        out = GOLDEN / f"ct2_tiny_{quant}"
-        out.mkdir(exist_ok=True)
-        spec.save(str(out))
-        (out / "tokenizer.json").write_text('{"note": "placeholder: the tiny test model has 40 fake tokens"}\n')
-        print(out, sorted(p.name for p in out.iterdir()))
+        folder = out / f"ct2_tiny_{quant}"
+        folder.mkdir(exist_ok=True)
+        spec.save(str(folder))
+        (folder / "tokenizer.json").write_text('{"note": "placeholder: the tiny test model has 40 fake tokens"}\n')
+    print(json.dumps({"out": str(out), "ctranslate2": ctranslate2.__version__}))
 
 
 def read_ct2(path):
@@ -122,6 +184,9 @@ def base_slices():
 
 
 if __name__ == "__main__":
-    what = sys.argv[1:] or ["tiny", "base"]
-    if "tiny" in what: tiny_models()
-    if "base" in what: base_slices()
+    if sys.argv[1:2] == ["tiny"] and len(sys.argv) == 3:
+        tiny_models(pathlib.Path(sys.argv[2]))
+    elif sys.argv[1:] == ["base"]:
+        base_slices()
+    else:
+        sys.exit("usage: io_ct2.py tiny OUT_DIR | io_ct2.py base")

@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""Regenerates the PEFT golden files under Tests/TensorIOTests/Golden/ (needs torch, peft,
-transformers, safetensors, numpy):
+"""Regenerates the PEFT golden records under Tests/TensorIOTests/Golden/ (needs torch, peft,
+transformers, safetensors, numpy: `scripts/setup.sh --bench`):
 
-  peft_tiny/adapter_config.json, peft_tiny/adapter_model.safetensors
-      a LoRA adapter made by PEFT on the tiny Whisper `TinyWhisper.make(seed: 0)`
-  peft_tiny_logits.safetensors
-      logits of that model on a fixed input, without and with the adapter
+  peft_tiny_adapter_config.json
+      adapter_config.json as PEFT's save_pretrained wrote it for a LoRA on the tiny Whisper
+      `TinyWhisper.make(seed: 0)` (text; committed)
   peft_tiny.json
       what the Swift tests need to know: base model digest, PEFT's resolved scale per
-      module, the input, shapes (see Golden/README.md)
+      module, the adapter's tensors (name -> shape, as PEFT saved them), how their values are
+      drawn, the sha256 of the adapter_model.safetensors PEFT wrote for those values, the
+      input, and logit summaries without and with the adapter (see Golden/README.md)
   peft_tiny_base_config.json
       the base's config.json as given to transformers (alone: --base-config, numpy only)
+
+No weights are committed. The adapter's values are drawn like the tiny base's (below), so
+the tests rebuild the very file PEFT wrote (`TinyPEFTAdapter` in Tests/WhisperTesting) and
+check its digest against the one recorded here.
 
 The tiny base is rebuilt here with the same algorithm as Tests/WhisperTesting/TinyWhisper.swift
 (SplitMix64 per tensor seeded by seed ^ FNV-1a(name), exact 24-bit uniforms); the Swift
@@ -22,7 +27,7 @@ logits also certify that a folder with these bytes and this config loads cleanly
 transformers (HuggingFaceWhisperTests.testTransformersLoadedOurFolderForTheGoldens).
 
 With --check DIR: load the adapter folder DIR (e.g. one exported by Glossa) with PEFT on
-the same base and compare its logits with the golden ones; prints JSON.
+the same base and compare its logits with those of the golden adapter; prints JSON.
 """
 import hashlib, json, math, pathlib, sys, tempfile
 import numpy as np
@@ -32,7 +37,10 @@ GOLDEN = ROOT / "Tests/TensorIOTests/Golden"
 SEED = 0
 DIMS = dict(d=64, enc=2, dec=2, heads=4, ffn=256, vocab=51865, mels=80, src=1500, tgt=448)
 INPUT_IDS = [50258, 50259, 50359, 50363, 440, 1029, 300]
-HEAD = 256  # logits of vocab ids 0..<HEAD are stored per position
+# The adapter's factors: tensor `key` (as PEFT saves it) holds
+# VALUE_SCALE * stream(VALUE_SEED, key, n), uniform in [-0.35, 0.35) (std 0.2).
+VALUE_SEED = 1234
+VALUE_SCALE = np.float32(0.35)
 
 
 def expected_shapes(D):
@@ -130,63 +138,74 @@ def logits_of(model, torch):
         return model(input_features=feats, decoder_input_ids=torch.tensor([INPUT_IDS])).logits[0].double()
 
 
-def summarise(lg, prefix):
-    return {f"{prefix}_head": lg[:, :HEAD].float().numpy(), f"{prefix}_argmax": lg.argmax(-1).numpy().astype(np.int64),
-            f"{prefix}_max": lg.max(-1).values.float().numpy(), f"{prefix}_logsumexp": lg.logsumexp(-1).float().numpy()}
+def summarise(lg):
+    """Per decoder position: argmax over the whole vocabulary, max logit, logsumexp."""
+    return {"argmax": lg.argmax(-1).tolist(), "max": [float(x) for x in lg.max(-1).values],
+            "logsumexp": [float(x) for x in lg.logsumexp(-1)]}
 
 
-def main():
-    import torch
-    from transformers import WhisperForConditionalGeneration
-    from peft import LoraConfig, get_peft_model, PeftModel
-    from safetensors.numpy import save_file, load_file
-    tmp = pathlib.Path(tempfile.mkdtemp())
-    digest = hf_folder(tmp)
-    base, info = WhisperForConditionalGeneration.from_pretrained(str(tmp), output_loading_info=True)
-    base = base.eval()
-    # The golden logits certify that transformers read every tensor of this folder (whose
-    # bytes our writer reproduces): nothing may be left to random initialisation.
-    bad = {k: v for k, v in info.items() if k in ("missing_keys", "unexpected_keys", "mismatched_keys") and v}
-    if bad: sys.exit(f"transformers did not load the tiny base cleanly: {bad}")
-
-    if len(sys.argv) > 2 and sys.argv[1] == "--check":
-        model = PeftModel.from_pretrained(base, sys.argv[2]).eval()
-        lg = logits_of(model, torch)
-        gold = load_file(str(GOLDEN / "peft_tiny_logits.safetensors"))
-        ours = summarise(lg, "lora")
-        print(json.dumps({"max_abs_diff_head": float(np.abs(ours["lora_head"] - gold["lora_head"]).max()),
-                          "argmax_equal": bool((ours["lora_argmax"] == gold["lora_argmax"]).all()),
-                          "max_abs_diff_logsumexp": float(np.abs(ours["lora_logsumexp"] - gold["lora_logsumexp"]).max())}))
-        return
-
-    base_logits = logits_of(base, torch)
+def golden_adapter(base, torch):
+    """The golden LoRA on `base` (modified in place into a PeftModel): PEFT's own modules and
+    scales, with factors drawn as described at VALUE_SEED."""
+    from peft import LoraConfig, get_peft_model
     config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "fc1"], lora_dropout=0.0,
                         rank_pattern={"fc1": 2, "model.encoder.layers.1.self_attn.v_proj": 3},
                         alpha_pattern={"decoder.layers.1.encoder_attn.q_proj": 24, "fc1": 5},
                         init_lora_weights=True)
     model = get_peft_model(base, config).eval()
-    g = torch.Generator().manual_seed(1234)
-    scales = {}
+    scales, tensors = {}, {}
     with torch.no_grad():
         for name, mod in model.named_modules():
             if hasattr(mod, "lora_A") and "default" in mod.lora_A:
-                mod.lora_A["default"].weight.copy_(torch.randn(mod.lora_A["default"].weight.shape, generator=g) * 0.2)
-                mod.lora_B["default"].weight.copy_(torch.randn(mod.lora_B["default"].weight.shape, generator=g) * 0.2)
+                for factor in ["lora_A", "lora_B"]:
+                    w = getattr(mod, factor)["default"].weight
+                    key = f"{name}.{factor}.weight"
+                    w.copy_(torch.from_numpy((VALUE_SCALE * stream(VALUE_SEED, key, w.numel())).reshape(tuple(w.shape))))
+                    tensors[key] = list(w.shape)
                 scales[name.removeprefix("base_model.model.")] = mod.scaling["default"]
-    lora_logits = logits_of(model, torch)
-    out = GOLDEN / "peft_tiny"
     model.peft_config["default"].base_model_name_or_path = "glossa-tiny-whisper-seed0"
+    return model, scales, tensors
+
+
+def main():
+    import torch
+    from transformers import WhisperForConditionalGeneration
+    from peft import PeftModel
+    tmp = pathlib.Path(tempfile.mkdtemp())
+    digest = hf_folder(tmp)
+
+    def load_base():
+        base, info = WhisperForConditionalGeneration.from_pretrained(str(tmp), output_loading_info=True)
+        # The golden logits certify that transformers read every tensor of this folder (whose
+        # bytes our writer reproduces): nothing may be left to random initialisation.
+        bad = {k: v for k, v in info.items() if k in ("missing_keys", "unexpected_keys", "mismatched_keys") and v}
+        if bad: sys.exit(f"transformers did not load the tiny base cleanly: {bad}")
+        return base.eval()
+
+    base = load_base()
+    base_logits = logits_of(base, torch)
+    model, scales, tensors = golden_adapter(base, torch)
+    lora_logits = logits_of(model, torch)
+
+    if len(sys.argv) > 2 and sys.argv[1] == "--check":
+        theirs = logits_of(PeftModel.from_pretrained(load_base(), sys.argv[2]).eval(), torch)
+        print(json.dumps({"max_abs_diff": float((theirs - lora_logits).abs().max()),
+                          "argmax_equal": bool((theirs.argmax(-1) == lora_logits.argmax(-1)).all())}))
+        return
+
+    out = tmp / "adapter"
     model.save_pretrained(str(out))
-    (out / "README.md").unlink(missing_ok=True)  # PEFT's model card template, not part of the format
-    summary = {**summarise(base_logits, "base"), **summarise(lora_logits, "lora"),
-               "input_ids": np.array(INPUT_IDS, dtype=np.int64)}
-    save_file(summary, str(GOLDEN / "peft_tiny_logits.safetensors"), metadata={"source": "scripts/golden/peft_check.py"})
+    (GOLDEN / "peft_tiny_adapter_config.json").write_text((out / "adapter_config.json").read_text())
     import peft, transformers
     meta = {"base": {"builder": "TinyWhisper.make(seed: 0) with default Dimensions", "seed": SEED, "dims": DIMS,
                      "model_safetensors_sha256": digest},
+            "adapter": {"values": f"{float(VALUE_SCALE)} * uniform[-1, 1) of SplitMix64 seeded {VALUE_SEED} ^ FNV-1a(tensor name)",
+                        "value_seed": VALUE_SEED, "value_scale": float(VALUE_SCALE), "tensors": dict(sorted(tensors.items())),
+                        "adapter_model_safetensors_sha256": hashlib.sha256((out / "adapter_model.safetensors").read_bytes()).hexdigest()},
             "input": {"decoder_input_ids": INPUT_IDS,
                       "input_features": "[1, 80, 3000] f32: ((m*31 + t*17) % 101) / 50 - 1 for mel m, frame t"},
-            "logits_head": HEAD, "scales": dict(sorted(scales.items())),
+            "scales": dict(sorted(scales.items())),
+            "logits": {"base": summarise(base_logits), "lora": summarise(lora_logits)},
             "max_abs_lora_effect": float((lora_logits - base_logits).abs().max()),
             "versions": {"torch": torch.__version__, "peft": peft.__version__, "transformers": transformers.__version__}}
     (GOLDEN / "peft_tiny.json").write_text(json.dumps(meta, indent=1) + "\n")
