@@ -89,7 +89,7 @@ let package = Package(
         // The one random-checkpoint builder (TinyWhisper), for tests and benchmarks; not a product.
         .target(name: "WhisperTesting", dependencies: ["GlossaCore", "TensorIO"], path: "Tests/WhisperTesting"),
         .testTarget(name: "TensorIOTests", dependencies: ["TensorIO", "WhisperTesting"], resources: [.copy("Golden")]),
-        .testTarget(name: "WhisperTests", dependencies: ["Whisper"], resources: [.copy("Golden")]),
+        .testTarget(name: "WhisperTests", dependencies: ["Whisper", "WhisperTesting"], resources: [.copy("Golden")]),
         // Store driver conformance suite (reused by every driver's tests) and the
         // multi-process stress tool the trust tests spawn.
         .target(name: "StoreTesting", dependencies: ["Store", "GlossaCore"], path: "Tests/StoreTesting"),

@@ -109,7 +109,7 @@ public enum TinyWhisper {
     }
 
     /// The stream of tensor `name`: SplitMix64 (`SeededGenerator`) seeded by seed XOR FNV-1a(name).
-    static func stream(seed: UInt64, name: String) -> SeededGenerator {
+    public static func stream(seed: UInt64, name: String) -> SeededGenerator {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in name.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
         return SeededGenerator(seed: seed ^ h)
