@@ -3,22 +3,25 @@ import Foundation
 import GlossaCore
 import Tensor
 import Whisper
+import WhisperTesting
 @testable import Training
 
 /// The trainer against transformers + peft on the same tiny random Whisper (golden values from
 /// scripts/golden/train_peft_tiny.py): loss, every LoRA gradient, and one clipped AdamW step.
+/// The record holds no weights: the base is `TinyWhisper.make` (which the script's numpy twin
+/// reproduces byte for byte), and the factors and features are drawn by rules both sides share.
 final class PEFTGoldenTests: XCTestCase {
     struct Golden: Decodable {
-        struct T: Decodable { let shape: [Int]; let values: [Float] }
+        struct Dims: Decodable { let d, enc, dec, heads, ffn, vocab, mels, src, tgt: Int }
         struct F: Decodable { let A: [Float]; let B: [Float] }
-        struct L: Decodable { let rank: Int; let alpha: Double; let targets: [String]; let before, grads, after: [String: F] }
+        struct L: Decodable { let rank: Int; let alpha: Double; let targets: [String]; let grads, after: [String: F] }
         struct S: Decodable { let sot, eot, transcribe, notimestamps, language: Int }
         struct O: Decodable { let lr, weight_decay, clip: Double }
-        let config: WhisperConfig
+        let dims: Dims
+        let base_seed, value_seed: UInt64
+        let value_scale: Float
         let special: S
-        let tensors: [String: T]
         let lora: L
-        let features: [Float]
         let transcripts: [[Int]]
         let loss: Double
         let grad_norm: Double
@@ -33,18 +36,32 @@ final class PEFTGoldenTests: XCTestCase {
     }
 
     func setUp(_ g: Golden) throws -> (WhisperTrainingGraph, LoRAParameters, Training.SpecialTokens) {
-        let tensors = g.tensors.mapValues { HalfConversion.f32Data($0.values, shape: $0.shape) }
-        let graph = WhisperTrainingGraph(model: try WhisperModel(checkpoint: WhisperCheckpoint(config: g.config, tensors: tensors, tokenizerJSON: [])), compute: testCompute)
-        var p = try LoRAParameters.initialise(model: g.config, targets: g.lora.targets, scope: .both, rank: g.lora.rank, alpha: g.lora.alpha, seed: 0)
-        XCTAssertEqual(Set(p.names), Set(g.lora.before.keys))
-        for (k, n) in p.names.enumerated() { p.factors[k].a = g.lora.before[n]!.A; p.factors[k].b = g.lora.before[n]!.B }
+        let dims = TinyWhisper.Dimensions(dModel: g.dims.d, encoderLayers: g.dims.enc, decoderLayers: g.dims.dec, heads: g.dims.heads,
+                                          ffnDim: g.dims.ffn, vocabSize: g.dims.vocab, numMelBins: g.dims.mels,
+                                          maxSourcePositions: g.dims.src, maxTargetPositions: g.dims.tgt)
+        let checkpoint = TinyWhisper.make(seed: g.base_seed, dimensions: dims)
+        let graph = WhisperTrainingGraph(model: try WhisperModel(checkpoint: checkpoint), compute: testCompute)
+        var p = try LoRAParameters.initialise(model: checkpoint.config, targets: g.lora.targets, scope: .both, rank: g.lora.rank, alpha: g.lora.alpha, seed: 0)
+        XCTAssertEqual(Set(p.names), Set(g.lora.grads.keys))
+        // Factor F of module M: value_scale * uniform(-1, 1) from SplitMix64 seeded value_seed ^ FNV-1a("M.lora_F").
+        func drawn(_ name: String, _ count: Int) -> [Float] {
+            var rng = TinyWhisper.stream(seed: g.value_seed, name: name)
+            return (0 ..< count).map { _ in g.value_scale * rng.uniform(-1, 1) }
+        }
+        for (k, n) in p.names.enumerated() {
+            p.factors[k].a = drawn("\(n).lora_A", p.factors[k].a.count)
+            p.factors[k].b = drawn("\(n).lora_B", p.factors[k].b.count)
+        }
         let sp = Training.SpecialTokens(startOfTranscript: g.special.sot, endOfText: g.special.eot, transcribe: g.special.transcribe, noTimestamps: g.special.notimestamps)
         return (graph, p, sp)
     }
 
+    /// Utterance u's features [mels, 2 * src]: ((u*7 + m*31 + t*17) % 101) / 50 - 1, exact in f32.
     func examples(_ g: Golden) -> [TrainingExample] {
-        g.transcripts.enumerated().map { i, t in
-            TrainingExample(id: "u\(i)", features: Array(g.features[(i * 32)..<((i + 1) * 32)]), languageToken: g.special.language, transcript: t)
+        let frames = 2 * g.dims.src
+        return g.transcripts.enumerated().map { u, t in
+            let features = (0 ..< g.dims.mels * frames).map { i in Float((u * 7 + i / frames * 31 + i % frames * 17) % 101) / 50 - 1 }
+            return TrainingExample(id: "u\(u)", features: features, languageToken: g.special.language, transcript: t)
         }
     }
 
