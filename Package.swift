@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "Training", dependencies: ["GlossaCore", "Tensor", "TensorIO", "Whisper", "DurableFiles"], swiftSettings: cpu),
         .target(name: "Compose", dependencies: ["GlossaCore", "Tensor"], swiftSettings: cpu),
         .target(name: "Store", dependencies: [
-            "GlossaCore", "CZstd", "DurableFiles",
+            "GlossaCore", "CZstd", "CIntrinsics", "DurableFiles",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: cpu),

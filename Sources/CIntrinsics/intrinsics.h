@@ -29,3 +29,78 @@ static inline int glossa_half_f16c(void) { return GLOSSA_HALF_F16C; }
 /// whisper-base (4 x 512 x 2 bytes) is exactly one page, so without the hint every quad
 /// starts with a full memory round trip.
 static inline __attribute__((always_inline)) void glossa_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
+// 64-lane interleaved rANS decoding with AVX2 gathers (Store/RANSCoder.swift, plane mode 3).
+//
+// The format is RANSCoder's: 32-bit states in [2^16, 2^32), 16-bit renormalisation words
+// read forward, symbol i on lane i % 64, and a decode table entry per slot of
+// symbol << 24 | (freq - 1) << 12 | (slot - start). Eight 8-lane vectors hold the 64
+// states. One step of a vector is a long dependency chain (gather, multiply, renormalise:
+// about 60 cycles), so eight independent vectors in flight keep the gather units busy,
+// where the scalar decoder's states share one serial words pointer. A lane that needs a
+// word takes the next unread one in lane order: pdep turns the 8-bit "needs a word" mask
+// into each such lane's rank among them, which selects its word from 8 loaded at once.
+//
+// Decodes whole groups of 64 symbols into dst[0 ..< 64 * groups] while at least 64 words
+// are left (a group reads at most 64), so it never reads past word wordCount - 1; returns
+// the number of groups decoded and adds the words read to *wordsRead. The caller decodes
+// what is left, and checks the final states, with its scalar loop. states[64] are updated.
+#if defined(__AVX2__) && defined(__BMI2__)
+#include <immintrin.h>
+#define GLOSSA_RANS64_AVX2 1
+static inline long glossa_rans64_decode(uint32_t *states, const uint32_t *table, uint32_t scaleBits,
+                                        const void *words, long wordCount, long *wordsRead,
+                                        uint8_t *dst, long groups) {
+    __m256i x[8], e[8];
+#pragma clang loop unroll(full)
+    for (int j = 0; j < 8; j++) x[j] = _mm256_loadu_si256((const __m256i *)(states + 8 * j));
+    const __m256i slotMask = _mm256_set1_epi32((int)((1u << scaleBits) - 1));
+    const __m256i low12 = _mm256_set1_epi32(0xfff);
+    const __m256i one = _mm256_set1_epi32(1);
+    const __m256i zero = _mm256_setzero_si256();
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    const __m128i shift = _mm_cvtsi32_si128((int)scaleBits);
+    const uint8_t *w = (const uint8_t *)words;
+    long q = *wordsRead, g = 0;
+    for (; g < groups && wordCount - q >= 64; g++) {
+#pragma clang loop unroll(full)
+        for (int j = 0; j < 8; j++) e[j] = _mm256_i32gather_epi32((const int *)table, _mm256_and_si256(x[j], slotMask), 4);
+        // Symbols: byte 3 of each entry, packed in lane order (packs work per 128-bit half).
+#pragma clang loop unroll(full)
+        for (int h = 0; h < 2; h++) {
+            const __m256i s01 = _mm256_packus_epi32(_mm256_srli_epi32(e[4 * h], 24), _mm256_srli_epi32(e[4 * h + 1], 24));
+            const __m256i s23 = _mm256_packus_epi32(_mm256_srli_epi32(e[4 * h + 2], 24), _mm256_srli_epi32(e[4 * h + 3], 24));
+            _mm256_storeu_si256((__m256i *)(dst + 64 * g + 32 * h), _mm256_permutevar8x32_epi32(_mm256_packus_epi16(s01, s23), order));
+        }
+        // x = freq * (x >> k) + (slot - start), then one renormalisation word where x < 2^16.
+#pragma clang loop unroll(full)
+        for (int j = 0; j < 8; j++) {
+            x[j] = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_add_epi32(_mm256_and_si256(_mm256_srli_epi32(e[j], 12), low12), one),
+                                                       _mm256_srl_epi32(x[j], shift)), _mm256_and_si256(e[j], low12));
+        }
+#pragma clang loop unroll(full)
+        for (int j = 0; j < 8; j++) {
+            const __m256i need = _mm256_cmpeq_epi32(_mm256_srli_epi32(x[j], 16), zero);
+            const unsigned m = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(need));
+            const uint64_t rank = _pdep_u64(0x0706050403020100ULL, _pdep_u64(m, 0x0101010101010101ULL) * 0xffULL);
+            const __m256i word = _mm256_permutevar8x32_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(w + 2 * q))),
+                                                             _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)rank)));
+            x[j] = _mm256_blendv_epi8(x[j], _mm256_or_si256(_mm256_slli_epi32(x[j], 16), word), need);
+            q += __builtin_popcount(m);
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int j = 0; j < 8; j++) _mm256_storeu_si256((__m256i *)(states + 8 * j), x[j]);
+    *wordsRead = q;
+    return g;
+}
+#else
+#define GLOSSA_RANS64_AVX2 0
+static inline long glossa_rans64_decode(uint32_t *states, const uint32_t *table, uint32_t scaleBits,
+                                        const void *words, long wordCount, long *wordsRead,
+                                        uint8_t *dst, long groups) {
+    (void)states; (void)table; (void)scaleBits; (void)words; (void)wordCount; (void)wordsRead; (void)dst; (void)groups;
+    return 0;
+}
+#endif
+static inline int glossa_rans64_avx2(void) { return GLOSSA_RANS64_AVX2; }

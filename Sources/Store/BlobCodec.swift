@@ -14,7 +14,7 @@ import GlossaCore
 /// Body of a `planes` frame, after the 20-byte header:
 ///
 ///     u8  plane count P (= element size)
-///     P x { u8 mode (0 stored, 1 zstd, 2 rANS), u64 payload length }
+///     P x { u8 mode (0 stored, 1 zstd, 2 rANS 4 states, 3 rANS 64 states), u64 payload length }
 ///     u8  tail length T (raw length mod element size), then T raw bytes
 ///     P payloads, plane 0 first; each decodes to raw length / element size bytes
 ///
@@ -61,13 +61,12 @@ public struct BlobCodec: Sendable {
             var payload = Array(p)
             let z = p.withUnsafeBytes { zstdCompress($0) }
             if z.count < payload.count { mode = 1; payload = z }
-            // rANS decodes about 2x slower than zstd's Huffman literals here, so on large
-            // planes it must earn its place: at least 3% smaller than zstd. That picks it
-            // for exponent planes of f32/bf16 (about 20% smaller) and leaves f16 high
-            // bytes to zstd (about 1% apart); small planes always take the smaller.
-            if let r = p.withUnsafeBufferPointer({ RANSCoder.encode($0) }) {
-                let enough = n < 65536 ? r.count < payload.count : Double(r.count) < 0.97 * Double(payload.count)
-                if enough { mode = 2; payload = r }
+            // rANS: 64 states (mode 3, decoded with AVX2) from 64 Ki symbols, where its
+            // 256-byte state block is noise; 4 states (mode 2) below, where it is not.
+            let wide = n >= 65536
+            if let r = p.withUnsafeBufferPointer({ RANSCoder.encode($0, lanes: wide ? RANSCoder.wide : RANSCoder.narrow) }),
+               r.count < payload.count {
+                mode = wide ? 3 : 2; payload = r
             }
             table.append(mode)
             withUnsafeBytes(of: UInt64(payload.count).littleEndian) { table += $0 }
@@ -130,7 +129,7 @@ public struct BlobCodec: Sendable {
             for _ in 0..<esize {
                 try need(9)
                 let mode = body[pos]
-                guard mode <= 2 else { throw .malformed("unknown plane mode \(mode)") }
+                guard mode <= 3 else { throw .malformed("unknown plane mode \(mode)") }
                 let len = body.loadUnaligned(fromByteOffset: pos + 1, as: UInt64.self).littleEndian
                 guard len <= UInt64(body.count) else { throw .truncated(need: Int(clamping: len), have: body.count) }
                 modes.append(mode); lengths.append(Int(len)); pos += 9
@@ -144,26 +143,40 @@ public struct BlobCodec: Sendable {
             guard pos + lengths.reduce(0, +) == body.count else {
                 throw .malformed("plane payloads total \(lengths.reduce(0, +)) bytes but \(body.count - pos) follow")
             }
-            let planes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, n * esize))
-            defer { planes.deallocate() }
+            var readers: [PlaneReader] = []
             for i in 0..<esize {
                 let payload = UnsafeRawBufferPointer(rebasing: body[pos..<(pos + lengths[i])]); pos += lengths[i]
-                if modes[i] == 0 {
+                switch modes[i] {
+                case 0:
                     guard payload.count == n else { throw .malformed("stored plane \(i) is \(payload.count) bytes, expected \(n)") }
-                    (planes + i * n).update(from: payload.bindMemory(to: UInt8.self).baseAddress!, count: n)
-                } else if modes[i] == 1 {
-                    try zstdDecompress(payload, into: planes + i * n, expected: n)
-                } else {
-                    try RANSCoder.decode(payload, into: planes + i * n, count: n)
+                    readers.append(.stored(payload.bindMemory(to: UInt8.self).baseAddress!))
+                case 1: readers.append(.zstd(try ZstdPlaneStream(payload, expected: n)))
+                default: readers.append(.rans(try RANSDecoder(payload, lanes: modes[i] == 2 ? RANSCoder.narrow : RANSCoder.wide)))
                 }
             }
-            return [UInt8](unsafeUninitializedCapacity: rawCount) { buf, count in
-                merge(planes, count: n, elementSize: esize, transform: h.transform, into: buf.baseAddress!)
+            // Chunk by chunk: each plane's next `chunk` bytes (in L2), then merged into the output.
+            let chunk = min(n, Self.planeChunk)
+            let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, esize * chunk))
+            defer { scratch.deallocate() }
+            var chunkPlanes = [UnsafePointer<UInt8>](repeating: UnsafePointer(scratch), count: esize)
+            return try [UInt8](unsafeUninitializedCapacity: rawCount) { (buf, count) throws(BlobCodecError) in
+                var start = 0
+                while start < n {
+                    let m = min(chunk, n - start)
+                    for k in 0..<esize { chunkPlanes[k] = try readers[k].next(m, offset: start, scratch: scratch + k * chunk) }
+                    Self.merge(chunkPlanes, count: m, elementSize: esize, transform: h.transform, into: buf.baseAddress! + start * esize)
+                    start += m
+                }
+                for reader in readers { try reader.finish() }
                 for (k, b) in tailBytes.enumerated() { buf[n * esize + k] = b }
                 count = rawCount
             }
         }
     }
+
+    /// Elements per chunk of plane decoding: 64 Ki (a multiple of every rANS layout's
+    /// state count), so one chunk of all planes of an f32 tensor is 256 KiB, inside L2.
+    static let planeChunk = 65536
 
     // MARK: planes
 
@@ -200,21 +213,21 @@ public struct BlobCodec: Sendable {
         return planes
     }
 
-    /// Inverse of `split` for the first n*esize bytes at `dst`. Whole elements are
-    /// assembled in registers and stored at once (little-endian), which vectorises.
-    static func merge(_ planes: UnsafePointer<UInt8>, count n: Int, elementSize esize: Int, transform: BlobFrameHeader.Transform,
+    /// Inverse of `split`: n elements from `planes` (plane k holds byte k of each element, as
+    /// `split` orders them) into n*esize bytes at `dst`. Whole elements are assembled in
+    /// registers and stored at once (little-endian), which vectorises.
+    static func merge(_ planes: [UnsafePointer<UInt8>], count n: Int, elementSize esize: Int, transform: BlobFrameHeader.Transform,
                       into dst: UnsafeMutablePointer<UInt8>) {
-        let p = planes
         let raw = UnsafeMutableRawPointer(dst)
         if transform == .exponentPlanes && esize == 4 {
-            let p0 = p, p1 = p + n, p2 = p + 2 * n, p3 = p + 3 * n
+            let p0 = planes[0], p1 = planes[1], p2 = planes[2], p3 = planes[3]
             for i in 0..<n {
                 let e = UInt32(p0[i]), s = UInt32(p1[i])
                 let v = (s & 0x80) << 24 | e << 23 | (s & 0x7f) << 16 | UInt32(p2[i]) << 8 | UInt32(p3[i])
                 raw.storeBytes(of: v.littleEndian, toByteOffset: 4 * i, as: UInt32.self)
             }
         } else if transform == .exponentPlanes && esize == 2 {
-            let p0 = p, p1 = p + n
+            let p0 = planes[0], p1 = planes[1]
             for i in 0..<n {
                 let e = UInt16(p0[i]), s = UInt16(p1[i])
                 let v = (s & 0x80) << 8 | e << 7 | (s & 0x7f)
@@ -222,7 +235,7 @@ public struct BlobCodec: Sendable {
             }
         } else {
             for k in 0..<esize {
-                let byte = esize - 1 - k, pk = p + k * n
+                let byte = esize - 1 - k, pk = planes[k]
                 for i in 0..<n { dst[esize * i + byte] = pk[i] }
             }
         }

@@ -1,19 +1,25 @@
 /// Static order-0 rANS for one byte plane, after Fabian Giesen's public-domain
 /// `rans_byte.h`, but with 16-bit renormalisation (32-bit state in [2^16, 2^32), at most
-/// one 16-bit word read per symbol, done without a branch) and two interleaved states.
+/// one 16-bit word read per symbol, done without a branch) and interleaved states.
 ///
 /// Why: the exponent plane of a float tensor has about 2.5 bits of entropy per byte and
 /// a peaked distribution, where zstd's Huffman literals (whole-bit code lengths) lose
 /// 0.5 bit or more per symbol; rANS codes within about 0.01 bit of the order-0 entropy.
 ///
+/// Two layouts, the plane modes of `BlobCodec`: mode 2 has 4 states (scalar decoding,
+/// and the shorter payload for small planes); mode 3 has 64, which the AVX2 decoder
+/// (`glossa_rans64_decode` in CIntrinsics) runs as eight 8-lane vectors, several times
+/// faster than the scalar loop, whose states share one serial words pointer. Symbol i
+/// belongs to state i % lanes in both.
+///
 /// Payload:
 ///
 ///     u8 precision k, u8 first symbol F, u8 last symbol G, LEB128 frequency of
 ///     each symbol F...G (0 = absent); frequencies sum to 2^k (k = 8...12)
-///     u32 x0, x1, x2, x3                   initial decoder states
+///     u32 x[lanes]                        initial decoder states
 ///     renormalisation words (u16, little-endian), read forward
 ///
-/// Decoding checks that both states end at the encoder's start value and every byte is
+/// Decoding checks that every state ends at the encoder's start value and every byte is
 /// consumed, so damage is refused rather than silently decoded.
 enum RANSCoder {
     /// Largest probability precision: 12 bits keeps the decode table at 4096 x 4 bytes,
@@ -21,6 +27,8 @@ enum RANSCoder {
     static let maxScaleBits: UInt32 = 12
     /// Lower bound of the normalised state interval [L, 2^16 L).
     static let lower: UInt32 = 1 << 16
+    /// The interleaved layouts: `narrow` (plane mode 2) and `wide` (plane mode 3).
+    static let narrow = 4, wide = 64
 
     /// Quantised frequencies summing to `total`; every present symbol gets at least 1.
     static func frequencies(_ src: UnsafeBufferPointer<UInt8>, scaleBits: UInt32) -> [UInt32] {
@@ -53,18 +61,18 @@ enum RANSCoder {
     /// Encodes `src` (n > 0 bytes). Returns nil when the result would not be smaller than n.
     /// Planes under 64 KiB try precisions of 9...12 bits and keep the smallest result
     /// (the frequency table is a visible share of a small LoRA tensor).
-    static func encode(_ src: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    static func encode(_ src: UnsafeBufferPointer<UInt8>, lanes: Int = narrow) -> [UInt8]? {
         guard src.count > 0 else { return nil }
         let candidates: [UInt32] = src.count < 65536 ? [9, 10, 11, 12] : [12]
         var best: [UInt8]? = nil
         for k in candidates {
-            let e = encode(src, scaleBits: k)
+            let e = encode(src, scaleBits: k, lanes: lanes)
             if best == nil || e.count < best!.count { best = e }
         }
         return best!.count < src.count ? best : nil
     }
 
-    static func encode(_ src: UnsafeBufferPointer<UInt8>, scaleBits: UInt32) -> [UInt8] {
+    static func encode(_ src: UnsafeBufferPointer<UInt8>, scaleBits: UInt32, lanes: Int = narrow) -> [UInt8] {
         let n = src.count
         let freq = frequencies(src, scaleBits: scaleBits)
         var start = [UInt32](repeating: 0, count: 256)
@@ -73,31 +81,25 @@ enum RANSCoder {
         let table = writeTable(freq, scaleBits: scaleBits)
 
         // Bytes are produced back to front; reserve the worst case and fill from the end.
-        let cap = 2 * n + 16
+        let cap = 2 * n + 4 * lanes + 16
         var buf = [UInt8](repeating: 0, count: cap)
         var pos = cap
         buf.withUnsafeMutableBufferPointer { out in
             freq.withUnsafeBufferPointer { fq in start.withUnsafeBufferPointer { st in
-                // Symbol i belongs to state i % 4. The decoder runs forward, so the
-                // encoder runs backward: first the tail (n % 4 symbols), then groups
-                // of four from the last, states 3, 2, 1, 0 within a group.
+                // Symbol i belongs to state i % lanes. The decoder runs forward, so the
+                // encoder runs backward: first the tail (n % lanes symbols), then whole
+                // groups from the last, states lanes-1 ... 0 within a group, so the
+                // decoder reads each group's words in state order.
                 @inline(__always) func put(_ x: inout UInt32, _ s: Int) {
                     let f = fq[s]
                     let xMax = ((lower >> scaleBits) << 16) &* f
                     if x >= xMax { pos -= 2; out[pos] = UInt8(truncatingIfNeeded: x); out[pos + 1] = UInt8(truncatingIfNeeded: x >> 8); x >>= 16 }
                     x = ((x / f) << scaleBits) &+ (x % f) &+ st[s]
                 }
-                var x = [UInt32](repeating: lower, count: 4)
-                let full = n & ~3
+                var x = [UInt32](repeating: lower, count: lanes)
                 var i = n - 1
-                while i >= full { put(&x[i & 3], Int(src[i])); i -= 1 }
-                var g = full
-                while g > 0 {
-                    put(&x[3], Int(src[g - 1])); put(&x[2], Int(src[g - 2]))
-                    put(&x[1], Int(src[g - 3])); put(&x[0], Int(src[g - 4]))
-                    g -= 4
-                }
-                for k in stride(from: 3, through: 0, by: -1) {
+                while i >= 0 { put(&x[i % lanes], Int(src[i])); i -= 1 }
+                for k in stride(from: lanes - 1, through: 0, by: -1) {
                     let v = x[k]
                     pos -= 4
                     out[pos] = UInt8(truncatingIfNeeded: v); out[pos + 1] = UInt8(truncatingIfNeeded: v >> 8)
@@ -108,76 +110,12 @@ enum RANSCoder {
         return table + buf[pos...]
     }
 
-    /// Decodes a payload into exactly `n` bytes at `dst`.
-    static func decode(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutablePointer<UInt8>, count n: Int) throws(BlobCodecError) {
-        let bytes = src.bindMemory(to: UInt8.self)
-        let end = bytes.count
-        var p = 0
-        let (packed, scaleBits) = try readTable(bytes, &p)
-        func u32(_ i: Int) -> UInt32 { UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24 }
-        guard p + 16 <= end else { throw .truncated(need: p + 16, have: end) }
-        var x0 = u32(p), x1 = u32(p + 4), x2 = u32(p + 8), x3 = u32(p + 12)
-        p += 16
-        let mask: UInt32 = (1 << scaleBits) - 1
-        // Hot loop: four independent states so their dependency chains overlap.
-        // `packed` holds symbol << 24 | (freq - 1) << 12 | (slot - start) per slot, so a
-        // step is one L1 load and one multiply-add; renormalisation reads at most one
-        // word with a select, not a branch.
-        let words = (end - p) / 2
-        guard (end - p) % 2 == 0 else { throw .malformed("rANS stream has an odd byte count") }
-        var q = 0
-        packed.withUnsafeBufferPointer { pkB in
-            let pk = pkB.baseAddress!
-            // Words are read through a clamped index so a damaged stream cannot read
-            // out of bounds; overrun is detected after the loop (q > words).
-            let w = UnsafeRawPointer(bytes.baseAddress! + p)
-            let lastWord = max(words - 1, 0)
-            let hasWords = words > 0
-            var qq = 0
-            var i = 0
-            let full = n & ~3
-            while i < full {
-                let e0 = pk[Int(x0 & mask)], e1 = pk[Int(x1 & mask)], e2 = pk[Int(x2 & mask)], e3 = pk[Int(x3 & mask)]
-                dst[i] = UInt8(truncatingIfNeeded: e0 >> 24); dst[i + 1] = UInt8(truncatingIfNeeded: e1 >> 24)
-                dst[i + 2] = UInt8(truncatingIfNeeded: e2 >> 24); dst[i + 3] = UInt8(truncatingIfNeeded: e3 >> 24)
-                x0 = (((e0 >> 12) & 0xfff) &+ 1) &* (x0 >> scaleBits) &+ (e0 & 0xfff)
-                x1 = (((e1 >> 12) & 0xfff) &+ 1) &* (x1 >> scaleBits) &+ (e1 & 0xfff)
-                x2 = (((e2 >> 12) & 0xfff) &+ 1) &* (x2 >> scaleBits) &+ (e2 & 0xfff)
-                x3 = (((e3 >> 12) & 0xfff) &+ 1) &* (x3 >> scaleBits) &+ (e3 & 0xfff)
-                var wv = hasWords ? UInt32(w.loadUnaligned(fromByteOffset: 2 * min(qq, lastWord), as: UInt16.self)) : 0
-                var r = x0 < lower
-                x0 = r ? (x0 << 16) | wv : x0; qq &+= r ? 1 : 0
-                wv = hasWords ? UInt32(w.loadUnaligned(fromByteOffset: 2 * min(qq, lastWord), as: UInt16.self)) : 0
-                r = x1 < lower
-                x1 = r ? (x1 << 16) | wv : x1; qq &+= r ? 1 : 0
-                wv = hasWords ? UInt32(w.loadUnaligned(fromByteOffset: 2 * min(qq, lastWord), as: UInt16.self)) : 0
-                r = x2 < lower
-                x2 = r ? (x2 << 16) | wv : x2; qq &+= r ? 1 : 0
-                wv = hasWords ? UInt32(w.loadUnaligned(fromByteOffset: 2 * min(qq, lastWord), as: UInt16.self)) : 0
-                r = x3 < lower
-                x3 = r ? (x3 << 16) | wv : x3; qq &+= r ? 1 : 0
-                i += 4
-            }
-            // Tail: at most three symbols, on states 0, 1, 2.
-            var k = 0
-            while i < n {
-                var x = k == 0 ? x0 : (k == 1 ? x1 : x2)
-                let e = pk[Int(x & mask)]
-                dst[i] = UInt8(truncatingIfNeeded: e >> 24)
-                x = (((e >> 12) & 0xfff) &+ 1) &* (x >> scaleBits) &+ (e & 0xfff)
-                if x < lower {
-                    let wv = hasWords ? UInt32(w.loadUnaligned(fromByteOffset: 2 * min(qq, lastWord), as: UInt16.self)) : 0
-                    x = (x << 16) | wv; qq += 1
-                }
-                if k == 0 { x0 = x } else if k == 1 { x1 = x } else { x2 = x }
-                k += 1; i += 1
-            }
-            q = qq
-        }
-        if q > words { throw .truncated(need: p + 2 * q, have: end) }
-        guard x0 == lower, x1 == lower, x2 == lower, x3 == lower, q == words else {
-            throw .malformed("rANS stream damaged (final state or length mismatch)")
-        }
+    /// Decodes a whole payload of `lanes` states (`narrow` or `wide`) into exactly `n` bytes at `dst`.
+    static func decode(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutablePointer<UInt8>, count n: Int,
+                       lanes: Int = narrow) throws(BlobCodecError) {
+        var d = try RANSDecoder(src, lanes: lanes)
+        d.decode(into: dst, count: n)
+        try d.finish()
     }
 
     /// Table layout: u8 precision k (frequencies sum to 2^k, 8...12), u8 first symbol

@@ -1,0 +1,133 @@
+import XCTest
+import GlossaCore
+@testable import Store
+
+/// The 64-state rANS layout (plane mode 3), its AVX2 decoder, and plane frames decoded a
+/// chunk at a time: every path must give the encoder's bytes back, agree with the plain
+/// loop, and refuse damage; frames written before mode 3 existed must still decode.
+final class WideRANSTests: XCTestCase {
+    typealias RNG = BlobCodecTests.RNG
+
+    /// Skewed bytes like an exponent plane: a few symbols carry most of the mass.
+    static func skewed(_ n: Int, _ rng: inout RNG) -> [UInt8] {
+        (0..<n).map { _ in UInt8(truncatingIfNeeded: 120 + (rng.next() % 9) * (rng.next() % 4) / 2) }
+    }
+
+    /// Decodes `payload` in pieces of `pieces` symbols (the last piece takes the rest).
+    static func decode(_ payload: [UInt8], count n: Int, lanes: Int, vectorized: Bool, pieces: Int? = nil) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: n)
+        try payload.withUnsafeBytes { src in
+            var d = try RANSDecoder(src, lanes: lanes, vectorized: vectorized)
+            try out.withUnsafeMutableBufferPointer { dst in
+                var at = 0
+                while at < n {
+                    let m = min(pieces ?? n, n - at)
+                    d.decode(into: dst.baseAddress! + at, count: m)
+                    at += m
+                }
+                try d.finish()
+            }
+        }
+        return out
+    }
+
+    func testWideRoundTripAroundGroupAndChunkSizes() throws {
+        var rng = RNG(state: 41)
+        for n in [1, 63, 64, 65, 127, 128, 4113, 65_536, 65_537, 200_003] {
+            let src = Self.skewed(n, &rng)
+            // Tiny planes do not pay for a 256-byte state block: the encoder declines them.
+            guard let payload = src.withUnsafeBufferPointer({ RANSCoder.encode($0, lanes: RANSCoder.wide) }) else {
+                XCTAssertLessThan(n, 1000, "n=\(n) should encode smaller than itself")
+                continue
+            }
+            XCTAssertEqual(try Self.decode(payload, count: n, lanes: RANSCoder.wide, vectorized: true), src, "vectorized n=\(n)")
+            XCTAssertEqual(try Self.decode(payload, count: n, lanes: RANSCoder.wide, vectorized: false), src, "scalar n=\(n)")
+            // Pieces that are and are not whole groups: the states carry over either way.
+            XCTAssertEqual(try Self.decode(payload, count: n, lanes: RANSCoder.wide, vectorized: true, pieces: 64 * 7), src, "n=\(n) in groups")
+            XCTAssertEqual(try Self.decode(payload, count: n, lanes: RANSCoder.wide, vectorized: true, pieces: 1000), src, "n=\(n) in 1000s")
+        }
+    }
+
+    /// The same symbols on 4 and 64 states code to the same size within the state block.
+    func testWideCostsOnlyItsStateBlock() throws {
+        var rng = RNG(state: 42)
+        let src = Self.skewed(100_000, &rng)
+        let narrow = try XCTUnwrap(src.withUnsafeBufferPointer { RANSCoder.encode($0, lanes: RANSCoder.narrow) })
+        let wide = try XCTUnwrap(src.withUnsafeBufferPointer { RANSCoder.encode($0, lanes: RANSCoder.wide) })
+        XCTAssertLessThan(abs(wide.count - narrow.count), 4 * (RANSCoder.wide - RANSCoder.narrow) + 64)
+    }
+
+    /// Truncated or altered streams: both decoders give the same bytes and the same refusal.
+    func testDamageIsRefusedAlikeByBothPaths() throws {
+        var rng = RNG(state: 43)
+        let n = 70_001
+        let src = Self.skewed(n, &rng)
+        let payload = try XCTUnwrap(src.withUnsafeBufferPointer { RANSCoder.encode($0, lanes: RANSCoder.wide) })
+        var damaged: [[UInt8]] = [Array(payload.dropLast(2)), Array(payload.dropLast(64)), payload + [0, 0]]
+        for at in [payload.count / 2, payload.count - 3] {
+            var p = payload
+            p[at] ^= 0x5a
+            damaged.append(p)
+        }
+        for (i, p) in damaged.enumerated() {
+            var results: [String] = []
+            for vectorized in [true, false] {
+                do {
+                    _ = try Self.decode(p, count: n, lanes: RANSCoder.wide, vectorized: vectorized)
+                    results.append("decoded")
+                } catch {
+                    results.append("\(error)")
+                }
+            }
+            XCTAssertNotEqual(results[0], "decoded", "damage \(i) was not refused")
+            XCTAssertEqual(results[0], results[1], "damage \(i)")
+        }
+    }
+
+    /// Real-looking tensors large enough for several chunks and a tail: mode 3 is chosen for
+    /// the exponent plane, and every dtype decodes exactly across chunk boundaries.
+    func testLargeTensorsUseWidePlanesAndDecodeAcrossChunks() throws {
+        var rng = RNG(state: 44)
+        let n = 2 * BlobCodec.planeChunk + 777
+        for dtype in [DType.f16, .bf16, .f32] {
+            var raw = BlobCodecTests.tensorBytes(dtype, count: n, rng: &rng)
+            raw += [1, 2, 3].prefix(dtype.size - 1)  // a tail that is not a whole element
+            let frame = BlobCodec().encode(raw, as: .tensor(dtype))
+            let body = Array(frame[BlobFrameHeader.size...])
+            XCTAssertEqual(body[1], 3, "\(dtype): plane 0 should be wide rANS")
+            XCTAssertEqual(try BlobCodec.decode(frame), raw, "\(dtype)")
+        }
+    }
+
+    /// A frame as encoders before plane mode 3 wrote it (a large exponent plane in 4-state
+    /// rANS, the others stored) still decodes, chunk by chunk.
+    func testFramesWithNarrowLargePlanesStillDecode() throws {
+        var rng = RNG(state: 45)
+        let n = BlobCodec.planeChunk + 4321
+        let raw = BlobCodecTests.tensorBytes(.f32, count: n, rng: &rng)
+        let planes = raw.withUnsafeBytes { BlobCodec().split($0, count: n, elementSize: 4, transform: .exponentPlanes) }
+        let exponent = try XCTUnwrap(planes[0..<n].withUnsafeBufferPointer { RANSCoder.encode($0, lanes: RANSCoder.narrow) })
+        var table: [UInt8] = [4]
+        var payloads: [UInt8] = []
+        for k in 0..<4 {
+            let payload = k == 0 ? exponent : Array(planes[(k * n)..<((k + 1) * n)])
+            table.append(k == 0 ? 2 : 0)
+            withUnsafeBytes(of: UInt64(payload.count).littleEndian) { table += $0 }
+            payloads += payload
+        }
+        table.append(0)  // no tail
+        let body = table + payloads
+        let header = BlobFrameHeader(codec: .planes, elementType: .tensor(.f32), transform: .exponentPlanes, rawLength: UInt64(raw.count),
+                                     bodyHash: body.withUnsafeBytes { BlobCodec.bodyHash($0) })
+        XCTAssertEqual(try BlobCodec.decode(header.encoded() + body), raw)
+    }
+
+    /// The build CI runs (GLOSSA_CPU=haswell) must have the AVX2 kernel, or the vectorised
+    /// path above would silently be the scalar one.
+    func testAVX2KernelIsBuiltWhereTheCPUTargetHasIt() throws {
+        guard let cpu = ProcessInfo.processInfo.environment["GLOSSA_CPU"], cpu == "haswell" else {
+            throw XCTSkip("GLOSSA_CPU is not haswell: the baseline build has no AVX2 kernel")
+        }
+        XCTAssertTrue(RANSDecoder.hasVectorKernel)
+    }
+}
