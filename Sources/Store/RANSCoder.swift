@@ -97,8 +97,14 @@ enum RANSCoder {
                     x = ((x / f) << scaleBits) &+ (x % f) &+ st[s]
                 }
                 var x = [UInt32](repeating: lower, count: lanes)
-                var i = n - 1
-                while i >= 0 { put(&x[i % lanes], Int(src[i])); i -= 1 }
+                x.withUnsafeMutableBufferPointer { xs in
+                    var i = n - 1, lane = (n - 1) % lanes
+                    while i >= 0 {
+                        put(&xs[lane], Int(src[i]))
+                        i -= 1
+                        lane = lane == 0 ? lanes - 1 : lane - 1
+                    }
+                }
                 for k in stride(from: lanes - 1, through: 0, by: -1) {
                     let v = x[k]
                     pos -= 4
