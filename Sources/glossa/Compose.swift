@@ -144,7 +144,7 @@ struct ComposeCommand: ParsableCommand {
             } else if method.trains {
                 throw GlossaError(.invalidInput, "--method \(method.rawValue) trains on utterances: give --manifest M.jsonl (e.g. from glossa corpus synth)")
             }
-            let compute = try runtime.compute()
+            let compute = try runtime.trainingCompute()
             let bar = ProgressBar(total: 1, label: "compose")
             let out = try job.run(registry: reg, compute: compute, log: { Console.log("glossa: \($0)") }) { bar.updateTotal($0, $1) }
             bar.finish()

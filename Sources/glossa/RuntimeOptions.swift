@@ -21,8 +21,14 @@ struct RuntimeOptions: ParsableArguments {
 
     func compute() throws -> ComputeBackend { try load(blasThreads: threads) }
 
-    private func load(blasThreads: Int) throws -> ComputeBackend {
-        AllocatorTuning.forModelWork(workers: threads)
+    /// The compute for training (train, compose): glibc's allocator keeps its defaults. The
+    /// settings for many clips map every buffer over 1 MB afresh, and a training step frees
+    /// and reallocates hundreds of MB of tape each step: the whisper-base LoRA step
+    /// (`bench/train`, enc_dec, batch 4) took 8.51 s with them and 7.65 s without.
+    func trainingCompute() throws -> ComputeBackend { try load(blasThreads: threads, tuneAllocator: false) }
+
+    private func load(blasThreads: Int, tuneAllocator: Bool = true) throws -> ComputeBackend {
+        if tuneAllocator { AllocatorTuning.forModelWork(workers: threads) }
         let compute: ComputeBackend
         do { compute = try ComputeBackend.load(threads: blasThreads, blasCore: blasCore) } catch { throw CLIError(error) }
         if verbose { Console.log("glossa: \(compute.blas.info)") }

@@ -69,7 +69,7 @@ struct Train: ParsableCommand {
                                      name: name, version: version)
             job.license = license
             job.stateFile = state.map { URL(fileURLWithPath: $0) }
-            let compute = try runtime.compute()
+            let compute = try runtime.trainingCompute()
             let reg = try Registry(root: registry.path)
             let bar = ProgressBar(total: 1, label: "train")
             let out = try job.run(registry: reg, compute: compute, log: { Console.log("glossa: \($0)") }) { p in
