@@ -8,11 +8,13 @@ import Tensor
 /// probs [H, T, S] kept for backward). `causal`: query i sees keys 0...i + S - T.
 /// Without `keepProbs` (forward only) one [T, S] block serves every head and `probs` comes
 /// back empty: 1/H of the memory (the encoder's [8, 1500, 1500] is 72 MB).
+/// `pool` (with `keepProbs`) supplies the probabilities' buffer from earlier steps.
 func attentionForward(_ c: Compute, q: [Float], k: [Float], v: [Float], queries t: Int, keys s: Int, dim d: Int, heads nh: Int,
-                      causal: Bool, keepProbs: Bool = true) -> (o: [Float], probs: [Float]) {
+                      causal: Bool, keepProbs: Bool = true, pool: ProbsPool? = nil) -> (o: [Float], probs: [Float]) {
     precondition(d % nh == 0, "attention: width \(d) not divisible by \(nh) heads")
     precondition(!causal || s >= t, "attention: causal mask needs at least as many keys as queries")
-    var probs = uninitializedFloats(Compute.attentionScoreCount(tq: t, tk: s, heads: nh, recordProbs: keepProbs))   // written by each head's first GEMM (beta 0)
+    let scores = Compute.attentionScoreCount(tq: t, tk: s, heads: nh, recordProbs: keepProbs)
+    var probs = keepProbs ? pool?.take(scores) ?? uninitializedFloats(scores) : uninitializedFloats(scores)   // written by each head's first GEMM (beta 0)
     var o = uninitializedFloats(t * d)                              // every head's columns are written (beta 0)
     q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
         probs.withUnsafeMutableBufferPointer { pp in o.withUnsafeMutableBufferPointer { op in

@@ -40,8 +40,9 @@ struct BlockTape {
 
 /// Forward through one block. x [T, d]; enc [S, d] for decoder blocks. Returns y [T, d] and the
 /// tape; without `keepTape` the tape lacks the self-attention probabilities (forward only).
+/// `pool` supplies the self-attention probabilities' buffer (the caller gives it back after backward).
 func blockForward(_ c: Compute, _ x: [Float], rows t: Int, _ w: FrozenBlock, _ names: BlockNames, _ lora: LoRAParameters?,
-                  heads: Int, causal: Bool, enc: [Float]?, encRows s: Int, keepTape: Bool = true) -> (y: [Float], tape: BlockTape) {
+                  heads: Int, causal: Bool, enc: [Float]?, encRows s: Int, keepTape: Bool = true, pool: ProbsPool? = nil) -> (y: [Float], tape: BlockTape) {
     let d = w.attnLN.gamma.count
     var tp = BlockTape()
     tp.x = x
@@ -49,7 +50,7 @@ func blockForward(_ c: Compute, _ x: [Float], rows t: Int, _ w: FrozenBlock, _ n
     let qkv = fusedLinearForward(c, tp.ln1.y, rows: t, [w.q, w.k, w.v], loras: [lora?[names.q], lora?[names.k], lora?[names.v]])
     (tp.q, tp.hq) = qkv[0]; (tp.k, tp.hk) = qkv[1]; (tp.v, tp.hv) = qkv[2]
     (tp.attn, tp.probs) = attentionForward(c, q: tp.q, k: tp.k, v: tp.v, queries: t, keys: t, dim: d, heads: heads, causal: causal,
-                                           keepProbs: keepTape)
+                                           keepProbs: keepTape, pool: pool)
     let (o, ho) = linearForward(c, tp.attn, rows: t, w.o, lora: lora?[names.o], residual: x)
     tp.ho = ho
     tp.x1 = o

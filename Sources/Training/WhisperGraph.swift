@@ -75,12 +75,20 @@ public struct WhisperTrainingGraph: Sendable {
     /// Views of the model's layers (no copies).
     let encoderBlocks: [FrozenBlock]
     let decoderBlocks: [FrozenBlock]
+    /// The encoder's attention probabilities, kept from step to step (see `ProbsPool`).
+    let probsPool: ProbsPool
 
     /// `concurrentUtterances`: how many utterances the caller runs through the graph at once;
     /// above 1 the element-wise loops run on one thread each (the utterances are the parallelism).
     /// A model loaded for transcription (f16 decoder weights) is widened here: backward runs
     /// BLAS on f32 weights in both directions. Load with `.float32` to skip the f16 step.
+    /// `keepProbsFrom`: the smallest attention-probability buffer (floats) kept for the next
+    /// step; tests lower it so tiny models exercise the reuse.
     public init(model: WhisperModel, compute: Compute, concurrentUtterances: Int = 1) {
+        self.init(model: model, compute: compute, concurrentUtterances: concurrentUtterances, keepProbsFrom: ProbsPool.worthKeeping)
+    }
+
+    init(model: WhisperModel, compute: Compute, concurrentUtterances: Int, keepProbsFrom: Int) {
         let model = model.widened()
         self.model = model
         self.compute = concurrentUtterances > 1 ? compute.with(threads: 1) : compute
@@ -88,6 +96,7 @@ public struct WhisperTrainingGraph: Sendable {
         decoderNames = (0..<model.config.decoderLayers).map { BlockNames(.decoder, $0) }
         encoderBlocks = model.encoderLayers.map(FrozenBlock.init)
         decoderBlocks = model.decoderLayers.map(FrozenBlock.init)
+        probsPool = ProbsPool(capacity: model.config.encoderLayers * max(2, concurrentUtterances), keepFrom: keepProbsFrom)
     }
 
     var d: Int { model.config.dModel }
@@ -122,7 +131,7 @@ public struct WhisperTrainingGraph: Sendable {
         var tape = EncoderTape()
         for (i, blk) in encoderBlocks.enumerated() {
             let r = blockForward(c, y, rows: s, blk, encoderNames[i], lora, heads: cfg.encoderAttentionHeads, causal: false, enc: nil, encRows: 0,
-                                 keepTape: keepTape)
+                                 keepTape: keepTape, pool: probsPool)
             y = r.y
             if keepTape { tape.blocks.append(r.tape) }
         }
@@ -137,8 +146,9 @@ public struct WhisperTrainingGraph: Sendable {
         encoderForward(features, lora: lora, keepTape: false).out
     }
 
-    /// Encoder backward from dEnc [S, d] to the encoder LoRA factors.
-    func encoderBackward(_ dEnc: [Float], tape: EncoderTape, rows s: Int, lora: LoRAParameters, grads: inout LoRAParameters) {
+    /// Encoder backward from dEnc [S, d] to the encoder LoRA factors. Each block's tape is
+    /// freed once used, its attention probabilities back to the pool for the next step.
+    func encoderBackward(_ dEnc: [Float], tape: inout EncoderTape, rows s: Int, lora: LoRAParameters, grads: inout LoRAParameters) {
         let lowest = encoderNames.firstIndex { n in n.all.contains { lora.slot($0) != nil } }
         guard let lowest else { return }
         var dy = layerNormBackward(c, dEnc, x: tape.preNorm, tape.norm, rows: s, gamma: model.encoderNorm.gamma)
@@ -147,6 +157,8 @@ public struct WhisperTrainingGraph: Sendable {
                                   heads: model.config.encoderAttentionHeads, enc: nil, encRows: 0,
                                   needInputGrad: i > lowest, needEncoderGrad: false)
             if i > lowest { dy = r.dx! }
+            probsPool.give(&tape.blocks[i].probs)
+            tape.blocks[i] = BlockTape()
         }
     }
 
@@ -209,7 +221,7 @@ public struct WhisperTrainingGraph: Sendable {
             if let dx = r.dx { dy = dx }
             fwd.tapes[i] = BlockTape()   // free activations as soon as they are used
         }
-        if let dEnc { encoderBackward(dEnc, tape: encTape, rows: s, lora: lora, grads: &grads) }
+        if let dEnc { encoderBackward(dEnc, tape: &encTape, rows: s, lora: lora, grads: &grads) }
         return (fwd.ce.lossSum, fwd.ce.count)
     }
 

@@ -92,6 +92,28 @@ final class PEFTGoldenTests: XCTestCase {
         }
     }
 
+    /// The encoder's attention probabilities are kept from step to step (`ProbsPool`; only
+    /// whisper-size buffers by default, every one here): gradients computed in reused buffers,
+    /// round after round and across utterances, equal those of fresh ones bit for bit.
+    func testReusedProbabilityBuffersGiveTheSameGradients() throws {
+        let g = try load()
+        let (plain, p, sp) = try setUp(g)
+        let pooled = WhisperTrainingGraph(model: plain.model, compute: testCompute, concurrentUtterances: 1, keepProbsFrom: 0)
+        func gradients(_ graph: WhisperTrainingGraph, _ e: TrainingExample) -> [Float] {
+            let s = teacherForcedSequence(language: e.languageToken, transcript: e.transcript, special: sp)
+            var grads = p.zeros()
+            _ = graph.lossAndGradients(.features(e.features), tokens: s.input, targets: s.targets, lora: p, grads: &grads, gradScale: 1)
+            return grads.factors.flatMap { $0.a + $0.b }
+        }
+        let ex = examples(g)
+        let reference = ex.map { gradients(plain, $0) }
+        XCTAssertEqual(plain.probsPool.count, 0, "tiny buffers are not kept by default")
+        for round in 0..<2 {
+            for (i, e) in ex.enumerated() { XCTAssertEqual(gradients(pooled, e), reference[i], "round \(round), utterance \(i)") }
+        }
+        XCTAssertEqual(pooled.probsPool.count, g.dims.enc, "each encoder layer's probabilities wait for the next step")
+    }
+
     func testOneTrainerStepMatchesClippedAdamW() throws {
         let g = try load()
         let (graph, p, sp) = try setUp(g)
