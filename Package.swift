@@ -12,7 +12,7 @@
 //   TensorIO            safetensors, CTranslate2, PEFT, HF folders <-> TensorData
 //   Tensor              f32 dense tensors and ops; the only module that calls BLAS
 //   GlossaCore          pure value types: digests, dtypes, manifests, errors
-//   CBLAS CZstd CSndFile CSoxr CSodium   C headers of Debian libraries; CIntrinsics (F16C widening, prefetch); CMalloc (glibc mallopt)
+//   CBLAS CZstd CXXHash CSndFile CSoxr CSodium   C headers of Debian libraries; CIntrinsics (F16C widening, prefetch); CMalloc (glibc mallopt)
 import PackageDescription
 
 // CPU target of the numeric targets: opt-in, so the default manifest has no unsafeFlags and
@@ -42,6 +42,7 @@ let package = Package(
         // its module map therefore names headers only.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CXXHash", path: "Sources/CXXHash", providers: [.apt(["libxxhash-dev"])]),
         .systemLibrary(name: "CSndFile", path: "Sources/CSndFile", providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(name: "CSoxr", path: "Sources/CSoxr", providers: [.apt(["libsoxr-dev"])]),
         // BLAKE2b (crypto_generichash) for minisign-compatible signatures; Ed25519 itself is swift-crypto's.
@@ -61,7 +62,7 @@ let package = Package(
         .target(name: "Training", dependencies: ["GlossaCore", "Tensor", "TensorIO", "Whisper", "DurableFiles"], swiftSettings: cpu),
         .target(name: "Compose", dependencies: ["GlossaCore", "Tensor"], swiftSettings: cpu),
         .target(name: "Store", dependencies: [
-            "GlossaCore", "CZstd", "CIntrinsics", "DurableFiles",
+            "GlossaCore", "CZstd", "CXXHash", "CIntrinsics", "DurableFiles",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: cpu),

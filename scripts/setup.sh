@@ -19,6 +19,7 @@ fi
 
 APT_PACKAGES=(
   libopenblas-dev libsqlite3-dev libzstd-dev libsndfile1-dev libsoxr-dev  # linked C libraries
+  libxxhash-dev                                                          # XXH3, the blob frames' body check
   libsodium-dev                                                          # BLAKE2b for minisign signatures
   espeak-ng sox                                                          # speech synthesis for corpora
   docker-registry skopeo apache2-utils                                   # OCI peers for remote tests (htpasswd)

@@ -1,4 +1,5 @@
 import XCTest
+import CXXHash
 import GlossaCore
 @testable import Store
 
@@ -99,8 +100,9 @@ final class WideRANSTests: XCTestCase {
         }
     }
 
-    /// A frame as encoders before plane mode 3 wrote it (a large exponent plane in 4-state
-    /// rANS, the others stored) still decodes, chunk by chunk.
+    /// A frame as encoders before plane mode 3 and frame version 2 wrote it (version 1 with
+    /// its serial body hash, a large exponent plane in 4-state rANS, the others stored) still
+    /// decodes, chunk by chunk; a changed body byte is still refused by the version 1 hash.
     func testFramesWithNarrowLargePlanesStillDecode() throws {
         var rng = RNG(state: 45)
         let n = BlobCodec.planeChunk + 4321
@@ -118,8 +120,27 @@ final class WideRANSTests: XCTestCase {
         table.append(0)  // no tail
         let body = table + payloads
         let header = BlobFrameHeader(codec: .planes, elementType: .tensor(.f32), transform: .exponentPlanes, rawLength: UInt64(raw.count),
-                                     bodyHash: body.withUnsafeBytes { BlobCodec.bodyHash($0) })
-        XCTAssertEqual(try BlobCodec.decode(header.encoded() + body), raw)
+                                     bodyHash: body.withUnsafeBytes { BlobCodec.bodyHash($0, version: 1) }, version: 1)
+        let frame = header.encoded() + body
+        XCTAssertEqual(frame[4], 1)
+        XCTAssertEqual(try BlobCodec.decode(frame), raw)
+        var damaged = frame
+        damaged[frame.count - 5] ^= 1
+        XCTAssertThrowsError(try BlobCodec.decode(damaged)) { XCTAssertEqual($0 as? BlobCodecError, .bodyChecksum) }
+    }
+
+    /// New frames are version 2 (XXH3 body hash); a version this build does not know is
+    /// refused by name before anything else is read.
+    func testFramesAreVersion2AndUnknownVersionsAreRefused() throws {
+        var rng = RNG(state: 46)
+        let raw = BlobCodecTests.tensorBytes(.f16, count: 5000, rng: &rng)
+        let frame = BlobCodec().encode(raw, as: .tensor(.f16))
+        XCTAssertEqual(frame[4], 2)
+        let xxh3 = frame.withUnsafeBytes { XXH3_64bits($0.baseAddress! + BlobFrameHeader.size, $0.count - BlobFrameHeader.size) }
+        XCTAssertEqual(try BlobCodec.header(of: frame).bodyHash, xxh3)
+        var v3 = frame
+        v3[4] = 3
+        XCTAssertThrowsError(try BlobCodec.decode(BlobCodec.resealed(v3))) { XCTAssertEqual($0 as? BlobCodecError, .unsupportedVersion(3)) }
     }
 
     /// The build CI runs (GLOSSA_CPU=haswell) must have the AVX2 kernel, or the vectorised
