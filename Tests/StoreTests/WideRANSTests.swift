@@ -143,12 +143,16 @@ final class WideRANSTests: XCTestCase {
         XCTAssertThrowsError(try BlobCodec.decode(BlobCodec.resealed(v3))) { XCTAssertEqual($0 as? BlobCodecError, .unsupportedVersion(3)) }
     }
 
-    /// The build CI runs (GLOSSA_CPU=haswell) must have the AVX2 kernel, or the vectorised
-    /// path above would silently be the scalar one.
-    func testAVX2KernelIsBuiltWhereTheCPUTargetHasIt() throws {
-        guard let cpu = ProcessInfo.processInfo.environment["GLOSSA_CPU"], cpu == "haswell" else {
-            throw XCTSkip("GLOSSA_CPU is not haswell: the baseline build has no AVX2 kernel")
+    /// The build has the AVX2 kernel exactly when it targets a CPU with AVX2 (GLOSSA_CPU=haswell,
+    /// as make and CI build here); the baseline build decodes every layout in the plain loop.
+    /// Either way one of the two assertions runs, so the vectorised tests above cannot silently
+    /// test the scalar path in the build CI runs.
+    func testAVX2KernelIsBuiltWhereTheCPUTargetHasIt() {
+        let cpu = ProcessInfo.processInfo.environment["GLOSSA_CPU"] ?? ""
+        if cpu == "haswell" {
+            XCTAssertTrue(RANSDecoder.hasVectorKernel, "GLOSSA_CPU=haswell but Store was built without the AVX2 kernel")
+        } else {
+            XCTAssertFalse(RANSDecoder.hasVectorKernel && cpu.isEmpty, "a baseline build has no AVX2 kernel")
         }
-        XCTAssertTrue(RANSDecoder.hasVectorKernel)
     }
 }

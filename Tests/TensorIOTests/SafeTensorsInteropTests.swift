@@ -5,9 +5,9 @@ import GlossaCore
 
 /// Files written by the reference Python `safetensors` load in ours, and ours load there.
 final class SafeTensorsInteropTests: XCTestCase {
-    /// Committed golden file written by scripts/golden/io_safetensors.py (no Python needed).
+    /// The file scripts/golden/io_safetensors.py writes with Python safetensors at test time.
     func testPythonWrittenGoldenFile() throws {
-        let f = try SafeTensors.read(TestPaths.golden("python_written.safetensors"))
+        let f = try SafeTensors.read(try TestPaths.pythonWritten())
         XCTAssertEqual(f.metadata, ["format": "np", "source": "glossa golden"])
         XCTAssertEqual(Set(f.tensors.keys), ["a_f32", "b_f16", "c_i8", "d_i64", "e_u8", "f_bool", "g_f64", "scalar", "empty"])
         func check(_ name: String, _ dtype: DType, _ shape: [Int], _ values: [Double], file: StaticString = #filePath, line: UInt = #line) {
@@ -27,7 +27,7 @@ final class SafeTensorsInteropTests: XCTestCase {
         check("empty", .f32, [0, 3], [])
         // Our writer reproduces the reference writer's bytes exactly.
         let again = try SafeTensors.encode(f.tensors, metadata: f.metadata)
-        XCTAssertEqual(again, try Data(contentsOf: TestPaths.golden("python_written.safetensors")))
+        XCTAssertEqual(again, try Data(contentsOf: try TestPaths.pythonWritten()))
     }
 
     /// Live check against Python: Python writes random tensors we read; we write tensors

@@ -14,6 +14,12 @@ enum TestPaths {
     /// `name` in the folder CTranslate2 writes at test time (scripts/golden/io_ct2.py tiny):
     /// ct2_tiny_int8/, ct2_tiny_float16/ (converted, quantised and saved by ctranslate2
     /// itself) and ct2_tiny_expected.safetensors (the state dict they came from).
+    /// The file Python's `safetensors` writes at test time (scripts/golden/io_safetensors.py).
+    static func pythonWritten() throws -> URL {
+        try Peer.generated(by: "scripts/golden/io_safetensors.py", importing: ["numpy", "safetensors"])
+            .appendingPathComponent("python_written.safetensors")
+    }
+
     static func ct2Tiny(_ name: String) throws -> URL {
         try Peer.generated(by: "scripts/golden/io_ct2.py", arguments: ["tiny"],
                            importing: ["numpy", "safetensors", "ctranslate2"]).appendingPathComponent(name)

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Regenerates Tests/TensorIOTests/Golden/python_written.safetensors.
+"""Writes OUT_DIR/python_written.safetensors with the reference Python `safetensors` package.
 
-The file is written by the reference Python `safetensors` package so CI can check that
-our reader accepts files from the reference writer without needing Python. Values follow
+The tests run it at test time (`TestPaths.pythonWritten`, through Peer.generated; numpy and
+safetensors are in the test venv) and check that our reader accepts the reference writer's
+file and that our writer reproduces it byte for byte. Values follow
 closed formulas that the Swift test recomputes (see SafeTensorsInteropTests):
 
   a_f32   [3, 4] F32  i * 0.5 - 1            (i = flat index)
@@ -20,8 +21,9 @@ import math, pathlib, sys
 import numpy as np
 from safetensors.numpy import save_file
 
-out = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else
-                   pathlib.Path(__file__).resolve().parents[2] / "Tests/TensorIOTests/Golden/python_written.safetensors")
+if len(sys.argv) != 2: sys.exit("usage: io_safetensors.py OUT_DIR")
+pathlib.Path(sys.argv[1]).mkdir(parents=True, exist_ok=True)
+out = pathlib.Path(sys.argv[1]) / "python_written.safetensors"
 tensors = {
     "a_f32": (np.arange(12, dtype=np.float32) * 0.5 - 1).reshape(3, 4),
     "b_f16": (np.arange(6, dtype=np.float32) / 4).astype(np.float16).reshape(2, 3),
