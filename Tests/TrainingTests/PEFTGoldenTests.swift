@@ -45,8 +45,7 @@ final class PEFTGoldenTests: XCTestCase {
         XCTAssertEqual(Set(p.names), Set(g.lora.grads.keys))
         // Factor F of module M: value_scale * uniform(-1, 1) from SplitMix64 seeded value_seed ^ FNV-1a("M.lora_F").
         func drawn(_ name: String, _ count: Int) -> [Float] {
-            var rng = TinyWhisper.stream(seed: g.value_seed, name: name)
-            return (0 ..< count).map { _ in g.value_scale * rng.uniform(-1, 1) }
+            TinyWhisper.uniform(seed: g.value_seed, name: name, count: count, scale: g.value_scale)
         }
         for (k, n) in p.names.enumerated() {
             p.factors[k].a = drawn("\(n).lora_A", p.factors[k].a.count)

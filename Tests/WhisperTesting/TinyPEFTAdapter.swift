@@ -50,9 +50,8 @@ public enum TinyPEFTAdapter {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var tensors = [String: TensorData]()
         for (key, shape) in record.adapter.tensors {
-            var rng = TinyWhisper.stream(seed: record.adapter.value_seed, name: key)
-            let values = (0 ..< shape.reduce(1, *)).map { _ in record.adapter.value_scale * rng.uniform(-1, 1) }
-            tensors[key] = .float32(shape: shape, values)
+            tensors[key] = .float32(shape: shape, TinyWhisper.uniform(seed: record.adapter.value_seed, name: key,
+                                                                      count: shape.reduce(1, *), scale: record.adapter.value_scale))
         }
         let model = folder.appendingPathComponent("adapter_model.safetensors")
         try SafeTensors.write(tensors, metadata: ["format": "pt"], to: model)

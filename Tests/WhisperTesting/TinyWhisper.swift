@@ -108,8 +108,15 @@ public enum TinyWhisper {
         return out
     }
 
+    /// `count` values `scale * uniform(-1, 1)` from `stream(seed:name:)`: how the golden LoRA
+    /// factors are drawn, here and in scripts/golden (numpy `scale * stream(seed, name, n)`).
+    public static func uniform(seed: UInt64, name: String, count: Int, scale: Float) -> [Float] {
+        var rng = stream(seed: seed, name: name)
+        return (0 ..< count).map { _ in scale * rng.uniform(-1, 1) }
+    }
+
     /// The stream of tensor `name`: SplitMix64 (`SeededGenerator`) seeded by seed XOR FNV-1a(name).
-    public static func stream(seed: UInt64, name: String) -> SeededGenerator {
+    static func stream(seed: UInt64, name: String) -> SeededGenerator {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in name.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
         return SeededGenerator(seed: seed ^ h)

@@ -39,8 +39,7 @@ final class ModelPeftGoldenTests: XCTestCase {
             let shape = try XCTUnwrap(checkpoint.tensors[module + ".weight"], module).shape  // [out, in]
             let (outputs, inputs) = (shape[0], shape[1])
             func factor(_ name: String, _ shape: [Int]) -> TensorData {
-                var rng = TinyWhisper.stream(seed: r.value_seed, name: "\(module).\(name)")
-                return .float32(shape: shape, (0 ..< shape.reduce(1, *)).map { _ in r.value_scale * rng.uniform(-1, 1) })
+                .float32(shape: shape, TinyWhisper.uniform(seed: r.value_seed, name: "\(module).\(name)", count: shape.reduce(1, *), scale: r.value_scale))
             }
             modules[module] = LoRAPair(a: factor("lora_A", [m.rank, inputs]), b: factor("lora_B", [outputs, m.rank]), scale: m.scale)
         }
