@@ -161,6 +161,7 @@ public struct BlobCodec: Sendable {
             defer { scratch.deallocate() }
             var chunkPlanes = [UnsafePointer<UInt8>](repeating: UnsafePointer(scratch), count: esize)
             return try [UInt8](unsafeUninitializedCapacity: rawCount) { (buf, count) throws(BlobCodecError) in
+                HugePages.advise(UnsafeMutableRawBufferPointer(buf))   // faulted 2 MiB at a time
                 var start = 0
                 while start < n {
                     let m = min(chunk, n - start)
