@@ -22,6 +22,7 @@ extension TensorData {
         let n = count
         guard n > 0 else { return [] }
         return [Float](unsafeUninitializedCapacity: n) { out, done in
+            HugePages.advise(UnsafeMutableRawBufferPointer(out))   // a model's weights: written whole, now
             bytes.withUnsafeBytes { raw in
                 // Loads through the base pointer: `UnsafeRawBufferPointer.loadUnaligned` checks
                 // its bounds on every element, and that check keeps the loops from vectorising.

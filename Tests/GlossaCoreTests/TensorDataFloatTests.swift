@@ -121,4 +121,14 @@ final class TensorDataFloatTests: XCTestCase {
         XCTAssertEqual(t.floats(), [1, -2])
         XCTAssertEqual(bits16(t.converted(to: .f32).converted(to: .f16)), [0x3C00, 0xC000])
     }
+
+    /// Widening a large tensor (a model's weights at load) asks for huge pages on the new
+    /// array (VmFlags `hg` in /proc/self/smaps, whatever the THP mode), values unchanged.
+    func testWideningALargeTensorAdvisesHugePages() throws {
+        let n = 3 << 20   // 6 MB of f16, 12 MB of f32
+        let bits = (0 ..< n).map { UInt16(truncatingIfNeeded: 0x3C00 &+ $0 % 977) }
+        let wide = halves(bits).floats()
+        XCTAssertEqual(wide[976], Float(Float16(bitPattern: 0x3C00 + 976)))
+        XCTAssertTrue(try wide.withUnsafeBytes { try MemoryMaps.hugePagesAdvised($0) })
+    }
 }

@@ -102,38 +102,16 @@ final class WideRANSTests: XCTestCase {
 
     /// A large decoded tensor asks for huge pages over its whole 2 MiB pages (the kernel
     /// records the advice as VmFlags `hg` of that mapping in /proc/self/smaps, whatever the
-    /// machine's THP mode), and still decodes exactly.
+    /// machine's THP mode), and still decodes exactly; a small one is left alone.
     func testLargeDecodedTensorsAdviseHugePages() throws {
         var rng = RNG(state: 45)
         let raw = BlobCodecTests.tensorBytes(.f32, count: 3 * HugePages.size / 4 + 1000, rng: &rng)   // ~6 MB
         let decoded = try BlobCodec.decode(BlobCodec().encode(raw, as: .tensor(.f32)))
         XCTAssertEqual(decoded, raw)
-        let pages = try XCTUnwrap(decoded.withUnsafeBytes { HugePages.wholePages(in: $0) })
-        let flags = try XCTUnwrap(Self.vmFlags(at: pages.lowerBound), "no mapping holds the decoded tensor")
-        XCTAssertTrue(flags.contains("hg"), "VmFlags of the decoded tensor's mapping: \(flags)")
-        // A small tensor is left alone: its mapping (malloc's heap) is not advised.
+        XCTAssertTrue(try decoded.withUnsafeBytes { try MemoryMaps.hugePagesAdvised($0) })
         let small = try BlobCodec.decode(BlobCodec().encode(Array(raw.prefix(4096)), as: .tensor(.f32)))
-        let smallFlags = try XCTUnwrap(try small.withUnsafeBytes { try Self.vmFlags(at: Int(bitPattern: $0.baseAddress!)) })
+        let smallFlags = try XCTUnwrap(try small.withUnsafeBytes { try MemoryMaps.vmFlags(at: Int(bitPattern: $0.baseAddress!)) })
         XCTAssertFalse(smallFlags.contains("hg"), "VmFlags of a small tensor's mapping: \(smallFlags)")
-    }
-
-    /// The VmFlags of the mapping of this process that holds `address`, from /proc/self/smaps.
-    static func vmFlags(at address: Int) throws -> [String]? {
-        // Read to the end: /proc files report size 0, and String(contentsOfFile:) stops at a page.
-        guard let file = FileHandle(forReadingAtPath: "/proc/self/smaps") else { return nil }
-        defer { try? file.close() }
-        let smaps = String(decoding: try file.readToEnd() ?? Data(), as: UTF8.self)
-        var inside = false
-        for line in smaps.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            if let range = fields.first, range.contains("-"), !range.hasSuffix(":") {
-                let bounds = range.split(separator: "-").compactMap { Int($0, radix: 16) }
-                inside = bounds.count == 2 && bounds[0] <= address && address < bounds[1]
-            } else if inside, fields.first == "VmFlags:" {
-                return fields.dropFirst().map(String.init)
-            }
-        }
-        return nil
     }
 
     /// A frame as encoders before plane mode 3 and frame version 2 wrote it (version 1 with

@@ -19,4 +19,12 @@ final class WorkspaceTests: XCTestCase {
         }
         XCTAssertEqual(withWorkspace([]) { $0.count }, 0)
     }
+
+    /// A workspace of several MB (the encoder's) asks for huge pages; it is a fresh mapping
+    /// each call (VmFlags `hg` in /proc/self/smaps, whatever the THP mode).
+    func testLargeWorkspacesAdviseHugePages() throws {
+        try withWorkspace([3 << 20]) { w in   // 12 MB
+            XCTAssertTrue(try MemoryMaps.hugePagesAdvised(UnsafeRawBufferPointer(start: w[0], count: 12 << 20)))
+        }
+    }
 }

@@ -2,6 +2,7 @@ import XCTest
 import GlossaCore
 import Tensor
 @testable import Whisper
+import WhisperTesting
 
 /// Wiring checks on a tiny random model; numerics against CTranslate2 are in ModelGoldenTests.
 final class ModelTests: XCTestCase {
@@ -124,5 +125,16 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(a.count, b.count)
         XCTAssertLessThan(relError(a, b), 1e-5)
         XCTAssertNil(try WhisperModel(checkpoint: tinyCheckpoint()).embedTokens.half, "random f32 values are not f16")
+    }
+
+    /// Each decoder layer's cross-attention K/V (6 MB at whisper-base widths, fresh per
+    /// window) asks for huge pages (VmFlags `hg` in /proc/self/smaps, whatever the THP mode).
+    func testCrossAttentionCacheAdvisesHugePages() throws {
+        let dims = TinyWhisper.Dimensions(dModel: 512, encoderLayers: 1, decoderLayers: 1, heads: 8, ffnDim: 64, vocabSize: 64)
+        let m = try WhisperModel(checkpoint: TinyWhisper.make(seed: 3, dimensions: dims))
+        let encoded = EncoderOutput(frames: 1500, dModel: 512, data: [Float](repeating: 0.5, count: 1500 * 512))
+        let state = m.makeDecoderState(encoderOutput: encoded, compute: testCompute)
+        XCTAssertEqual(state.crossKV.map(\.count), [2 * 1500 * 512])
+        XCTAssertTrue(try state.crossKV[0].withUnsafeBytes { try MemoryMaps.hugePagesAdvised($0) })
     }
 }

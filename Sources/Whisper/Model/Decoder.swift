@@ -1,3 +1,4 @@
+import GlossaCore
 import Tensor
 
 /// Per-audio decoding state: cross-attention K/V (computed once from the encoder output
@@ -109,8 +110,10 @@ extension WhisperModel {
                         adapters.apply(LinearSite(stack: .decoder, layer: i, kind: kind), c, x: ep.baseAddress!, rows: t, inFeatures: d,
                                        outFeatures: d, y: rows + WhisperModel.fusedRowOffset(kind, d: d), ldy: 2 * d)
                     }
-                    // [t, (k|v, head, hd)] -> [(k|v, head), t, hd]
+                    // [t, (k|v, head, hd)] -> [(k|v, head), t, hd], 6 MB a layer for whisper-base:
+                    // a fresh mapping per window, faulted in 2 MiB at a time (`HugePages`).
                     kv.append([Float](unsafeUninitializedCapacity: 2 * t * d) { out, count in
+                        HugePages.advise(UnsafeMutableRawBufferPointer(out))
                         for block in 0..<(2 * heads) {
                             let dst = out.baseAddress! + block * t * hd, src = rows + block * hd
                             for f in 0..<t { (dst + f * hd).update(from: src + f * 2 * d, count: hd) }
