@@ -1,4 +1,5 @@
 import Foundation
+import GlossaCore
 
 /// This process's memory mappings, from /proc/self/smaps (Linux), for tests of what the
 /// kernel was told about a buffer (`HugePages`).
@@ -22,11 +23,9 @@ enum MemoryMaps {
         return nil
     }
 
-    /// Whether huge pages were advised over the first whole 2 MiB page of `buffer`.
+    /// Whether huge pages were advised over the whole 2 MiB pages of `buffer` (their first).
     static func hugePagesAdvised(_ buffer: UnsafeRawBufferPointer) throws -> Bool {
-        let size = 2 << 20
-        let first = (Int(bitPattern: buffer.baseAddress!) + size - 1) & ~(size - 1)
-        precondition(first + size <= Int(bitPattern: buffer.baseAddress!) + buffer.count, "buffer holds no whole 2 MiB page")
-        return try vmFlags(at: first)?.contains("hg") ?? false
+        guard let pages = HugePages.wholePages(in: buffer) else { preconditionFailure("buffer holds no whole 2 MiB page") }
+        return try vmFlags(at: pages.lowerBound)?.contains("hg") ?? false
     }
 }
