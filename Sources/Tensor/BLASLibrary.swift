@@ -147,8 +147,8 @@ public enum BLASError: Error, CustomStringConvertible, Equatable {
 /// and remembers the handle so later loads report `.alreadyLoaded` truthfully.
 ///
 /// It reads the environment for one reason: OpenBLAS itself will obey an
-/// `OPENBLAS_CORETYPE` that is already set, so `.automatic` must not silently replace a
-/// user's explicit choice.
+/// `OPENBLAS_CORETYPE` or `OPENBLAS_THREAD_TIMEOUT` that is already set, so neither may
+/// silently replace a user's explicit choice.
 enum OpenBLASProcess {
     struct Loaded: @unchecked Sendable {
         let handle: UnsafeMutableRawPointer
@@ -157,6 +157,9 @@ enum OpenBLASProcess {
     }
 
     private static let state = Mutex<[String: Loaded]>([:])
+    /// log2 of the cycles an idle OpenBLAS worker spins before sleeping (OpenBLAS clamps it
+    /// to 4...30; its default is 28).
+    static let threadTimeout = "4"
 
     static func open(path: String, coreType: BLASLibrary.CoreTypeChoice) throws(BLASError) -> Loaded {
         let result: Result<Loaded, BLASError> = state.withLock { cache in
@@ -175,6 +178,13 @@ enum OpenBLASProcess {
                 else { requested = nil; source = .library }
             }
             if let r = requested, source != .environment { setenv("OPENBLAS_CORETYPE", r, 1) }
+            // Without a setting, each OpenBLAS worker spins on sched_yield for 2^28 cycles
+            // (about 0.1 s) after every BLAS call before it sleeps. Between BLAS calls our own
+            // kernels (`Compute`: softmax, GELU, the decoder's streaming linears) run on both
+            // cores, so that spin took a core from them: greedy decoding of 27 windows spent
+            // 10-12 s of system time in sched_yield. 2^4 cycles puts the worker to sleep at
+            // once; waking it costs a few microseconds per BLAS call. A user's value stands.
+            if getenv("OPENBLAS_THREAD_TIMEOUT") == nil { setenv("OPENBLAS_THREAD_TIMEOUT", OpenBLASProcess.threadTimeout, 0) }
             guard let h = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
                 let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
                 return .failure(.cannotOpen(path: path, reason: reason))

@@ -18,6 +18,35 @@ final class BLASLibraryTests: XCTestCase {
         XCTAssertEqual(again.info.coreName, info.coreName)
     }
 
+    /// After a threaded BLAS call the idle worker must sleep, not spin: OpenBLAS's default
+    /// spins 2^28 cycles (about 0.1 s) on sched_yield, taking a core from the `Compute`
+    /// kernels that run between BLAS calls. The loader sets OPENBLAS_THREAD_TIMEOUT to 4.
+    /// Measured as the process's CPU time over 200 ms of idling right after a product: about
+    /// 0.1 s with the library's default (checked by running with OPENBLAS_THREAD_TIMEOUT=28),
+    /// near 0 with the loader's setting.
+    func testIdleWorkersSleepRightAfterACall() {
+        XCTAssertEqual(getenv("OPENBLAS_THREAD_TIMEOUT").map { String(cString: $0) }, OpenBLASProcess.threadTimeout)
+        func cpuSeconds() -> Double {
+            var u = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &u)
+            return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+        }
+        var rng = SeededRandom(seed: 3)
+        let n = 512   // large enough for OpenBLAS to use its worker
+        let a = rng.floats(n * n), b = rng.floats(n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        var idle = [Double]()
+        for _ in 0..<3 {
+            c.withUnsafeMutableBufferPointer { cp in
+                sharedBLAS.sgemm(m: n, n: n, k: n, a: a, lda: n, b: b, ldb: n, c: cp.baseAddress!, ldc: n)
+            }
+            let before = cpuSeconds()
+            usleep(200_000)
+            idle.append(cpuSeconds() - before)
+        }
+        XCTAssertLessThan(idle.min()!, 0.03, "CPU seconds burnt while idle after a BLAS call: \(idle)")
+    }
+
     func testMissingLibraryIsATypedError() {
         XCTAssertThrowsError(try BLASLibrary.load(path: "libdoes-not-exist.so.9")) { error in
             guard case BLASError.cannotOpen(let path, _) = error else { return XCTFail("\(error)") }
