@@ -46,8 +46,12 @@ public struct BLASLibrary: Sendable {
         public let threads: Int
         public let path: String
         public let simd: SIMDLevel
+        /// `OPENBLAS_THREAD_TIMEOUT` as the library read it: an idle worker spins 2^value
+        /// cycles before it sleeps (nil: the library's default, 28).
+        public let threadTimeout: String?
         public var description: String {
-            "OpenBLAS \(path): core \(coreName) (requested \(requestedCoreType ?? "none"), from \(source.rawValue)), \(threads) threads, CPU \(simd)"
+            "OpenBLAS \(path): core \(coreName) (requested \(requestedCoreType ?? "none"), from \(source.rawValue)), \(threads) threads"
+                + ", idle workers sleep after 2^\(threadTimeout ?? "28") cycles, CPU \(simd)"
         }
     }
 
@@ -96,7 +100,8 @@ public struct BLASLibrary: Sendable {
         setThreads(Int32(max(1, threads)))
         let name = coreName().map { String(cString: $0) } ?? "unknown"
         let info = Info(coreName: name, requestedCoreType: loaded.requested, source: loaded.source,
-                        threads: Int(getThreads()), path: path, simd: .current)
+                        threads: Int(getThreads()), path: path, simd: .current,
+                        threadTimeout: getenv("OPENBLAS_THREAD_TIMEOUT").map { String(cString: $0) })
         let sgesdd = dlsym(loaded.handle, "sgesdd_").map { unsafeBitCast($0, to: SGESDD.self) }
         return BLASLibrary(sgemmFn: try sym("cblas_sgemm", SGEMM.self), sgemvFn: try sym("cblas_sgemv", SGEMV.self),
                            setThreadsFn: setThreads, getThreadsFn: getThreads, sgesddFn: sgesdd, info: info)

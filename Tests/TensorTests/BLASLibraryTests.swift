@@ -25,7 +25,8 @@ final class BLASLibraryTests: XCTestCase {
     /// 0.1 s with the library's default (checked by running with OPENBLAS_THREAD_TIMEOUT=28),
     /// near 0 with the loader's setting.
     func testIdleWorkersSleepRightAfterACall() {
-        XCTAssertEqual(getenv("OPENBLAS_THREAD_TIMEOUT").map { String(cString: $0) }, OpenBLASProcess.threadTimeout)
+        XCTAssertEqual(sharedBLAS.info.threadTimeout, OpenBLASProcess.threadTimeout)
+        XCTAssertTrue(sharedBLAS.info.description.contains("idle workers sleep after 2^4 cycles"), sharedBLAS.info.description)
         func cpuSeconds() -> Double {
             var u = rusage()
             getrusage(RUSAGE_SELF.rawValue, &u)
