@@ -100,8 +100,7 @@ public struct BLASLibrary: Sendable {
         setThreads(Int32(max(1, threads)))
         let name = coreName().map { String(cString: $0) } ?? "unknown"
         let info = Info(coreName: name, requestedCoreType: loaded.requested, source: loaded.source,
-                        threads: Int(getThreads()), path: path, simd: .current,
-                        threadTimeout: getenv("OPENBLAS_THREAD_TIMEOUT").map { String(cString: $0) })
+                        threads: Int(getThreads()), path: path, simd: .current, threadTimeout: loaded.threadTimeout)
         let sgesdd = dlsym(loaded.handle, "sgesdd_").map { unsafeBitCast($0, to: SGESDD.self) }
         return BLASLibrary(sgemmFn: try sym("cblas_sgemm", SGEMM.self), sgemvFn: try sym("cblas_sgemv", SGEMV.self),
                            setThreadsFn: setThreads, getThreadsFn: getThreads, sgesddFn: sgesdd, info: info)
@@ -159,16 +158,21 @@ enum OpenBLASProcess {
         let handle: UnsafeMutableRawPointer
         let requested: String?
         let source: BLASLibrary.CoreTypeSource
+        /// `OPENBLAS_THREAD_TIMEOUT` when the library was opened: the value it read.
+        let threadTimeout: String?
     }
 
     private static let state = Mutex<[String: Loaded]>([:])
     /// log2 of the cycles an idle OpenBLAS worker spins before sleeping (OpenBLAS clamps it
-    /// to 4...30; its default is 28).
+    /// to 4...30; its default is 28), set in `threadTimeoutVariable` unless the user did.
     static let threadTimeout = "4"
+    static let threadTimeoutVariable = "OPENBLAS_THREAD_TIMEOUT"
 
     static func open(path: String, coreType: BLASLibrary.CoreTypeChoice) throws(BLASError) -> Loaded {
         let result: Result<Loaded, BLASError> = state.withLock { cache in
-            if let l = cache[path] { return .success(Loaded(handle: l.handle, requested: l.requested, source: .alreadyLoaded)) }
+            if let l = cache[path] {
+                return .success(Loaded(handle: l.handle, requested: l.requested, source: .alreadyLoaded, threadTimeout: l.threadTimeout))
+            }
             let existing = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
             var requested: String?
             var source: BLASLibrary.CoreTypeSource
@@ -189,12 +193,13 @@ enum OpenBLASProcess {
             // cores, so that spin took a core from them: greedy decoding of 27 windows spent
             // 10-12 s of system time in sched_yield. 2^4 cycles puts the worker to sleep at
             // once; waking it costs a few microseconds per BLAS call. A user's value stands.
-            if getenv("OPENBLAS_THREAD_TIMEOUT") == nil { setenv("OPENBLAS_THREAD_TIMEOUT", OpenBLASProcess.threadTimeout, 0) }
+            setenv(threadTimeoutVariable, threadTimeout, 0)   // 0: an existing value stays
+            let timeout = getenv(threadTimeoutVariable).map { String(cString: $0) }
             guard let h = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
                 let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
                 return .failure(.cannotOpen(path: path, reason: reason))
             }
-            let l = Loaded(handle: h, requested: requested, source: source)
+            let l = Loaded(handle: h, requested: requested, source: source, threadTimeout: timeout)
             cache[path] = l
             return .success(l)
         }
