@@ -5,7 +5,8 @@ import Tensor
 // (Tensor/Ops/Attention.swift, where the math is written out).
 
 /// Forward. q [T, d], k and v [S, d] -> (o [T, d],
-/// probs [H, T, S] kept for backward). `causal`: query i sees keys 0...i + S - T.
+/// probs [H, T, S] kept for backward, in its first H*T*S floats: the tiled path's packed
+/// keys and values may follow). `causal`: query i sees keys 0...i + S - T.
 /// Without `keepProbs` (forward only) one [T, S] block serves every head and `probs` comes
 /// back empty: 1/H of the memory (the encoder's [8, 1500, 1500] is 72 MB).
 /// `pool` (with `keepProbs`) supplies the probabilities' buffer from earlier steps.
@@ -13,8 +14,8 @@ func attentionForward(_ c: Compute, q: [Float], k: [Float], v: [Float], queries 
                       causal: Bool, keepProbs: Bool = true, pool: ProbsPool? = nil) -> (o: [Float], probs: [Float]) {
     precondition(d % nh == 0, "attention: width \(d) not divisible by \(nh) heads")
     precondition(!causal || s >= t, "attention: causal mask needs at least as many keys as queries")
-    let scores = Compute.attentionScoreCount(tq: t, tk: s, heads: nh, recordProbs: keepProbs)
-    var probs = keepProbs ? pool?.take(scores) ?? uninitializedFloats(scores) : uninitializedFloats(scores)   // written by each head's first GEMM (beta 0)
+    let scores = c.attentionScoreCount(tq: t, tk: s, heads: nh, headDim: d / nh, recordProbs: keepProbs)
+    var probs = keepProbs ? pool?.take(scores) ?? uninitializedFloats(scores) : uninitializedFloats(scores)   // each head's probabilities are written by `attention`; the rest is its scratch
     var o = uninitializedFloats(t * d)                              // every head's columns are written (beta 0)
     q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
         probs.withUnsafeMutableBufferPointer { pp in o.withUnsafeMutableBufferPointer { op in

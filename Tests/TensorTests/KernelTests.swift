@@ -247,7 +247,7 @@ final class KernelTests: XCTestCase {
         for (tq, tk, causal) in [(7, 7, 0 as Int?), (1, 12, 11), (5, 30, nil), (3, 9, 6)] {
             let q = rng.floats(tq * d), k = rng.floats(tk * d), v = rng.floats(tk * d)
             var out = [Float](repeating: 0, count: tq * d)
-            var scores = [Float](repeating: 0, count: Compute.attentionScoreCount(tq: tq, tk: tk, heads: heads, recordProbs: false))
+            var scores = [Float](repeating: 0, count: compute.attentionScoreCount(tq: tq, tk: tk, heads: heads, headDim: hd, recordProbs: false))
             out.withUnsafeMutableBufferPointer { op in scores.withUnsafeMutableBufferPointer { sp in
                 compute.attention(q: q, ldq: d, k: k, ldk: d, v: v, ldv: d, out: op.baseAddress!, ldo: d, tq: tq, tk: tk,
                                   heads: heads, headDim: hd, causalOffset: causal, scores: sp.baseAddress!)
@@ -274,7 +274,7 @@ final class KernelTests: XCTestCase {
                             let q = rng.floats(tq * ld), k = rng.floats(tk * ld), v = rng.floats(tk * ld)
                             func dense(_ a: [Float], _ rows: Int) -> [Float] { (0..<rows).flatMap { a[($0 * ld)..<($0 * ld + d)] } }
                             var out = [Float](repeating: 7, count: tq * ld)
-                            var scores = [Float](repeating: 0, count: Compute.attentionScoreCount(tq: tq, tk: tk, heads: heads, recordProbs: false))
+                            var scores = [Float](repeating: 0, count: compute.attentionScoreCount(tq: tq, tk: tk, heads: heads, headDim: hd, recordProbs: false))
                             out.withUnsafeMutableBufferPointer { op in scores.withUnsafeMutableBufferPointer { sp in
                                 c.attention(q: q, ldq: ld, k: k, ldk: ld, v: v, ldv: ld, out: op.baseAddress!, ldo: ld, tq: tq, tk: tk,
                                             heads: heads, headDim: hd, causalOffset: causal, scores: sp.baseAddress!)
@@ -307,7 +307,7 @@ final class KernelTests: XCTestCase {
                     return out
                 }
                 let kh = headMajor(k), vh = headMajor(v)
-                var scores = [Float](repeating: 0, count: Compute.attentionScoreCount(tq: tq, tk: tk, heads: heads, recordProbs: false))
+                var scores = [Float](repeating: 0, count: compute.attentionScoreCount(tq: tq, tk: tk, heads: heads, headDim: hd, recordProbs: false))
                 var columns = [Float](repeating: 0, count: tq * d), blocks = columns
                 scores.withUnsafeMutableBufferPointer { sp in
                     columns.withUnsafeMutableBufferPointer { op in

@@ -15,19 +15,28 @@
 // and decoder cross-attention all use it.
 
 extension Compute {
+    /// Floats of `scores` that `attention` needs for these sizes on this `Compute` (its
+    /// thread count sizes the tiled path's per-thread score blocks).
+    public func attentionScoreCount(tq: Int, tk: Int, heads: Int, headDim hd: Int, recordProbs: Bool) -> Int {
+        if Compute.usesTiledAttention(tq: tq, headDim: hd) {
+            let blocks = (tq + Compute.tiledBlockRows - 1) / Compute.tiledBlockRows
+            let rows = recordProbs ? heads * tq * tk : min(threads, heads * blocks) * Compute.tiledBlockRows * tk
+            return rows + 2 * heads * Compute.packedHeadCount(tk: tk, headDim: hd)
+        }
+        return (recordProbs || tq <= Compute.fewQueryLimit ? heads : 1) * tq * tk
+    }
+
     /// Forward. q [tq, heads*hd] (row stride ldq), k and v [tk, heads*hd] (strides ldk, ldv),
     /// out [tq, heads*hd] (stride ldo). `kvHeadStride`: floats from head h's first key (and
     /// value) to head h+1's; nil = hd (heads side by side in each row).
     /// `causalOffset` k: query row i may see keys 0...k+i (decoder self-attention with
     /// k cached positions); nil: no mask.
-    /// `scores`: `attentionScoreCount` floats: tq*tk reused by every head; heads*tq*tk with
-    /// `recordProbs` (each head's probabilities P_h stay at h*tq*tk for `attentionBackward`)
-    /// or when tq <= `fewQueryLimit` (heads then run in parallel, a block each).
-    /// Floats of `scores` that `attention` needs for these sizes.
-    public static func attentionScoreCount(tq: Int, tk: Int, heads: Int, recordProbs: Bool) -> Int {
-        (recordProbs || tq <= fewQueryLimit ? heads : 1) * tq * tk
-    }
-
+    /// `scores`: `attentionScoreCount` floats of scratch. With `recordProbs` each head's
+    /// probabilities P_h stay at h*tq*tk for `attentionBackward`, whichever path ran.
+    /// Paths: few queries (tq <= `fewQueryLimit`, decoder steps: FewQueryAttention.swift),
+    /// many (`usesTiledAttention`: the encoder, long prompts: TiledAttention.swift), and
+    /// BLAS per head in between (and for builds without AVX2 + FMA, or head widths that
+    /// are not multiples of 16).
     public func attention(q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int,
                           v: UnsafePointer<Float>, ldv: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
                           tq: Int, tk: Int, heads: Int, headDim hd: Int, kvHeadStride: Int? = nil, causalOffset: Int? = nil,
@@ -41,6 +50,22 @@ extension Compute {
                               recordProbs: recordProbs)
             return
         }
+        if Compute.usesTiledAttention(tq: tq, headDim: hd) {
+            tiledAttention(q: q, ldq: ldq, k: k, ldk: ldk, v: v, ldv: ldv, out: out, ldo: ldo, tq: tq, tk: tk, heads: heads,
+                           headDim: hd, kvHeadStride: kvh, causalOffset: causalOffset, scores: scores, recordProbs: recordProbs)
+            return
+        }
+        blasAttention(q: q, ldq: ldq, k: k, ldk: ldk, v: v, ldv: ldv, out: out, ldo: ldo, tq: tq, tk: tk, heads: heads,
+                      headDim: hd, kvHeadStride: kvh, causalOffset: causalOffset, scores: scores, recordProbs: recordProbs)
+    }
+
+    /// The BLAS path: per head, one product into a [tq, tk] score block, softmax, one product
+    /// out. `scores`: tq*tk floats, or heads*tq*tk with `recordProbs`. Internal so tests can
+    /// hold the tiled path to it on builds that have both.
+    func blasAttention(q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int,
+                       v: UnsafePointer<Float>, ldv: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
+                       tq: Int, tk: Int, heads: Int, headDim hd: Int, kvHeadStride kvh: Int, causalOffset: Int?,
+                       scores: UnsafeMutablePointer<Float>, recordProbs: Bool) {
         let scale = 1 / Float(hd).squareRoot()
         for h in 0..<heads {
             let p = scores + (recordProbs ? h * tq * tk : 0)

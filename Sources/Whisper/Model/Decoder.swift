@@ -165,8 +165,8 @@ extension WhisperModel {
             p.pointee.reserve(start + tn)
             offsets.append(rows)
             rows += bn * tn
-            scoreRows = max(scoreRows, Compute.attentionScoreCount(tq: tn, tk: start + tn, heads: heads, recordProbs: false),
-                            Compute.attentionScoreCount(tq: bn * tn, tk: p.pointee.frames, heads: heads, recordProbs: false))
+            scoreRows = max(scoreRows, c.attentionScoreCount(tq: tn, tk: start + tn, heads: heads, headDim: hd, recordProbs: false),
+                            c.attentionScoreCount(tq: bn * tn, tk: p.pointee.frames, heads: heads, headDim: hd, recordProbs: false))
         }
         let allPlain = requests.allSatisfy(\.adapters.isEmpty)
 

@@ -32,7 +32,7 @@ extension WhisperModel {
         let heads = config.encoderAttentionHeads, hd = d / heads, ffn = config.encoderFFNDim
 
         var x = encoderStem(features: features, frames: frames, compute: c)   // residual stream [t, d]
-        let bigCount = max(t * ffn, Compute.attentionScoreCount(tq: t, tk: t, heads: heads, recordProbs: false))
+        let bigCount = max(t * ffn, c.attentionScoreCount(tq: t, tk: t, heads: heads, headDim: hd, recordProbs: false))
         // Buffers reused across layers, each written before it is read.
         x.withUnsafeMutableBufferPointer { xb in withWorkspace([t * d, t * 3 * d, t * d, bigCount]) { w in
             let xp = xb.baseAddress!
