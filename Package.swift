@@ -19,7 +19,8 @@ import PackageDescription
 // other packages can depend on `Glossa` (SwiftPM refuses unsafeFlags in dependencies).
 // GLOSSA_CPU=haswell (AVX2 + FMA: Intel 2013+, AMD 2015+) makes the element-wise loops (GELU,
 // softmax, layer norm, mel, byte planes, f16 conversion) vectorise 8 floats wide instead of
-// SSE2's 4: ~35% less element-wise time in the encoder (`TrainBench 1 profile`). The Makefile,
+// SSE2's 4: ~35% less element-wise time in the encoder (`TrainBench 1 profile`), and compiles the
+// register-tiled attention (CIntrinsics/attention_tiles.h; BLAS per head otherwise). The Makefile,
 // .ci/run, scripts/ and bench/ set it for glossa's own builds (scripts/cpu.sh picks it from
 // /proc/cpuinfo); any `-target-cpu` name works, and empty or unset builds for the baseline CPU.
 let cpu: [SwiftSetting] = (Context.environment["GLOSSA_CPU"] ?? "").isEmpty
