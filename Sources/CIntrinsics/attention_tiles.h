@@ -89,20 +89,22 @@ static inline __attribute__((always_inline)) void glossa_attn_store_tile(const _
     GLOSSA_ATTN_FMA(3, at) GLOSSA_ATTN_FMA(4, at) GLOSSA_ATTN_FMA(5, at)
 #define GLOSSA_ATTN_TILE_ARRAY {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51}
 
-/// One score tile: rows 0 ..< m (1...6) of scale * q K^T against one key panel (hd x 16),
-/// the first `cols` columns stored at s (row stride lds).
-static inline __attribute__((always_inline)) void glossa_attn_score_tile(const float *q, long ldq, long m,
-                                                                          const float *panel, long hd, float scale,
-                                                                          float *s, long lds, long cols) {
-    GLOSSA_ATTN_ROWS(q, ldq, m);
+/// One tile, both products' inner kernel: rows 0 ..< m (1...6) of scale * a b, a's rows at
+/// a + i * lda, b one 16-column panel ([depth][16]), summed over `depth`; the first `cols`
+/// columns stored at dst (row stride ld). Scores: a = q rows, depth = hd, b = a key panel.
+/// Outputs: a = probability rows, depth = the keys used, b = a value panel.
+static inline __attribute__((always_inline)) void glossa_attn_tile(const float *a, long lda, long m, const float *panel,
+                                                                    long depth, float scale, float *dst, long ld,
+                                                                    long cols) {
+    GLOSSA_ATTN_ROWS(a, lda, m);
     GLOSSA_ATTN_ZERO(0); GLOSSA_ATTN_ZERO(1); GLOSSA_ATTN_ZERO(2);
     GLOSSA_ATTN_ZERO(3); GLOSSA_ATTN_ZERO(4); GLOSSA_ATTN_ZERO(5);
-    for (long d = 0; d < hd; d++) {
+    for (long d = 0; d < depth; d++) {
         __m256 b0 = _mm256_loadu_ps(panel + d * 16), b1 = _mm256_loadu_ps(panel + d * 16 + 8);
         GLOSSA_ATTN_STEP(d)
     }
     __m256 acc[12] = GLOSSA_ATTN_TILE_ARRAY;
-    glossa_attn_store_tile(acc, (int)m, scale, s, lds, cols);
+    glossa_attn_store_tile(acc, (int)m, scale, dst, ld, cols);
 }
 
 /// s[i][j] = scale * sum_d q[i][d] K[j][d] for i < m, j < tk (row strides ldq, lds), from the
@@ -114,23 +116,8 @@ static inline void glossa_attn_scores(const float *q, long ldq, long m, const fl
         const float *panel = keys + p * 16 * hd;
         long cols = tk - p * 16 < 16 ? tk - p * 16 : 16;
         for (long i = 0; i < m; i += 6)
-            glossa_attn_score_tile(q + i * ldq, ldq, m - i < 6 ? m - i : 6, panel, hd, scale, s + i * lds + p * 16, lds, cols);
+            glossa_attn_tile(q + i * ldq, ldq, m - i < 6 ? m - i : 6, panel, hd, scale, s + i * lds + p * 16, lds, cols);
     }
-}
-
-/// One output tile: rows 0 ..< m (1...6) of p V over keys 0 ..< n, the 16 columns of one
-/// value panel, stored at o (row stride ldo).
-static inline __attribute__((always_inline)) void glossa_attn_value_tile(const float *p, long ldp, long m,
-                                                                          const float *panel, long n, float *o, long ldo) {
-    GLOSSA_ATTN_ROWS(p, ldp, m);
-    GLOSSA_ATTN_ZERO(0); GLOSSA_ATTN_ZERO(1); GLOSSA_ATTN_ZERO(2);
-    GLOSSA_ATTN_ZERO(3); GLOSSA_ATTN_ZERO(4); GLOSSA_ATTN_ZERO(5);
-    for (long j = 0; j < n; j++) {
-        __m256 b0 = _mm256_loadu_ps(panel + j * 16), b1 = _mm256_loadu_ps(panel + j * 16 + 8);
-        GLOSSA_ATTN_STEP(j)
-    }
-    __m256 acc[12] = GLOSSA_ATTN_TILE_ARRAY;
-    glossa_attn_store_tile(acc, (int)m, 1.0f, o, ldo, 16);
 }
 
 /// o[i][c] = sum_j p[i][j] V[j][c] for i < m, c < hd (row strides ldp, ldo), from the packed
@@ -145,7 +132,7 @@ static inline void glossa_attn_values(const float *p, long ldp, long m, const fl
             long rows = m - i < 6 ? m - i : 6;
             long n = tk;
             if (causal_offset >= 0 && causal_offset + i + rows < tk) n = causal_offset + i + rows;
-            glossa_attn_value_tile(p + i * ldp, ldp, rows, panel, n, o + i * ldo + c * 16, ldo);
+            glossa_attn_tile(p + i * ldp, ldp, rows, panel, n, 1.0f, o + i * ldo + c * 16, ldo, 16);
         }
     }
 }
