@@ -19,9 +19,7 @@ extension Compute {
     /// thread count sizes the tiled path's per-thread score blocks).
     public func attentionScoreCount(tq: Int, tk: Int, heads: Int, headDim hd: Int, recordProbs: Bool) -> Int {
         if Compute.usesTiledAttention(tq: tq, headDim: hd) {
-            let blocks = (tq + Compute.tiledBlockRows - 1) / Compute.tiledBlockRows
-            let rows = recordProbs ? heads * tq * tk : min(threads, heads * blocks) * Compute.tiledBlockRows * tk
-            return rows + 2 * heads * Compute.packedHeadCount(tk: tk, headDim: hd)
+            return TiledScratch(tq: tq, tk: tk, heads: heads, headDim: hd, threads: threads, recordProbs: recordProbs).count
         }
         return (recordProbs || tq <= Compute.fewQueryLimit ? heads : 1) * tq * tk
     }

@@ -30,8 +30,30 @@ extension Compute {
         glossa_attention_tiles() != 0 && hd % 16 == 0 && tq >= tiledBlockRows
     }
 
-    /// Floats of one head's packed keys (and room for its packed values, tk * hd <= this).
-    static func packedHeadCount(tk: Int, headDim hd: Int) -> Int { (tk + 15) / 16 * 16 * hd }
+    /// Where the tiled path's scratch goes (file comment), in floats from `scores`: the one
+    /// spelling of it, read by `attentionScoreCount` to size it and by `tiledAttention` to use it.
+    struct TiledScratch {
+        let heads: Int
+        /// Threads' shares of the (head, block) work items.
+        let parts: Int
+        /// Floats of the rows' scores: one block per part, or [heads, tq, tk] recorded.
+        let rowsArea: Int
+        /// Floats of one head's packed keys (and room for its packed values, tk * hd <= this).
+        let packed: Int
+        /// Offsets of the packed keys and the packed values (each `heads * packed`).
+        var keysOffset: Int { rowsArea }
+        var valuesOffset: Int { rowsArea + heads * packed }
+        /// Floats the whole scratch takes.
+        var count: Int { rowsArea + 2 * heads * packed }
+
+        init(tq: Int, tk: Int, heads: Int, headDim hd: Int, threads: Int, recordProbs: Bool) {
+            let blocks = (tq + Compute.tiledBlockRows - 1) / Compute.tiledBlockRows
+            self.heads = heads
+            parts = max(1, min(threads, heads * blocks))
+            rowsArea = recordProbs ? heads * tq * tk : parts * Compute.tiledBlockRows * tk
+            packed = (tk + 15) / 16 * 16 * hd
+        }
+    }
 
     /// Same contract as `attention`, with `scores` laid out as the file comment says.
     func tiledAttention(q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int,
@@ -40,10 +62,9 @@ extension Compute {
                         scores: UnsafeMutablePointer<Float>, recordProbs: Bool) {
         let scale = 1 / Float(hd).squareRoot()
         let br = Compute.tiledBlockRows, blocks = (tq + br - 1) / br
-        let parts = max(1, min(threads, heads * blocks))
-        let rowsArea = recordProbs ? heads * tq * tk : parts * br * tk
-        let packed = Compute.packedHeadCount(tk: tk, headDim: hd)
-        let keys = scores + rowsArea, values = keys + heads * packed
+        let layout = TiledScratch(tq: tq, tk: tk, heads: heads, headDim: hd, threads: threads, recordProbs: recordProbs)
+        let parts = layout.parts, packed = layout.packed
+        let keys = scores + layout.keysOffset, values = scores + layout.valuesOffset
         parallelRanges(heads, parts: parts, minPerPart: 1) { range in
             for h in range {
                 glossa_attn_pack_keys(k + h * kvh, ldk, tk, hd, keys + h * packed)
