@@ -30,16 +30,22 @@ static inline int glossa_half_f16c(void) { return GLOSSA_HALF_F16C; }
 /// starts with a full memory round trip.
 static inline __attribute__((always_inline)) void glossa_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 
-// 64-lane interleaved rANS decoding with AVX2 gathers (Store/RANSCoder.swift, plane mode 3).
+// 64-lane interleaved rANS decoding with AVX2 (Store/RANSCoder.swift, plane mode 3).
 //
 // The format is RANSCoder's: 32-bit states in [2^16, 2^32), 16-bit renormalisation words
 // read forward, symbol i on lane i % 64, and a decode table entry per slot of
 // symbol << 24 | (freq - 1) << 12 | (slot - start). Eight 8-lane vectors hold the 64
-// states. One step of a vector is a long dependency chain (gather, multiply, renormalise:
-// about 60 cycles), so eight independent vectors in flight keep the gather units busy,
-// where the scalar decoder's states share one serial words pointer. A lane that needs a
-// word takes the next unread one in lane order: pdep turns the 8-bit "needs a word" mask
-// into each such lane's rank among them, which selects its word from 8 loaded at once.
+// states. One step of a vector is a long dependency chain (table lookup, multiply,
+// renormalise), so eight independent vectors are kept in flight, where the scalar
+// decoder's states share one serial words pointer. A lane that needs a word takes the next
+// unread one in lane order: pdep turns the 8-bit "needs a word" mask into each such lane's
+// rank among them, which selects its word from 8 loaded at once.
+//
+// The table lookups are eight scalar loads per vector (`glossa_table8`), not vpgatherdd:
+// on the Zen 3 machine we measure on, the gather is microcoded and the loads decoded
+// 12-20% more MB per CPU-second (median of 5 alternating runs of the codec bench's
+// --decode-only on whisper-base f16, bf16 and f32). A table of 4096 entries is in L1
+// either way.
 //
 // Decodes whole groups of 64 symbols into dst[0 ..< 64 * groups] while at least 64 words
 // are left (a group reads at most 64), so it never reads past word wordCount - 1; returns
@@ -48,6 +54,22 @@ static inline __attribute__((always_inline)) void glossa_prefetch(const void *p)
 #if defined(__AVX2__) && defined(__BMI2__)
 #include <immintrin.h>
 #define GLOSSA_RANS64_AVX2 1
+/// table[idx[0 ..< 8]] as a vector: the lanes' indices leave through two 64-bit moves per
+/// half, the entries come back through inserts.
+static inline __attribute__((always_inline)) __m256i glossa_table8(const uint32_t *table, __m256i idx) {
+    const __m128i lo = _mm256_castsi256_si128(idx), hi = _mm256_extracti128_si256(idx, 1);
+    const uint64_t a = (uint64_t)_mm_cvtsi128_si64(lo), b = (uint64_t)_mm_extract_epi64(lo, 1);
+    const uint64_t c = (uint64_t)_mm_cvtsi128_si64(hi), d = (uint64_t)_mm_extract_epi64(hi, 1);
+    __m128i r0 = _mm_cvtsi32_si128((int)table[(uint32_t)a]);
+    r0 = _mm_insert_epi32(r0, (int)table[a >> 32], 1);
+    r0 = _mm_insert_epi32(r0, (int)table[(uint32_t)b], 2);
+    r0 = _mm_insert_epi32(r0, (int)table[b >> 32], 3);
+    __m128i r1 = _mm_cvtsi32_si128((int)table[(uint32_t)c]);
+    r1 = _mm_insert_epi32(r1, (int)table[c >> 32], 1);
+    r1 = _mm_insert_epi32(r1, (int)table[(uint32_t)d], 2);
+    r1 = _mm_insert_epi32(r1, (int)table[d >> 32], 3);
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(r0), r1, 1);
+}
 static inline long glossa_rans64_decode(uint32_t *states, const uint32_t *table, uint32_t scaleBits,
                                         const void *words, long wordCount, long *wordsRead,
                                         uint8_t *dst, long groups) {
@@ -64,7 +86,7 @@ static inline long glossa_rans64_decode(uint32_t *states, const uint32_t *table,
     long q = *wordsRead, g = 0;
     for (; g < groups && wordCount - q >= 64; g++) {
 #pragma clang loop unroll(full)
-        for (int j = 0; j < 8; j++) e[j] = _mm256_i32gather_epi32((const int *)table, _mm256_and_si256(x[j], slotMask), 4);
+        for (int j = 0; j < 8; j++) e[j] = glossa_table8(table, _mm256_and_si256(x[j], slotMask));
         // Symbols: byte 3 of each entry, packed in lane order (packs work per 128-bit half).
 #pragma clang loop unroll(full)
         for (int h = 0; h < 2; h++) {
