@@ -2,6 +2,7 @@
 # Training step time, Glossa vs PyTorch + peft, side by side in one run (2 threads each).
 # whisper-base dimensions, LoRA r=16 on q/k/v/out/fc1/fc2, batch 4, 30 s features, 32 label tokens.
 #   bench/train/run.sh [steps] [rounds]   (default 2 timed steps after one warm-up step, 3 rounds)
+# The last line is the floor: the step's matrix-product FLOPs over the sgemm peak (bench/train/README.md).
 # Rounds alternate a PyTorch pass and a Glossa pass over the modes; the table gives min and
 # median over rounds of each side's seconds per step (Glossa: its faster layout per round).
 # Check the load first (printed below): nothing else may run beside it (bench/README.md).
@@ -39,4 +40,11 @@ for mode in ["enc_dec", "dec_only", "dec_only_cached"]:
     lay = max(layouts, key=layouts.get)
     tm, tmed, gm, gmed = min(t), statistics.median(t), min(best), statistics.median(best)
     print(f"{mode:<16}{tm:>14.2f} /{tmed:>7.2f}{gm:>11.2f} /{gmed:>6.2f}{lay:>8}{gm / tm:>10.2f}x /{gmed / tmed:>5.2f}x")
+# The floor (TrainBench/StepFLOPs.swift): the step's matrix products at the best sgemm peak
+# measured in this run. No runtime can go below it without products faster than BLAS's best.
+peak = max(r["sgemm_gflops"] for r in ours)
+gflop = ours[0]["enc_dec_gflop"]
+tmin = min(r["enc_dec"] for r in torch)
+print(f"enc_dec floor: {gflop:.0f} GFLOP of matrix products per step / {peak:.0f} GFLOPS (best sgemm probe of the run) "
+      f"= {gflop / peak:.2f} s/step = {gflop / peak / tmin:.2f}x PyTorch's min")
 PY
