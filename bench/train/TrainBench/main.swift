@@ -77,14 +77,16 @@ if modes == ["profile"] {
     exit(0)
 }
 
-var results: [String: Any] = ["core": blas.info.coreName, "batch": 4, "label_tokens": 32, "steps": steps]
-// The floor the step time is held to (StepFLOPs.swift): the products of a batch of 4 at the
-// sgemm peak measured now, with both threads, before the modes run.
-let labelRows = teacherForcedSequence(language: examples[0].languageToken, transcript: examples[0].transcript,
-                                      special: .multilingual).input.count
-blas.setThreads(2)
-results["sgemm_gflops"] = GEMMProbe.measure(blas).gflops
-results["enc_dec_gflop"] = 4 * encDecStepGFLOP(base.config, tokens: labelRows, rank: 16)
+var results: [String: Any] = ["core": blas.info.coreName, "batch": examples.count, "label_tokens": 32, "steps": steps]
+if modes.contains("enc_dec") {
+    // The floor the step time is held to (StepFLOPs.swift): the batch's products at the
+    // sgemm peak measured now, with both threads, before the modes run.
+    let labelRows = teacherForcedSequence(language: examples[0].languageToken, transcript: examples[0].transcript,
+                                          special: .multilingual).input.count
+    blas.setThreads(2)
+    results["sgemm_gflops"] = GEMMProbe.measure(blas).gflops
+    results["enc_dec_gflop"] = Double(examples.count) * encDecStepGFLOP(base.config, tokens: labelRows, rank: 16)
+}
 for mode in modes {
     for layout in layouts {
         let parts = layout.split(separator: "x").compactMap { Int($0) }
