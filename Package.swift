@@ -79,7 +79,7 @@ let package = Package(
         ]),
 
         // Training-step benchmark against PyTorch + peft (bench/train/run.sh).
-        .executableTarget(name: "TrainBench", dependencies: ["Training", "Tensor", "GlossaCore", "Whisper", "TensorIO", "WhisperTesting"],
+        .executableTarget(name: "TrainBench", dependencies: ["Glossa", "Training", "Tensor", "GlossaCore", "Whisper", "TensorIO", "WhisperTesting"],
                           path: "bench/train/TrainBench"),
         // Runtime benchmark harness (bench/transcribe/run.sh); not a product.
         .executableTarget(name: "WhisperBench", dependencies: ["Glossa", "Whisper", "TensorIO", "Tensor", "GlossaCore"],

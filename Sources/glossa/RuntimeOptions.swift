@@ -21,11 +21,15 @@ struct RuntimeOptions: ParsableArguments {
 
     func compute() throws -> ComputeBackend { try load(blasThreads: threads) }
 
-    /// The compute for training (train, compose): glibc's allocator keeps its defaults. The
-    /// settings for many clips map every buffer over 1 MB afresh, and a training step frees
-    /// and reallocates hundreds of MB of tape each step: the whisper-base LoRA step
-    /// (`bench/train`, enc_dec, batch 4) took 8.51 s with them and 7.65 s without.
-    func trainingCompute() throws -> ComputeBackend { try load(blasThreads: threads, tuneAllocator: false) }
+    /// The compute for training (train, compose): glibc's allocator keeps freed memory for the
+    /// next step (`AllocatorTuning.forTraining`). The settings for many clips map every buffer
+    /// over 1 MB afresh, and a training step frees and reallocates hundreds of MB of tape each
+    /// step: the whisper-base LoRA step (`bench/train`, enc_dec, batch 4) took 8.51 s with them
+    /// and 7.65 s with glibc's defaults (and the defaults lose about a tenth to `forTraining`).
+    func trainingCompute() throws -> ComputeBackend {
+        AllocatorTuning.forTraining()
+        return try load(blasThreads: threads, tuneAllocator: false)
+    }
 
     private func load(blasThreads: Int, tuneAllocator: Bool = true) throws -> ComputeBackend {
         if tuneAllocator { AllocatorTuning.forModelWork(workers: threads) }

@@ -13,6 +13,7 @@
 //        TrainBench 0 real <lang> <n-train> <n-dev> <epochs> <both|decoder> [lr]   (see RealData.swift)
 // Prints one JSON object on stdout; progress on stderr.
 import Foundation
+import Glossa
 import GlossaCore
 import Tensor
 import Training
@@ -25,6 +26,10 @@ let modes = args.count > 2 ? args[2].split(separator: ",").map(String.init) : ["
 let layouts = args.count > 3 ? args[3].split(separator: ",").map(String.init) : ["2x1", "1x2"]
 
 func log(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .utf8)!) }
+
+// The allocator settings `glossa train` runs with (AllocatorTuning.swift), unless told not to
+// (A/B of the settings themselves).
+if ProcessInfo.processInfo.environment["GLOSSA_BENCH_DEFAULT_MALLOC"] == nil { AllocatorTuning.forTraining() }
 
 let blas: BLASLibrary
 do { blas = try BLASLibrary.load(coreType: .automatic, threads: 2) } catch {
@@ -67,11 +72,15 @@ if modes == ["profile"] {
                                  _ = graph.lossAndGradients(.features(e.features), tokens: seq.input, targets: seq.targets, lora: p, grads: &g, gradScale: 1 / 32)
                              })] as [(String, () -> Void)] {
             timed.nanos.store(0, ordering: .relaxed); timed.flops.store(0, ordering: .relaxed)
+            timed.shapes.withLock { $0 = [:] }
             let t = Date()
             body()
             let total = Date().timeIntervalSince(t), g = Double(timed.nanos.load(ordering: .relaxed)) * 1e-9
             let gf = Double(timed.flops.load(ordering: .relaxed)) * 1e-9
             log(String(format: "profile %@: %.2f s total, GEMM %.2f s (%.0f GFLOP, %.0f GFLOPS), other %.2f s", name, total, g, gf, gf / g, total - g))
+            for (shape, v) in timed.shapes.withLock({ $0 }).sorted(by: { $0.value.seconds > $1.value.seconds }).prefix(24) {
+                log(String(format: "    %-24@ %4d calls %6.3f s %5.0f GFLOPS", shape, v.calls, v.seconds, Double(v.flops) * 1e-9 / v.seconds))
+            }
         }
     }
     exit(0)
