@@ -71,15 +71,16 @@ if modes == ["profile"] {
                                  var g = p.zeros()
                                  _ = graph.lossAndGradients(.features(e.features), tokens: seq.input, targets: seq.targets, lora: p, grads: &g, gradScale: 1 / 32)
                              })] as [(String, () -> Void)] {
-            timed.nanos.store(0, ordering: .relaxed); timed.flops.store(0, ordering: .relaxed)
-            timed.shapes.withLock { $0 = [:] }
+            timed.reset()
             let t = Date()
             body()
-            let total = Date().timeIntervalSince(t), g = Double(timed.nanos.load(ordering: .relaxed)) * 1e-9
-            let gf = Double(timed.flops.load(ordering: .relaxed)) * 1e-9
+            let total = Date().timeIntervalSince(t), shapes = timed.shapes
+            let g = shapes.reduce(0) { $0 + $1.seconds }
+            let gf = Double(shapes.reduce(0) { $0 + $1.shape.flops * $1.calls }) * 1e-9
             log(String(format: "profile %@: %.2f s total, GEMM %.2f s (%.0f GFLOP, %.0f GFLOPS), other %.2f s", name, total, g, gf, gf / g, total - g))
-            for (shape, v) in timed.shapes.withLock({ $0 }).sorted(by: { $0.value.seconds > $1.value.seconds }).prefix(24) {
-                log(String(format: "    %-24@ %4d calls %6.3f s %5.0f GFLOPS", shape, v.calls, v.seconds, Double(v.flops) * 1e-9 / v.seconds))
+            for s in shapes.prefix(24) {
+                log(String(format: "    %-24@ %4d calls %6.3f s %5.0f GFLOPS", s.shape.name, s.calls, s.seconds,
+                           Double(s.shape.flops * s.calls) * 1e-9 / s.seconds))
             }
         }
     }
