@@ -33,7 +33,7 @@ func attentionBackward(_ c: Compute, _ dO: [Float], q: [Float], k: [Float], v: [
                        needKV: Bool = true) -> (dq: [Float], dk: [Float], dv: [Float]) {
     // All written by beta-0 GEMMs, head by head, before being read.
     var dq = uninitializedFloats(t * d), dk = uninitializedFloats(needKV ? s * d : 0), dv = uninitializedFloats(needKV ? s * d : 0)
-    var scratch = uninitializedFloats(t * s)
+    var scratch = uninitializedFloats(Compute.attentionBackwardScratchCount(tq: t, tk: s))
     q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
     dO.withUnsafeBufferPointer { gp in probs.withUnsafeBufferPointer { pp in scratch.withUnsafeMutableBufferPointer { sp in
         dq.withUnsafeMutableBufferPointer { dqp in dk.withUnsafeMutableBufferPointer { dkp in dv.withUnsafeMutableBufferPointer { dvp in

@@ -62,9 +62,20 @@ final class BackwardKernelTests: XCTestCase {
 
     func testCausalSelfAttention() { attentionCheck(t: 4, s: 4, causal: true, seed: 6) }
     func testCrossAttention() { attentionCheck(t: 3, s: 5, causal: false, seed: 7) }
+    /// Query-row blocks of 2 over 5 rows (2, 2, 1): dq per block, dk and dv summed across them.
+    func testBlockedSelfAttention() { attentionCheck(t: 5, s: 5, causal: true, seed: 8, rowsPerBlock: 2) }
+    func testBlockedCrossAttention() { attentionCheck(t: 5, s: 4, causal: false, seed: 9, rowsPerBlock: 2) }
+
+    /// The block size: whole when dS fits the budget, else even blocks that cover tq.
+    func testBackwardRowBlock() {
+        XCTAssertEqual(Compute.backwardRowBlock(tq: 35, tk: 1500), 35)
+        XCTAssertEqual(Compute.backwardRowBlock(tq: 1500, tk: 1500), 250)
+        XCTAssertEqual(Compute.backwardRowBlock(tq: 40, tk: 10, budget: 160), 14)   // 16 rows at most: 3 blocks
+        XCTAssertEqual(Compute.attentionBackwardScratchCount(tq: 1500, tk: 1500), 250 * 1500)
+    }
 
     /// Forward (recording) against `Reference.attention`, then dq, dk, dv against finite differences.
-    private func attentionCheck(t: Int, s: Int, causal: Bool, seed: UInt64) {
+    private func attentionCheck(t: Int, s: Int, causal: Bool, seed: UInt64, rowsPerBlock: Int? = nil) {
         var rng = SeededGenerator(seed: seed)
         let (d, nh) = (6, 2)
         let q = randomArray(t * d, &rng), k = randomArray(s * d, &rng), v = randomArray(s * d, &rng)
@@ -86,18 +97,49 @@ final class BackwardKernelTests: XCTestCase {
         let o = forward(q, k, v, probs: &probs)
         XCTAssertLessThan(relMaxError(o, Reference.attention(q: q, k: k, v: v, tq: t, tk: s, heads: nh, headDim: d / nh, causalOffset: offset)), 1e-5)
         var dq = [Float](repeating: 0, count: t * d), dk = [Float](repeating: 0, count: s * d), dv = dk
-        var scratch = [Float](repeating: 0, count: t * s)
+        var scratch = [Float](repeating: 0, count: Compute.attentionBackwardScratchCount(tq: t, tk: s, rowsPerBlock: rowsPerBlock))
         dq.withUnsafeMutableBufferPointer { dqp in dk.withUnsafeMutableBufferPointer { dkp in dv.withUnsafeMutableBufferPointer { dvp in
             scratch.withUnsafeMutableBufferPointer { sp in
                 c.attentionBackward(dOut: rr, lddo: d, q: q, ldq: d, k: k, ldk: d, v: v, ldv: d, probs: probs, tq: t, tk: s, heads: nh,
                                     headDim: d / nh, dq: dqp.baseAddress!, lddq: d, dk: dkp.baseAddress!, lddk: d,
-                                    dv: dvp.baseAddress!, lddv: d, scratch: sp.baseAddress!)
+                                    dv: dvp.baseAddress!, lddv: d, scratch: sp.baseAddress!, rowsPerBlock: rowsPerBlock)
             }
         } } }
         let name = causal ? "self" : "cross"
         checkGradient("\(name) dq", at: q, analytic: dq) { loss($0, k, v) }
         checkGradient("\(name) dk", at: k, analytic: dk) { loss(q, $0, v) }
         checkGradient("\(name) dv", at: v, analytic: dv) { loss(q, k, $0) }
+    }
+
+    /// At a size where the default blocks (700 rows over 700 keys: 2 blocks of 350), the
+    /// backward matches the same backward run as one block, with strided fused operands.
+    func testDefaultBlocksMatchOneBlock() {
+        var rng = SeededGenerator(seed: 10)
+        let (t, nh, hd) = (700, 2, 16), d = nh * hd, ld = 3 * d
+        XCTAssertEqual(Compute.backwardRowBlock(tq: t, tk: t), 350)
+        let qkv = randomArray(t * ld, &rng), dO = randomArray(t * d, &rng)
+        var probs = [Float](repeating: 0, count: nh * t * t), o = [Float](repeating: 0, count: t * d)
+        qkv.withUnsafeBufferPointer { x in
+            o.withUnsafeMutableBufferPointer { op in probs.withUnsafeMutableBufferPointer { pp in
+                c.blasAttention(q: x.baseAddress!, ldq: ld, k: x.baseAddress! + d, ldk: ld, v: x.baseAddress! + 2 * d, ldv: ld,
+                                out: op.baseAddress!, ldo: d, tq: t, tk: t, heads: nh, headDim: hd, kvHeadStride: hd,
+                                causalOffset: nil, scores: pp.baseAddress!, recordProbs: true)
+            } }
+        }
+        func backward(_ rows: Int?) -> [Float] {
+            var g = [Float](repeating: .nan, count: t * ld)   // [dq | dk | dv], every entry written
+            var scratch = [Float](repeating: 0, count: Compute.attentionBackwardScratchCount(tq: t, tk: t, rowsPerBlock: rows))
+            qkv.withUnsafeBufferPointer { x in g.withUnsafeMutableBufferPointer { gp in scratch.withUnsafeMutableBufferPointer { sp in
+                let x = x.baseAddress!, gp = gp.baseAddress!
+                c.attentionBackward(dOut: dO, lddo: d, q: x, ldq: ld, k: x + d, ldk: ld, v: x + 2 * d, ldv: ld, probs: probs,
+                                    tq: t, tk: t, heads: nh, headDim: hd, dq: gp, lddq: ld, dk: gp + d, lddk: ld,
+                                    dv: gp + 2 * d, lddv: ld, scratch: sp.baseAddress!, rowsPerBlock: rows)
+            } } }
+            return g
+        }
+        let blocked = backward(nil), whole = backward(t)
+        XCTAssertFalse(blocked.contains { $0.isNaN }, "every gradient entry written")
+        XCTAssertLessThan(relMaxError(blocked, whole), 1e-5)
     }
 
     /// Head-strided operands as attention uses them (row strides larger than the logical

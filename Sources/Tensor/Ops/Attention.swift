@@ -5,6 +5,8 @@
 //     o_h[tq,hd] = P_h v_h
 //   backward:  dP = do_h v_h^T;  dS = P * (dP - rowsum(dP * P));
 //              dq_h = scale dS k_h;  dk_h = scale dS^T q_h;  dv_h = P^T do_h
+//   The backward runs over blocks of query rows (`backwardRowBlock`): a block's dP/dS stay in
+//   cache between the three products that read them, and dk_h, dv_h sum over the blocks.
 //
 // Head h uses columns h*hd ..< (h+1)*hd of each operand; row strides let q/k/v sit inside
 // a fused [t, 3d] projection. Keys and values may instead hold each head as a block of its
@@ -74,28 +76,53 @@ extension Compute {
         }
     }
 
+    /// Query rows per block of `attentionBackward`: as many as keep a block's dS [rows, tk]
+    /// within `budget` floats (1.5 MB: in L3 beside the other thread's, and mostly in L2),
+    /// evened out over the blocks. Whisper's encoder (tk = 1500): 6 blocks of 250 rows. With
+    /// one block of 1500 the 9 MB dS went out to memory and back for each of its products;
+    /// blocked, the backward's products ran 74-80 GFLOPS against 63-73 (one thread).
+    public static func backwardRowBlock(tq: Int, tk: Int, budget: Int = 384 * 1024) -> Int {
+        let most = max(16, budget / max(tk, 1))
+        let blocks = (tq + most - 1) / most
+        return blocks <= 1 ? tq : (tq + blocks - 1) / blocks
+    }
+
+    /// Floats of scratch `attentionBackward` needs for these sizes.
+    public static func attentionBackwardScratchCount(tq: Int, tk: Int, rowsPerBlock: Int? = nil) -> Int {
+        min(tq, rowsPerBlock ?? backwardRowBlock(tq: tq, tk: tk)) * tk
+    }
+
     /// Backward from dOut [tq, heads*hd] (stride lddo) with the forward's q, k, v and recorded
     /// probs [heads, tq, tk]. Writes dq (stride lddq) and, when given, dk and dv (strides
     /// lddk, lddv; a decoder block whose keys and values are frozen and whose encoder output
-    /// needs no gradient skips them). `scratch`: tq*tk floats.
+    /// needs no gradient skips them). `scratch`: `attentionBackwardScratchCount` floats.
+    /// `rowsPerBlock`: nil = `backwardRowBlock` (tests set it to cross block edges).
     public func attentionBackward(dOut: UnsafePointer<Float>, lddo: Int, q: UnsafePointer<Float>, ldq: Int,
                                   k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int,
                                   probs: UnsafePointer<Float>, tq: Int, tk: Int, heads: Int, headDim hd: Int,
                                   dq: UnsafeMutablePointer<Float>, lddq: Int,
                                   dk: UnsafeMutablePointer<Float>?, lddk: Int, dv: UnsafeMutablePointer<Float>?, lddv: Int,
-                                  scratch ds: UnsafeMutablePointer<Float>) {
+                                  scratch ds: UnsafeMutablePointer<Float>, rowsPerBlock: Int? = nil) {
         let scale = 1 / Float(hd).squareRoot()
+        let block = max(1, rowsPerBlock ?? Compute.backwardRowBlock(tq: tq, tk: tk))
         for h in 0..<heads {
             let p = probs + h * tq * tk, g = dOut + h * hd
-            sgemm(transB: true, m: tq, n: tk, k: hd, a: g, lda: lddo, b: v + h * hd, ldb: ldv, c: ds, ldc: tk)   // dP
-            softmaxBackwardRows(ds, y: p, rows: tq, cols: tk, ld: tk)                                           // dS
-            sgemm(m: tq, n: hd, k: tk, alpha: scale, a: ds, lda: tk, b: k + h * hd, ldb: ldk, c: dq + h * hd, ldc: lddq)
-            if let dk {
-                sgemm(transA: true, m: tk, n: hd, k: tq, alpha: scale, a: ds, lda: tk, b: q + h * hd, ldb: ldq,
-                      c: dk + h * hd, ldc: lddk)
-            }
-            if let dv {
-                sgemm(transA: true, m: tk, n: hd, k: tq, a: p, lda: tk, b: g, ldb: lddo, c: dv + h * hd, ldc: lddv)
+            for i0 in stride(from: 0, to: tq, by: block) {
+                // Rows i0 ..< i0+r; dk_h and dv_h are written by the first block, summed into after.
+                let r = min(block, tq - i0), beta: Float = i0 == 0 ? 0 : 1
+                let pb = p + i0 * tk, gb = g + i0 * lddo
+                sgemm(transB: true, m: r, n: tk, k: hd, a: gb, lda: lddo, b: v + h * hd, ldb: ldv, c: ds, ldc: tk)   // dP
+                softmaxBackwardRows(ds, y: pb, rows: r, cols: tk, ld: tk)                                           // dS
+                sgemm(m: r, n: hd, k: tk, alpha: scale, a: ds, lda: tk, b: k + h * hd, ldb: ldk,
+                      c: dq + i0 * lddq + h * hd, ldc: lddq)
+                if let dk {
+                    sgemm(transA: true, m: tk, n: hd, k: r, alpha: scale, a: ds, lda: tk, b: q + i0 * ldq + h * hd, ldb: ldq,
+                          beta: beta, c: dk + h * hd, ldc: lddk)
+                }
+                if let dv {
+                    sgemm(transA: true, m: tk, n: hd, k: r, a: pb, lda: tk, b: gb, ldb: lddo, beta: beta,
+                          c: dv + h * hd, ldc: lddv)
+                }
             }
         }
     }
