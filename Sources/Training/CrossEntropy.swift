@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 // Softmax cross-entropy over the vocabulary, no label smoothing.
 //
@@ -22,17 +23,10 @@ func crossEntropyForward(_ logits: [Float], targets: [Int], vocab v: Int) -> (lo
     probs.withUnsafeMutableBufferPointer { pp in
         for r in 0..<t where targets[r] >= 0 {
             precondition(targets[r] < v, "crossEntropy: target \(targets[r]) outside vocabulary \(v)")
-            let row = pp.baseAddress! + r * v
-            var mx = -Float.infinity
-            for j in 0..<v where row[j] > mx { mx = row[j] }
-            var s: Double = 0
-            for j in 0..<v { let e = exp(row[j] - mx); row[j] = e; s += Double(e) }
-            // log p[y] = z_y - mx - log s, with z_y - mx recovered from e_y = exp(z_y - mx)
-            let zy = Double(logits[r * v + targets[r]] - mx)
-            loss += log(s) - zy
+            // The runtime's softmax row (Tensor's kernel); its max and sum give the loss.
+            let (mx, s) = Compute.softmaxRow(pp.baseAddress! + r * v, valid: v, cols: v)
+            loss += Double(mx) + log(Double(s)) - Double(logits[r * v + targets[r]])
             count += 1
-            let inv = Float(1 / s)
-            for j in 0..<v { row[j] *= inv }
         }
     }
     return (loss, count, probs)

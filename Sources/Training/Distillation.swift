@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 // Knowledge distillation of a student LoRA from language experts (teacher for each utterance =
 // the expert of its language), per logits row r of the student (z) and teacher (z^t):
@@ -24,19 +25,16 @@ public struct DistillationConfig: Codable, Sendable, Equatable {
     public init(temperature: Double = 2, ceWeight: Double = 0.5) { self.temperature = temperature; self.ceWeight = ceWeight }
 }
 
-/// Row-wise softmax of logits [rows, V] at `temperature` (probabilities in f32, sums in f64).
+/// Row-wise softmax of logits [rows, V] at `temperature`: softmax(z / T) with Tensor's row
+/// kernel (the one the runtime and the cross-entropy use).
 public func softmaxRows(_ logits: [Float], vocab v: Int, temperature: Float) -> [Float] {
     var p = logits
-    let rows = logits.count / v
+    let rows = logits.count / v, inv = 1 / temperature
     p.withUnsafeMutableBufferPointer { pp in
         for r in 0..<rows {
             let row = pp.baseAddress! + r * v
-            var mx = -Float.infinity
-            for j in 0..<v where row[j] > mx { mx = row[j] }
-            var sum = 0.0
-            for j in 0..<v { let e = exp((row[j] - mx) / temperature); row[j] = e; sum += Double(e) }
-            let inv = Float(1 / sum)
-            for j in 0..<v { row[j] *= inv }
+            if temperature != 1 { for j in 0..<v { row[j] *= inv } }
+            Compute.softmaxRow(row, valid: v, cols: v)
         }
     }
     return p

@@ -17,14 +17,16 @@ extension Compute {
     }
 
     /// One row: max and sum in `vectorMax`/`vectorSum`'s fixed 16-lane order, exp branch-free,
-    /// so every loop here vectorises.
-    @inline(__always)
-    static func softmaxRow(_ row: UnsafeMutablePointer<Float>, valid: Int, cols: Int) {
+    /// so every loop here vectorises. Returns the row's max m and s = sum exp(x - m) over the
+    /// valid columns: log s + m is its log-normaliser (cross-entropy's -log p_y = m + log s - x_y).
+    @inline(__always) @discardableResult
+    public static func softmaxRow(_ row: UnsafeMutablePointer<Float>, valid: Int, cols: Int) -> (max: Float, sum: Float) {
         let m = vectorMax(row, valid)
         for j in 0..<valid { row[j] = FastMath.exp(row[j] - m) }
-        let inv = 1 / vectorSum(row, valid)
+        let s = vectorSum(row, valid), inv = 1 / s
         for j in 0..<valid { row[j] *= inv }
         for j in valid..<cols { row[j] = 0 }
+        return (m, s)
     }
 
     /// In place backward per row of g[rows, cols] (row stride ld): on entry dy, on exit dx;
