@@ -77,7 +77,8 @@ extension Compute {
     }
 
     /// Query rows per block of `attentionBackward`: as many as keep a block's dS [rows, tk]
-    /// within `budget` floats (1.5 MB: in L3 beside the other thread's, and mostly in L2),
+    /// within `budget` floats (1.5 MB: three times a 512 KB L2, but it stays in the shared L3
+    /// beside the other training thread's block),
     /// evened out over the blocks. Whisper's encoder (tk = 1500): 6 blocks of 250 rows. With
     /// one block of 1500 the 9 MB dS went out to memory and back for each of its products;
     /// blocked, the backward's products ran 74-80 GFLOPS against 63-73 (one thread).
