@@ -88,9 +88,15 @@ extension Compute {
         return blocks <= 1 ? tq : (tq + blocks - 1) / blocks
     }
 
+    /// The rows per block `attentionBackward` runs: `rowsPerBlock` if given, else
+    /// `backwardRowBlock`, within 1 ... tq. Sizes the scratch and the loop alike.
+    static func backwardBlockRows(tq: Int, tk: Int, rowsPerBlock: Int?) -> Int {
+        min(max(1, tq), max(1, rowsPerBlock ?? backwardRowBlock(tq: tq, tk: tk)))
+    }
+
     /// Floats of scratch `attentionBackward` needs for these sizes.
     public static func attentionBackwardScratchCount(tq: Int, tk: Int, rowsPerBlock: Int? = nil) -> Int {
-        min(tq, rowsPerBlock ?? backwardRowBlock(tq: tq, tk: tk)) * tk
+        backwardBlockRows(tq: tq, tk: tk, rowsPerBlock: rowsPerBlock) * tk
     }
 
     /// Backward from dOut [tq, heads*hd] (stride lddo) with the forward's q, k, v and recorded
@@ -105,7 +111,7 @@ extension Compute {
                                   dk: UnsafeMutablePointer<Float>?, lddk: Int, dv: UnsafeMutablePointer<Float>?, lddv: Int,
                                   scratch ds: UnsafeMutablePointer<Float>, rowsPerBlock: Int? = nil) {
         let scale = 1 / Float(hd).squareRoot()
-        let block = max(1, rowsPerBlock ?? Compute.backwardRowBlock(tq: tq, tk: tk))
+        let block = Compute.backwardBlockRows(tq: tq, tk: tk, rowsPerBlock: rowsPerBlock)
         for h in 0..<heads {
             let p = probs + h * tq * tk, g = dOut + h * hd
             for i0 in stride(from: 0, to: tq, by: block) {
