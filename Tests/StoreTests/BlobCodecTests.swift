@@ -83,6 +83,41 @@ final class BlobCodecTests: XCTestCase {
         XCTAssertLessThan(Double(planes), 0.9 * Double(raw.count))
     }
 
+    /// Each plane takes the fastest-decoding coding (stored, then zstd, then rANS) whose
+    /// payload is within `fasterPlaneSlack` (0.4%) of the smallest, not always the smallest.
+    func testPlaneCodingPrefersFasterDecodeWithinSlack() {
+        func pick(_ sizes: [(UInt8, Int)]) -> UInt8 {
+            BlobCodec.choosePlaneCoding(sizes.map { ($0.0, [UInt8](repeating: 0, count: $0.1)) }).mode
+        }
+        XCTAssertEqual(pick([(0, 10_000), (1, 9_960), (3, 9_940)]), 1, "zstd 0.2% above rANS: zstd")
+        XCTAssertEqual(pick([(0, 10_000), (1, 9_990), (3, 9_900)]), 3, "zstd 0.9% above rANS: rANS")
+        XCTAssertEqual(pick([(0, 10_000), (1, 10_100), (3, 9_980)]), 0, "stored 0.2% above rANS: stored")
+        XCTAssertEqual(pick([(0, 10_000), (1, 5_000), (3, 4_000)]), 3, "a compressible plane: the smallest")
+    }
+
+    /// On a weight-like f32 tensor the exponent plane stays rANS (much smaller there) and the
+    /// near-uniform sign+mantissa plane goes to zstd, which decodes it faster at about the
+    /// same size; the frame still round-trips.
+    func testMantissaPlaneGoesToZstdExponentToRANS() throws {
+        // Values whose top mantissa bits are skewed as in trained weights: plane 1 (sign and
+        // those bits) carries about 7.8 bits a byte, like whisper-base's 7.77, where uniform
+        // values leave it flat at 8 bits (stored wins). mantissa = u^1.6, binades 2^-8 ... 2^-5.
+        var rng = RNG(state: 10)
+        var raw: [UInt8] = []
+        for _ in 0..<200_000 {
+            let u = Double(rng.next() % 1_000_000) / 1_000_000
+            let binade = Double(Int(rng.next() % 4) - 8), sign: Double = rng.next() % 2 == 0 ? 1 : -1
+            let g = Float(sign * (1 + pow(u, 1.6)) * pow(2, binade))
+            withUnsafeBytes(of: g.bitPattern.littleEndian) { raw += $0 }
+        }
+        let frame = BlobCodec().encode(raw, as: .tensor(.f32))
+        let body = Array(frame[BlobFrameHeader.size...])
+        let modes = (0..<4).map { body[1 + 9 * $0] }
+        XCTAssertEqual(modes[0], 3, "exponent plane: wide rANS; modes \(modes)")
+        XCTAssertEqual(modes[1], 1, "sign and top mantissa bits: zstd; modes \(modes)")
+        XCTAssertEqual(try BlobCodec.decode(frame), raw)
+    }
+
     func testRANSDirectly() throws {
         var rng = RNG(state: 3)
         for n in [1, 2, 3, 4, 5, 7, 8, 1000, 65_537] {

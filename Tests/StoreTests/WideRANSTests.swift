@@ -95,7 +95,13 @@ final class WideRANSTests: XCTestCase {
             raw += [1, 2, 3].prefix(dtype.size - 1)  // a tail that is not a whole element
             let frame = BlobCodec().encode(raw, as: .tensor(dtype))
             let body = Array(frame[BlobFrameHeader.size...])
-            XCTAssertEqual(body[1], 3, "\(dtype): plane 0 should be wide rANS")
+            // f16's first plane (5 exponent and 3 mantissa bits) may go to zstd when that is
+            // within BlobCodec.fasterPlaneSlack of rANS; bf16 and f32 exponents never are.
+            if dtype == .f16 {
+                XCTAssertTrue([1, 3].contains(body[1]), "f16: plane 0 should be wide rANS or zstd, is \(body[1])")
+            } else {
+                XCTAssertEqual(body[1], 3, "\(dtype): plane 0 should be wide rANS")
+            }
             XCTAssertEqual(try BlobCodec.decode(frame), raw, "\(dtype)")
         }
     }
