@@ -108,7 +108,10 @@ final class WideRANSTests: XCTestCase {
 
     /// A large decoded tensor asks for huge pages over its whole 2 MiB pages (the kernel
     /// records the advice as VmFlags `hg` of that mapping in /proc/self/smaps, whatever the
-    /// machine's THP mode), and still decodes exactly; a small one is left alone.
+    /// machine's THP mode), and still decodes exactly; a small one is left alone. For the
+    /// small one the test checks the decision, not the kernel's flags: a small buffer comes
+    /// from malloc's heap, where an earlier test's advised (and since freed) tensor may have
+    /// left an `hg` region that malloc reuses, so its flags depend on what ran before.
     func testLargeDecodedTensorsAdviseHugePages() throws {
         var rng = RNG(state: 45)
         let raw = BlobCodecTests.tensorBytes(.f32, count: 3 * HugePages.size / 4 + 1000, rng: &rng)   // ~6 MB
@@ -116,8 +119,8 @@ final class WideRANSTests: XCTestCase {
         XCTAssertEqual(decoded, raw)
         XCTAssertTrue(try decoded.withUnsafeBytes { try MemoryMaps.hugePagesAdvised($0) })
         let small = try BlobCodec.decode(BlobCodec().encode(Array(raw.prefix(4096)), as: .tensor(.f32)))
-        let smallFlags = try XCTUnwrap(try small.withUnsafeBytes { try MemoryMaps.vmFlags(at: Int(bitPattern: $0.baseAddress!)) })
-        XCTAssertFalse(smallFlags.contains("hg"), "VmFlags of a small tensor's mapping: \(smallFlags)")
+        XCTAssertEqual(small, Array(raw.prefix(4096)))
+        XCTAssertNil(small.withUnsafeBytes { HugePages.wholePages(in: $0) }, "a 4 KiB tensor holds no whole huge page to advise")
     }
 
     /// A frame as encoders before plane mode 3 and frame version 2 wrote it (version 1 with
