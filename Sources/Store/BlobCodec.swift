@@ -5,7 +5,7 @@ import GlossaCore
 /// Compresses blobs for storage: float tensors are split into byte planes (the
 /// exponent plane compresses well, mantissa planes barely) and each plane is coded on
 /// its own with no coding, zstd or static rANS (`RANSCoder`): the fastest to decode of those
-/// within 0.4% of the smallest (`choosePlaneCoding`).
+/// within `fasterPlaneSlack` of the smallest (`choosePlaneCoding`).
 ///
 /// The sign is moved out of the top byte, so the first plane holds the exponent and the
 /// top mantissa bits and the sign joins the (incompressible) next plane: for f32 and
